@@ -1,0 +1,40 @@
+# advreg: reproduce DataGrad, LWA, DeepDefense and HLDR side by side, then cross-evaluate every model on
+# every attacker's adversarial set.  Default: reduced CPU preset (config/config.yaml); paper scale:
+#   snakemake --cores all --configfile config/paper.yaml
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    dataset=alternatives(DATASETS),
+    experiment=alternatives(PLAN),
+    fold=r"\d+",
+    method=NAME_PATTERN,
+    amethod=NAME_PATTERN,
+    variant=VARIANT_PATTERN,
+    avariant=VARIANT_PATTERN,
+    attack=alternatives(ATTACKS),
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/finetune.smk"
+include: "workflow/rules/attack.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/render.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

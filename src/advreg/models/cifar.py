@@ -1,0 +1,198 @@
+"""CIFAR-10 convolutional networks of DeepDefense (ConvNet, NIN) and LWA (a small VGG-D-like network).
+
+Every hidden block is one convolution or dense layer with its activation and any pooling that follows it;
+dropout, where enabled, sits at the start of the block after the activation it drops, so returned hidden
+activations are never dropped-out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+from torch import nn
+
+from .base import (
+    LayeredClassifier,
+    check_dropout,
+    check_width,
+    infer_output_shape,
+    scaled,
+)
+
+__all__ = ["convnet", "nin", "lwa_cifar"]
+
+_INITS = ("he", "default")
+
+
+def _check_init(init: str, model: str) -> str:
+    if init not in _INITS:
+        raise ValueError(f"{model}: unknown init={init!r}; allowed: {list(_INITS)}")
+    return init
+
+
+def _he_init(net: nn.Module) -> None:
+    """kaiming-normal (fan_in, ReLU gain) weights and zero biases, as in deepdefense.pytorch's models."""
+    for module in net.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+
+
+def _seq(**layers: nn.Module) -> nn.Sequential:
+    return nn.Sequential(OrderedDict(layers))
+
+
+def _spatial_head(
+    hidden: list[tuple[str, nn.Module]], final: nn.Conv2d, input_shape: tuple[int, int, int], model: str
+) -> nn.Sequential:
+    """Output block: the final 1x1-or-larger conv, a global average pool only if its map is not 1x1, flatten."""
+    shape = infer_output_shape(nn.Sequential(*(m for _, m in hidden), final), input_shape, model)
+    layers: OrderedDict[str, nn.Module] = OrderedDict(conv=final)
+    if shape[1:] != (1, 1):
+        layers["gap"] = nn.AdaptiveAvgPool2d(1)
+    layers["flatten"] = nn.Flatten(start_dim=1)
+    return nn.Sequential(layers)
+
+
+def convnet(
+    input_shape: tuple[int, int, int], num_classes: int, *, width: float = 1.0, init: str = "he"
+) -> LayeredClassifier:
+    """DeepDefense's CIFAR-10 ConvNet (deepdefense.md, supplementary Table 3; authors' ``models/cifar10.py``).
+
+    Conv-5-32 (pad 2), MaxPool-2, ReLU | Conv-5-32 (pad 2), ReLU, AvgPool-2 | Conv-5-64 (pad 2), ReLU,
+    AvgPool-2 | Conv-4-64 (no pad), ReLU | Conv-1-10 -> flatten. Blocks ``conv1..conv4`` and ``out``.
+
+    Spatial sizes: 32 -> 16 -> 8 -> 4 -> 1. Pools are 2x2 / stride 2 with ``ceil_mode=True`` (identical on
+    even sizes), so 28x28 inputs also reach 1x1 (28 -> 14 -> 7 -> 4 -> 1). Only when the last map is still
+    larger than 1x1 (inputs above 32) does the output block average-pool it to 1x1 before flattening; inputs
+    below 25 px are rejected. ``width`` scales the 32/32/64/64 channels. ``init="he"`` (kaiming-normal, zero
+    bias) follows the authors' PyTorch code; ``"default"`` keeps PyTorch's initialisation.
+    """
+    model = "convnet"
+    width = check_width(width, model)
+    _check_init(init, model)
+    c1, c2, c3, c4 = (scaled(c, width) for c in (32, 32, 64, 64))
+    hidden = [
+        ("conv1", _seq(conv=nn.Conv2d(input_shape[0], c1, 5, padding=2),
+                       pool=nn.MaxPool2d(2, 2, ceil_mode=True), act=nn.ReLU())),
+        ("conv2", _seq(conv=nn.Conv2d(c1, c2, 5, padding=2), act=nn.ReLU(), pool=nn.AvgPool2d(2, 2, ceil_mode=True))),
+        ("conv3", _seq(conv=nn.Conv2d(c2, c3, 5, padding=2), act=nn.ReLU(), pool=nn.AvgPool2d(2, 2, ceil_mode=True))),
+        ("conv4", _seq(conv=nn.Conv2d(c3, c4, 4), act=nn.ReLU())),
+    ]  # fmt: skip
+    out = _spatial_head(hidden, nn.Conv2d(c4, num_classes, 1), input_shape, model)
+    net = LayeredClassifier([*hidden, ("out", out)])
+    if init == "he":
+        _he_init(net)
+    return net
+
+
+def nin(
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    *,
+    width: float = 1.0,
+    dropout: float = 0.0,
+    init: str = "he",
+) -> LayeredClassifier:
+    """DeepDefense's Network-in-Network (deepdefense.md, supplementary Table 3; authors' ``models/cifar10.py``).
+
+    Conv-5-192 ReLU, Conv-1-160 ReLU, Conv-1-96 ReLU, MaxPool-2 | Conv-5-192 ReLU, Conv-1-192 ReLU,
+    Conv-1-192 ReLU, AvgPool-2 | Conv-3-192 ReLU, Conv-1-192 ReLU, Conv-1-10 (no ReLU), global average pool
+    (Table 3's AvgPool-8 on the 8x8 map of a 32x32 input; an adaptive 1x1 average pool here, so other input
+    sizes work, e.g. 28x28 -> 7x7 map). 5x5 convs pad 2, 3x3 pad 1; pools 2x2 / stride 2 with
+    ``ceil_mode=True`` (identical on even sizes). Blocks take the authors' layer names: ``conv1, cccp1,
+    cccp2, conv2, cccp3, cccp4, conv3, cccp5`` and ``out`` (cccp6 + pool + flatten).
+
+    ``width`` scales every channel count but the classes. ``dropout`` acts after each pool (at the start of
+    ``conv2`` and ``conv3``); the authors' code and the original NIN use 0.5. ``init="he"`` (kaiming-normal,
+    zero bias) follows the authors' PyTorch code; ``"default"`` keeps PyTorch's initialisation.
+    """
+    model = "nin"
+    width = check_width(width, model)
+    dropout = check_dropout(dropout, model)
+    _check_init(init, model)
+    c = {k: scaled(v, width) for k, v in {"192": 192, "160": 160, "96": 96}.items()}
+
+    def layer(c_in: int, c_out: int, k: int, *, pool: nn.Module | None = None, drop: bool = False) -> nn.Sequential:
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        if drop and dropout > 0:
+            layers["dropout"] = nn.Dropout(dropout)
+        layers["conv"] = nn.Conv2d(c_in, c_out, k, padding=(k - 1) // 2)
+        layers["act"] = nn.ReLU()
+        if pool is not None:
+            layers["pool"] = pool
+        return nn.Sequential(layers)
+
+    hidden = [
+        ("conv1", layer(input_shape[0], c["192"], 5)),
+        ("cccp1", layer(c["192"], c["160"], 1)),
+        ("cccp2", layer(c["160"], c["96"], 1, pool=nn.MaxPool2d(2, 2, ceil_mode=True))),
+        ("conv2", layer(c["96"], c["192"], 5, drop=True)),
+        ("cccp3", layer(c["192"], c["192"], 1)),
+        ("cccp4", layer(c["192"], c["192"], 1, pool=nn.AvgPool2d(2, 2, ceil_mode=True))),
+        ("conv3", layer(c["192"], c["192"], 3, drop=True)),
+        ("cccp5", layer(c["192"], c["192"], 1)),
+    ]
+    out = _seq(conv=nn.Conv2d(c["192"], num_classes, 1), gap=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(start_dim=1))
+    net = LayeredClassifier([*hidden, ("out", out)])
+    if init == "he":
+        _he_init(net)
+    return net
+
+
+def lwa_cifar(
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    *,
+    width: float = 1.0,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
+) -> LayeredClassifier:
+    """LWA's CIFAR-10 network (learning-with-a-strong-adversary.md, sec. 7.2 "Experiments on CIFAR-10").
+
+    "2 stage convolution layers with 3 fully connected layers": per stage three 3x3 convs (pad 1) with ReLU,
+    128 then 256 filters, each stage followed by a 2x2 max-pool of stride 2; then FC 2048 ReLU, FC 2048 ReLU,
+    FC num_classes. Blocks ``conv1..conv6`` (the pools ride in conv3 and conv6), ``fc1``, ``fc2``, ``out``.
+
+    ``representation_layer`` is ``fc1``: "the last two fully connected layers with hidden units 2048 and 10
+    are classifier and other layers below formed a representation learner" (LWA_Rep perturbs the 2048-d
+    output of fc1 and runs fc2/out on it). ``width`` scales filters and FC widths; ``dropout`` acts after each
+    FC-2048 activation (at the start of the next block). ``batch_norm=True`` puts BN between conv and ReLU as
+    the authors' MXNet code does (``ConvFactory``); the paper mentions none. PyTorch's default initialisation.
+    """
+    model = "lwa_cifar"
+    width = check_width(width, model)
+    dropout = check_dropout(dropout, model)
+    if not isinstance(batch_norm, bool):
+        raise ValueError(f"{model}: batch_norm must be True or False, got {batch_norm!r}")
+    filters = [scaled(128, width)] * 3 + [scaled(256, width)] * 3
+    fc = scaled(2048, width)
+
+    hidden: list[tuple[str, nn.Module]] = []
+    c_in = input_shape[0]
+    for i, c_out in enumerate(filters, start=1):
+        layers: OrderedDict[str, nn.Module] = OrderedDict(conv=nn.Conv2d(c_in, c_out, 3, padding=1))
+        if batch_norm:
+            layers["bn"] = nn.BatchNorm2d(c_out)
+        layers["act"] = nn.ReLU()
+        if i % 3 == 0:
+            layers["pool"] = nn.MaxPool2d(2, 2)
+        hidden.append((f"conv{i}", nn.Sequential(layers)))
+        c_in = c_out
+    flat = math.prod(infer_output_shape(nn.Sequential(*(m for _, m in hidden)), input_shape, model))
+
+    def dense(n_in: int, n_out: int, *, first: bool = False, act: bool = True) -> nn.Sequential:
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        if first:
+            layers["flatten"] = nn.Flatten(start_dim=1)
+        elif dropout > 0:
+            layers["dropout"] = nn.Dropout(dropout)
+        layers["linear"] = nn.Linear(n_in, n_out)
+        if act:
+            layers["act"] = nn.ReLU()
+        return nn.Sequential(layers)
+
+    hidden.append(("fc1", dense(flat, fc, first=True)))
+    hidden.append(("fc2", dense(fc, fc)))
+    return LayeredClassifier([*hidden, ("out", dense(fc, num_classes, act=False))], representation_layer="fc1")

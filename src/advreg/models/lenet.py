@@ -1,0 +1,77 @@
+"""LeNet as used by DeepDefense (reference model) and by LWA.
+
+Blocks: ``conv1`` (conv 5x5 -> [act] -> max-pool 2), ``conv2`` (same), ``fc1`` (flatten -> linear -> act),
+``out`` ([dropout] -> linear).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+
+from torch import nn
+
+from .base import (
+    LayeredClassifier,
+    check_dropout,
+    check_positive_int,
+    infer_output_shape,
+    make_activation,
+)
+
+__all__ = ["lenet"]
+
+
+def _conv_block(c_in: int, c_out: int, act: str | None, model: str) -> nn.Sequential:
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    layers["conv"] = nn.Conv2d(c_in, c_out, kernel_size=5)  # unpadded
+    act_module = make_activation(act, model=model, kwarg="conv_activation", allowed=(None, "relu", "tanh"))
+    if act_module is not None:
+        layers["act"] = act_module
+    layers["pool"] = nn.MaxPool2d(kernel_size=2, stride=2)
+    return nn.Sequential(layers)
+
+
+def lenet(
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    *,
+    conv_activation: str | None = None,
+    activation: str = "relu",
+    fc_width: int = 500,
+    dropout: float = 0.0,
+) -> LayeredClassifier:
+    """LeNet (deepdefense.md, supplementary Table 3; authors' ``models/mnist.py``).
+
+    Conv-5-20, MaxPool-2, Conv-5-50, MaxPool-2, FC-``fc_width`` (500), ``activation`` (ReLU), FC-num_classes.
+    The convolutions are unpadded (MNIST: 28 -> 24 -> 12 -> 8 -> 4, so FC-500 sees 50*4*4 = 800 inputs; other
+    input sizes get their flatten size from a side-effect-free dummy pass) and, as in the DeepDefense
+    reference model, have NO activation by default (``conv_activation=None``; "tanh"/"relu" allowed; it goes
+    between conv and pool). ``dropout`` acts before the last FC.
+
+    LWA's LeNet (learning-with-a-strong-adversary.md, sec. 7.2 "Experiments on MNIST" / Table 2) is
+    ``conv_activation="tanh", activation="tanh", dropout=0.5``. The authors' MXNet notebook
+    (``MNIST_LeNet.ipynb``, after the MXNet LeNet example: conv -> tanh -> pool) uses a narrower FC layer:
+    ``fc_width`` 100 (FIDELITY.md: 100/200/400).
+    """
+    model = "lenet"
+    make_activation(conv_activation, model=model, kwarg="conv_activation", allowed=(None, "relu", "tanh"))
+    make_activation(activation, model=model, kwarg="activation", allowed=("relu", "tanh"))
+    fc_width = check_positive_int(fc_width, model, "fc_width")
+    dropout = check_dropout(dropout, model)
+
+    conv1 = _conv_block(input_shape[0], 20, conv_activation, model)
+    conv2 = _conv_block(20, 50, conv_activation, model)
+    flat = math.prod(infer_output_shape(nn.Sequential(conv1, conv2), input_shape, model))
+
+    fc1: OrderedDict[str, nn.Module] = OrderedDict()
+    fc1["flatten"] = nn.Flatten(start_dim=1)
+    fc1["linear"] = nn.Linear(flat, fc_width)
+    fc1["act"] = make_activation(activation, model=model, kwarg="activation", allowed=("relu", "tanh"))
+    out: OrderedDict[str, nn.Module] = OrderedDict()
+    if dropout > 0:
+        out["dropout"] = nn.Dropout(dropout)
+    out["linear"] = nn.Linear(fc_width, num_classes)
+    return LayeredClassifier(
+        [("conv1", conv1), ("conv2", conv2), ("fc1", nn.Sequential(fc1)), ("out", nn.Sequential(out))]
+    )

@@ -1,0 +1,117 @@
+"""Fully connected classifiers of DataGrad, LWA and DeepDefense.
+
+All three take (N, C, H, W) images and flatten them inside their first block. Hidden blocks are named
+``fc1 .. fc{k}`` and the output block ``out``; each hidden block is ``[dropout] -> linear -> activation``
+(dropout, when enabled, acts on the *previous* block's output, so the returned activations are never
+dropped-out), and ``out`` is ``[dropout] -> linear``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from torch import nn
+
+from .base import (
+    LayeredClassifier,
+    check_dropout,
+    check_positive_int,
+    make_activation,
+)
+
+__all__ = ["mlp_datagrad", "mlp_lwa", "mlp_deepdefense", "mlp_blocks"]
+
+
+def mlp_blocks(
+    in_features: int,
+    hidden: Sequence[int],
+    num_classes: int,
+    activation: str,
+    dropout: float,
+    model: str,
+) -> list[tuple[str, nn.Module]]:
+    """Blocks ``fc1..fc{len(hidden)}, out`` of a flatten -> (linear -> act)* -> linear classifier."""
+    blocks: list[tuple[str, nn.Module]] = []
+    width_in = in_features
+    for i, width in enumerate(hidden, start=1):
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        if i == 1:
+            layers["flatten"] = nn.Flatten(start_dim=1)
+        elif dropout > 0:
+            layers["dropout"] = nn.Dropout(dropout)
+        layers["linear"] = nn.Linear(width_in, width)
+        layers["act"] = make_activation(activation, model=model, kwarg="activation", allowed=("relu", "tanh"))
+        blocks.append((f"fc{i}", nn.Sequential(layers)))
+        width_in = width
+    out: OrderedDict[str, nn.Module] = OrderedDict()
+    if dropout > 0:
+        out["dropout"] = nn.Dropout(dropout)
+    out["linear"] = nn.Linear(width_in, num_classes)
+    blocks.append(("out", nn.Sequential(out)))
+    return blocks
+
+
+def _check_hidden(hidden, model: str) -> tuple[int, ...]:
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or len(hidden) < 1:
+        raise ValueError(f"{model}: hidden must be a non-empty sequence of layer widths, got {hidden!r}")
+    return tuple(check_positive_int(h, model, "hidden") for h in hidden)
+
+
+def mlp_datagrad(
+    input_shape: tuple[int, int, int], num_classes: int, *, width: int = 784, depth: int = 3
+) -> LayeredClassifier:
+    """DataGrad's deep sparse rectifier network (datagrad.md, sec. 3 "Experimental Results").
+
+    "three hidden layers, each with 784 latent variables, with parameters initialized following the scheme
+    of (He, Zhang, Ren, & Sun, 2015)": ``depth`` hidden ReLU layers of ``width`` units. Every weight matrix
+    (the output layer's included) is drawn from kaiming-normal (fan_in, ReLU gain: std sqrt(2 / fan_in));
+    biases are zero. No dropout (the paper uses none).
+    """
+    model = "mlp_datagrad"
+    width = check_positive_int(width, model, "width")
+    depth = check_positive_int(depth, model, "depth")
+    in_features = math.prod(input_shape)
+    net = LayeredClassifier(mlp_blocks(in_features, [width] * depth, num_classes, "relu", 0.0, model))
+    for module in net.modules():
+        if isinstance(module, nn.Linear):
+            nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return net
+
+
+def mlp_lwa(
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    *,
+    hidden: Sequence[int] = (500, 500),
+    activation: str = "relu",
+    dropout: float = 0.0,
+) -> LayeredClassifier:
+    """LWA's 2-hidden-layer MNIST network (learning-with-a-strong-adversary.md, sec. 7.2 "Experiments on
+    MNIST", Table 1): 784-500-500-10 ReLU (FIDELITY.md: the authors' code).
+
+    Table 1 varies the widths per method (Normal 100x100, Dropout 200x200, Goodfellow/LWA 500x500,
+    LWA_Rep 200x500): set them with ``hidden``. ``activation`` is "relu" or "tanh"; ``dropout`` (the
+    "Dropout" baseline) is applied to each hidden activation at the start of the next block. PyTorch's
+    default initialisation.
+    """
+    model = "mlp_lwa"
+    hidden = _check_hidden(hidden, model)
+    dropout = check_dropout(dropout, model)
+    make_activation(activation, model=model, kwarg="activation", allowed=("relu", "tanh"))
+    return LayeredClassifier(mlp_blocks(math.prod(input_shape), hidden, num_classes, activation, dropout, model))
+
+
+def mlp_deepdefense(
+    input_shape: tuple[int, int, int], num_classes: int, *, hidden: Sequence[int] = (500, 150)
+) -> LayeredClassifier:
+    """DeepDefense's MNIST MLP (deepdefense.md, supplementary Table 3; authors' ``models/mnist.py``).
+
+    784-500-150-10 with ReLU, i.e. "a four-layer MLP" counting the input layer. PyTorch's default
+    initialisation.
+    """
+    model = "mlp_deepdefense"
+    hidden = _check_hidden(hidden, model)
+    return LayeredClassifier(mlp_blocks(math.prod(input_shape), hidden, num_classes, "relu", 0.0, model))

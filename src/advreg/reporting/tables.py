@@ -1,0 +1,44 @@
+"""Accuracy tables from the tidy cross-evaluation CSV (pandas), as CSV and markdown.
+
+Layout follows DataGrad's appendix tables (sec. 3, Tables 1-8): one block per attacker, one row per
+target model, one column per budget, accuracies in percent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from advreg.artifacts import atomic_write_text
+
+ID_COLUMNS = ["attacker_method", "attacker_variant", "target_method", "target_variant"]
+
+
+def with_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``attacker`` and ``target`` model-id columns (``method/variant``)."""
+    frame = frame.copy()
+    frame["attacker"] = frame["attacker_method"] + "/" + frame["attacker_variant"]
+    frame["target"] = frame["target_method"] + "/" + frame["target_variant"]
+    return frame
+
+
+def accuracy_pivot(frame: pd.DataFrame, attack: str) -> pd.DataFrame:
+    """Rows (attacker, target), columns epsilon, values accuracy in percent, for one attack."""
+    part = with_ids(frame[frame["attack"] == attack])
+    if part.empty:
+        raise ValueError(f"no cross-evaluation rows for attack {attack!r}")
+    table = part.pivot_table(index=["attacker", "target"], columns="epsilon", values="accuracy", aggfunc="mean") * 100.0
+    table.columns = [f"eps={c:g}" for c in table.columns]
+    return table.round(2)
+
+
+def write_accuracy_tables(frame: pd.DataFrame, attack: str, csv_path: str | Path, md_path: str | Path, title: str) -> pd.DataFrame:
+    table = accuracy_pivot(frame, attack)
+    atomic_write_text(csv_path, table.reset_index().to_csv(index=False))
+    blocks = [f"# {title}\n", "Accuracy (%) of each target model on each attacker's adversarial set; "
+              "rows where attacker == target are white-box.\n"]
+    for attacker, block in table.groupby(level="attacker", sort=True):
+        blocks.append(f"\n## Attacker: {attacker}\n\n{block.droplevel('attacker').to_markdown()}\n")
+    atomic_write_text(md_path, "".join(blocks))
+    return table

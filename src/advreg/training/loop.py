@@ -1,0 +1,156 @@
+"""The training loop: minibatch optimisation of a method's loss with model selection on validation.
+
+Shared by the pretrain rule (reference models, plain cross-entropy) and the fine-tune rule (every
+method). Safeguards: a non-finite loss, or one above ``max_loss``, stops the job with an error naming the
+job (method, variant), the epoch and the step. Nothing time-dependent is written to the history, so
+reruns are bit-identical.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+
+from advreg.methods.base import Batch, Method
+from advreg.splits import Split
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN, infinite or larger than the configured bound."""
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 1
+    batch_size: int = 100
+    optimizer: dict[str, Any] = field(default_factory=lambda: {"name": "sgd", "lr": 0.01})
+    lr_schedule: dict[str, Any] | None = None  # {"milestones": [fractions of epochs], "gamma": factor}
+    select: str = "last"  # "last" or "best_val" (highest validation accuracy, earliest on ties)
+    batchnorm: str = "train"  # "train" or "frozen" (BN layers kept in eval mode, DeepDefense's fine-tuning)
+    max_loss: float = 1.0e3
+    eval_batch_size: int = 1000
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> "TrainSettings":
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(cfg) - known - {"init"})
+        if unknown:
+            raise ValueError(f"unknown training setting(s) {unknown} (known: {sorted(known | {'init'})})")
+        return cls(**{k: v for k, v in cfg.items() if k in known})
+
+
+def build_optimizer(params, spec: Mapping[str, Any]) -> torch.optim.Optimizer:
+    spec = dict(spec)
+    name = spec.pop("name", "sgd")
+    if name == "sgd":
+        return torch.optim.SGD(params, **spec)
+    if name == "adam":
+        return torch.optim.Adam(params, **spec)
+    if name == "nadam":
+        return torch.optim.NAdam(params, **spec)
+    raise ValueError(f"unknown optimizer {name!r} (known: sgd, adam, nadam)")
+
+
+def _milestones(schedule: Mapping[str, Any] | None, epochs: int) -> tuple[list[int], float]:
+    if not schedule:
+        return [], 1.0
+    return [max(1, round(float(f) * epochs)) for f in schedule.get("milestones", [])], float(schedule.get("gamma", 0.1))
+
+
+def _set_mode(model: nn.Module, batchnorm: str) -> None:
+    model.train()
+    if batchnorm == "frozen":
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
+    elif batchnorm != "train":
+        raise ValueError(f"unknown batchnorm setting {batchnorm!r} (known: train, frozen)")
+
+
+@torch.no_grad()
+def evaluate_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` in eval mode; (nan, nan) for an empty set."""
+    if x.shape[0] == 0:
+        return math.nan, math.nan
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    loss_sum, correct = 0.0, 0
+    for start in range(0, x.shape[0], batch_size):
+        xb = x[start : start + batch_size].to(device)
+        yb = y[start : start + batch_size].to(device)
+        logits = model(xb)
+        loss_sum += nn.functional.cross_entropy(logits, yb, reduction="sum").item()
+        correct += (logits.argmax(1) == yb).sum().item()
+    model.train(was_training)
+    return loss_sum / x.shape[0], correct / x.shape[0]
+
+
+def train(
+    model: nn.Module,
+    method: Method,
+    settings: TrainSettings,
+    train_split: Split,
+    val_split: Split,
+    generator: torch.Generator,
+    identity: str,
+    log: Callable[[str], None] = print,
+) -> list[dict[str, Any]]:
+    """Train ``model`` in place; return one history row per epoch (epoch 0 = before training).
+
+    ``identity`` names the job in messages, e.g. ``"method plain, variant default"``.
+    """
+    device = next(model.parameters()).device
+    optimizer = build_optimizer(model.parameters(), settings.optimizer)
+    milestones, gamma = _milestones(settings.lr_schedule, settings.epochs)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma) if milestones else None
+    method.setup(model, train_split.x, train_split.y)
+
+    history: list[dict[str, Any]] = []
+    val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, settings.eval_batch_size)
+    history.append({"epoch": 0, "train_loss": math.nan, "val_loss": val_loss, "val_acc": val_acc, "lr": optimizer.param_groups[0]["lr"]})
+    best_state, best_acc = None, -math.inf
+    n = train_split.x.shape[0]
+    if n == 0:
+        raise ValueError(f"{identity}: the training split is empty")
+    for epoch in range(1, settings.epochs + 1):
+        _set_mode(model, settings.batchnorm)
+        order = torch.randperm(n, generator=generator)
+        loss_sum, seen = 0.0, 0
+        lr = optimizer.param_groups[0]["lr"]
+        for step, start in enumerate(range(0, n, settings.batch_size)):
+            idx = order[start : start + settings.batch_size]
+            batch = Batch(train_split.x[idx].to(device), train_split.y[idx].to(device), train_split.index[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss, _extra = method.loss(model, batch)
+            value = loss.item()
+            if not math.isfinite(value) or value > settings.max_loss:
+                raise TrainingDivergedError(
+                    f"{identity}: training diverged at epoch {epoch}, step {step} (loss = {value}; bound max_loss = {settings.max_loss}). "
+                    "Lower the learning rate or the regularizer's weight."
+                )
+            loss.backward()
+            optimizer.step()
+            method.after_step(model)
+            loss_sum += value * idx.numel()
+            seen += idx.numel()
+        if scheduler is not None:
+            scheduler.step()
+        val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, settings.eval_batch_size)
+        history.append({"epoch": epoch, "train_loss": loss_sum / seen, "val_loss": val_loss, "val_acc": val_acc, "lr": lr})
+        log(f"{identity}: epoch {epoch}/{settings.epochs} train_loss {loss_sum / seen:.4f} val_acc {val_acc:.4f}")
+        if settings.select == "best_val" and val_acc > best_acc:
+            best_acc, best_state = val_acc, copy.deepcopy(model.state_dict())
+    if settings.select == "best_val":
+        if best_state is None:
+            raise ValueError(f"{identity}: select 'best_val' needs a validation split (data.val_size > 0)")
+        model.load_state_dict(best_state)
+    elif settings.select != "last":
+        raise ValueError(f"unknown select {settings.select!r} (known: last, best_val)")
+    model.eval()
+    return history

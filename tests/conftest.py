@@ -1,0 +1,38 @@
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+NO_FASHION = "Debian package dataset-fashion-mnist not installed (apt-get install dataset-fashion-mnist)"
+
+
+@pytest.fixture
+def default_config():
+    return copy.deepcopy(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+
+
+def tiny_config(local_dir=None):
+    """A config small enough for end-to-end Snakemake runs in tests (real Fashion-MNIST, tiny subsets)."""
+    training = {"epochs": 2, "batch_size": 50, "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9}, "select": "best_val"}
+    return {
+        "seed": 7,
+        "device": "cpu",
+        "data": {"local_dir": local_dir, "download_dir": "resources/downloads"},
+        "experiments": {
+            "tiny": {
+                "description": "tiny test experiment",
+                "dataset": "fashion_mnist",
+                "data": {"train_size": 1200, "val_size": 200, "test_size": 300},
+                "model": {"arch": "mlp_deepdefense", "kwargs": {"hidden": [64, 32]}},
+                "pretrain": training,
+                "finetune": {**training, "init": "reference", "epochs": 1, "select": "last",
+                             "optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.9}},
+                "methods": {"plain": {"variants": {"default": {}, "short": {"train": {"epochs": 1, "batch_size": 100}}}}},
+                "attacks": {"fgsm": {"epsilons": [0.0, 0.05, 0.2], "params": {"clip": True}}},
+                "attackers": "all",
+            }
+        },
+    }

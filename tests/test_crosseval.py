@@ -1,0 +1,32 @@
+"""Cross-evaluation rows on hand-made models where the answer is known."""
+
+import torch
+from torch import nn
+
+from advreg.attacks import build_attack
+from advreg.evaluation import cross_evaluate
+from advreg.models.base import LayeredClassifier
+
+
+def fixed_model(weight):
+    linear = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        linear.weight.copy_(torch.tensor(weight))
+    return LayeredClassifier([("flat", nn.Flatten()), ("out", linear)]).eval()
+
+
+def test_rows_count_correct_predictions_per_budget():
+    # Model A predicts class 1 iff x1 > x0; model B always favours class 0 by a wide margin.
+    a = fixed_model([[1.0, 0.0], [0.0, 1.0]])
+    b = fixed_model([[10.0, 10.0], [0.0, 0.0]])
+    x = torch.tensor([[0.2, 0.6], [0.7, 0.1], [0.45, 0.55]]).reshape(3, 1, 1, 2)
+    y = torch.tensor([1, 0, 1])
+    attack = build_attack("fgsm", {"clip": True})
+    art = attack.craft(a, x, y, [0.0, 0.1])
+    rows = cross_evaluate({"a/x": a, "b/y": b}, attack, art, x, y, [0.0, 0.1], attacker="a/x")
+    by = {(r["target_method"], r["epsilon"]): r for r in rows}
+    assert by[("a", 0.0)]["correct"] == 3  # clean: all right
+    assert by[("a", 0.1)]["correct"] == 2  # the 0.45/0.55 sample flips (margin 0.1 < 2 * 0.1)
+    assert by[("b", 0.0)]["correct"] == 1 and by[("b", 0.1)]["correct"] == 1
+    assert by[("a", 0.1)]["white_box"] and not by[("b", 0.1)]["white_box"]
+    assert all(r["n"] == 3 and r["accuracy"] == r["correct"] / 3 for r in rows)

@@ -1,0 +1,61 @@
+"""The pip lock and the conda env files pin the same versions; the README keeps its two commands."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _lock() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    return pins
+
+
+def test_lock_pins_required_versions_exactly():
+    lock = _lock()
+    assert lock["torch"] == "2.14.1"
+    assert lock["torchvision"] == "0.29.1"
+    assert lock["snakemake"].startswith("9.")
+    for name in ("numpy", "pandas", "matplotlib", "seaborn", "tqdm", "pytest", "snakemake-interface-report-plugins"):
+        assert name in lock, f"{name} is not pinned in requirements.lock"
+
+
+def test_every_line_of_the_lock_is_an_exact_pin():
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert line.count("==") == 1 and "+" not in line, f"not an exact portable pin: {line!r}"
+
+
+def test_conda_envs_agree_with_the_lock():
+    lock = _lock()
+    envs = sorted((ROOT / "envs").glob("*.yaml"))
+    assert envs, "no conda env files in envs/"
+    for env_file in envs:
+        env = yaml.safe_load(env_file.read_text())
+        pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+        assert pip_section, f"{env_file.name} pins nothing"
+        for spec in pip_section:
+            name, _, version = spec.partition("==")
+            assert version, f"{env_file.name}: {spec!r} is not an exact pin"
+            key = name.lower().replace("_", "-")
+            assert lock.get(key) == version, f"{env_file.name}: {name}=={version} but requirements.lock has {lock.get(key)}"
+        assert any(str(d).startswith("python=") for d in env["dependencies"]), f"{env_file.name} does not pin python"
+
+
+def test_every_rule_env_file_exists():
+    for smk in (ROOT / "workflow" / "rules").glob("*.smk"):
+        for line in smk.read_text().splitlines():
+            if "envs/" in line and line.strip().startswith('"'):
+                target = (smk.parent / line.strip().strip('",')).resolve()
+                assert target.is_file(), f"{smk.name} names a missing env file {target}"
+
+
+def test_readme_shows_the_two_commands():
+    text = (ROOT / "README.md").read_text()
+    assert "make run" in text and "make test" in text

@@ -1,0 +1,95 @@
+"""End to end: the real `snakemake` on a tiny config (real Fashion-MNIST), twice, bit for bit."""
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from advreg.artifacts import load_artifact
+from advreg.checkpoints import load_model
+
+from conftest import FASHION_DIR, NO_FASHION, ROOT, tiny_config
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not FASHION_DIR.is_dir(), reason=NO_FASHION)]
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(workdir / "config.yaml"), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc
+
+
+def digests(root: Path) -> dict[str, str]:
+    """SHA256 of every result file except timings (Snakemake benchmarks) and the report."""
+    out = {}
+    for path in sorted((root / "results").rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and not rel.startswith("results/benchmarks/") and path.name != "report.html":
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    runs = []
+    for name in ("a", "b"):
+        workdir = tmp_path_factory.mktemp(f"run_{name}")
+        (workdir / "config.yaml").write_text(yaml.safe_dump(tiny_config()))
+        snakemake(workdir, "--cores", "2")
+        runs.append(workdir)
+    return runs
+
+
+def test_outputs_exist_and_models_learn(two_runs):
+    run = two_runs[0]
+    exp = run / "results" / "tiny"
+    model, meta = load_model(exp / "reference" / "model.pt")
+    assert meta["arch"] == "mlp_deepdefense" and meta["arch_kwargs"] == {"hidden": [64, 32]}
+    for variant in ("default", "short"):
+        assert (exp / "fold0" / "models" / "plain" / variant / "model.pt").is_file()
+        history = pd.read_csv(exp / "fold0" / "models" / "plain" / variant / "history.csv")
+        assert history["epoch"].iloc[-1] >= 1
+    sets = sorted(p.relative_to(exp).as_posix() for p in (exp / "fold0" / "adversarial").rglob("*.pt"))
+    assert sets == ["fold0/adversarial/fgsm/plain/default.pt", "fold0/adversarial/fgsm/plain/short.pt",
+                    "fold0/adversarial/fgsm/reference/pretrained.pt"]
+    blob = load_artifact(exp / "fold0" / "adversarial" / "fgsm" / "reference" / "pretrained.pt")
+    assert blob["payload"]["sign"].dtype == torch.int8 and blob["n"] == 300
+
+    frame = pd.read_csv(exp / "crosseval.csv")
+    assert len(frame) == 3 * 3 * 3  # attackers x targets x budgets
+    clean = frame[frame["epsilon"] == 0.0]
+    assert (clean["accuracy"] > 0.5).all(), "models should be far above chance (10%) on clean data"
+    white = frame[frame["white_box"]].groupby("epsilon")["accuracy"].mean()
+    assert white[0.2] < white[0.0] - 0.2, "FGSM at 0.2 must hurt white-box accuracy"
+    # Every target sees the same clean inputs whatever the attacker: its clean accuracy is one number.
+    assert (clean.groupby(["target_method", "target_variant"])["accuracy"].nunique() == 1).all()
+
+    png = exp / "figures" / "accuracy_fgsm.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    table = (exp / "tables" / "accuracy_fgsm.md").read_text()
+    assert "Attacker: reference/pretrained" in table and "eps=0.2" in table
+    assert (run / "logs" / "tiny" / "pretrain.log").read_text().startswith("advreg job: device=cpu")
+    assert (run / "results" / "benchmarks" / "tiny" / "pretrain.tsv").is_file()
+
+
+def test_reruns_are_bit_identical(two_runs):
+    a, b = (digests(run) for run in two_runs)
+    assert a.keys() == b.keys() and len(a) > 10
+    different = [path for path in a if a[path] != b[path]]
+    assert not different, f"outputs differ between two runs: {different}"
+
+
+def test_second_run_has_nothing_to_do_and_report_builds(two_runs):
+    run = two_runs[0]
+    proc = snakemake(run, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    snakemake(run, "--report", "results/report.html")
+    html = (run / "results" / "report.html").read_text(errors="replace")
+    assert len(html) > 100_000 and "accuracy_fgsm.png" in html

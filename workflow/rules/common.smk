@@ -1,0 +1,111 @@
+# Helpers shared by all rules (config validation, the expanded plan, path builders and
+# input functions).  Library code lives in src/advreg; this file only wires it to Snakemake.
+import re
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+SRC_DIR = str(Path(workflow.basedir) / "src")
+if SRC_DIR not in sys.path:
+    sys.path.insert(0, SRC_DIR)
+
+from advreg.attacks import ATTACKS
+from advreg.data.registry import DATASETS
+from advreg.plan import (
+    NAME_PATTERN,
+    REFERENCE_ID,
+    REFERENCE_METHOD,
+    VARIANT_PATTERN,
+    build_plan,
+)
+
+
+validate(config, "../schemas/config.schema.yaml")
+PLAN = build_plan(config)
+
+
+def alternatives(names):
+    """Regex matching exactly one of ``names`` (for wildcard constraints)."""
+    return "|".join(map(re.escape, names))
+
+
+def dataset_path(experiment):
+    return f"results/data/{PLAN[experiment].dataset}.pt"
+
+
+def model_path(experiment, fold, model_id):
+    """Where a model of an experiment lives; the reference is shared by all folds."""
+    if model_id == REFERENCE_ID:
+        return f"results/{experiment}/reference/model.pt"
+    method, variant = model_id.split("/", 1)
+    return f"results/{experiment}/fold{fold}/models/{method}/{variant}/model.pt"
+
+
+def experiment_params(*keys):
+    """Params function: the named parts of an experiment's config (so that changing, say, an attack's
+    budgets does not retrain models)."""
+
+    def params(wildcards):
+        cfg = PLAN[wildcards.experiment].config
+        return {key: cfg.get(key) for key in keys}
+
+    return params
+
+
+def attack_params(wildcards):
+    cfg = PLAN[wildcards.experiment].config
+    return {"data": cfg.get("data"), "attacks": {wildcards.attack: cfg["attacks"][wildcards.attack]}}
+
+
+def variant_params(wildcards):
+    v = PLAN[wildcards.experiment].variant(wildcards.method, wildcards.variant)
+    return {"params": v.params, "train": v.train, "model_kwargs": v.model_kwargs}
+
+
+def finetune_inputs(wildcards):
+    exp = PLAN[wildcards.experiment]
+    v = exp.variant(wildcards.method, wildcards.variant)
+    init = {**(exp.config.get("finetune") or {}), **v.train}.get("init", "reference")
+    inputs = {"dataset": dataset_path(wildcards.experiment)}
+    if init == "reference":
+        inputs["reference"] = model_path(wildcards.experiment, wildcards.fold, REFERENCE_ID)
+    return inputs
+
+
+def attacker_model(wildcards):
+    return model_path(
+        wildcards.experiment, wildcards.fold, f"{wildcards.amethod}/{wildcards.avariant}"
+    )
+
+
+def target_ids(wildcards):
+    return PLAN[wildcards.experiment].model_ids()
+
+
+def target_models(wildcards):
+    return [
+        model_path(wildcards.experiment, wildcards.fold, mid) for mid in target_ids(wildcards)
+    ]
+
+
+def crosseval_parts(wildcards):
+    exp = PLAN[wildcards.experiment]
+    return [
+        f"results/{exp.name}/fold{fold}/crosseval/{attack}/{attacker}.csv"
+        for fold in exp.folds
+        for attack in exp.attacks
+        for attacker in exp.attackers()
+    ]
+
+
+def final_outputs():
+    outputs = []
+    for exp in PLAN.values():
+        for attack in exp.attacks:
+            outputs += [
+                f"results/{exp.name}/figures/accuracy_{attack}.png",
+                f"results/{exp.name}/tables/accuracy_{attack}.md",
+                f"results/{exp.name}/tables/accuracy_{attack}.csv",
+            ]
+    return outputs

@@ -1,0 +1,24 @@
+# Stage 1: datasets.  Sources in order: data.local_dir, known system folders (e.g. Debian's
+# dataset-fashion-mnist), then the canonical download mirrors; decoded arrays must match pinned SHA256s.
+
+
+rule prepare_dataset:
+    output:
+        "results/data/{dataset}.pt",
+    log:
+        "logs/data/{dataset}.log",
+    benchmark:
+        "results/benchmarks/data/{dataset}.tsv"
+    params:
+        local_dir=config["data"].get("local_dir"),
+        download_dir=config["data"].get("download_dir", "resources/downloads"),
+        mirrors=lambda wildcards: (config["data"].get("mirrors") or {}).get(wildcards.dataset),
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    localrule: True
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../../scripts/prepare_dataset.py"

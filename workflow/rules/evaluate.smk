@@ -1,0 +1,52 @@
+# Stage 5: cross-evaluation.  Every target model of the experiment on one attacker's set at every
+# budget (attacker == target is white-box), then one tidy CSV per experiment.
+
+
+rule cross_evaluate:
+    input:
+        dataset=lambda wildcards: dataset_path(wildcards.experiment),
+        adversarial="results/{experiment}/fold{fold}/adversarial/{attack}/{amethod}/{avariant}.pt",
+        targets=target_models,
+    output:
+        "results/{experiment}/fold{fold}/crosseval/{attack}/{amethod}/{avariant}.csv",
+    log:
+        "logs/{experiment}/fold{fold}/crosseval/{attack}/{amethod}/{avariant}.log",
+    benchmark:
+        "results/benchmarks/{experiment}/fold{fold}/crosseval/{attack}/{amethod}/{avariant}.tsv"
+    params:
+        experiment=attack_params,
+        target_ids=target_ids,
+        seed=config["seed"],
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../../scripts/cross_evaluate.py"
+
+
+rule gather_crosseval:
+    input:
+        crosseval_parts,
+    output:
+        report(
+            "results/{experiment}/crosseval.csv",
+            caption="../../report/captions/crosseval.rst",
+            category="{experiment}",
+            subcategory="Cross-evaluation data",
+            labels={"experiment": "{experiment}", "file": "tidy CSV"},
+        ),
+    log:
+        "logs/{experiment}/gather_crosseval.log",
+    benchmark:
+        "results/benchmarks/{experiment}/gather_crosseval.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/render.yaml"
+    script:
+        "../../scripts/gather_crosseval.py"
