@@ -5,7 +5,7 @@ from advreg.stages.job import job
 from advreg.stages.render import render_attack
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-with job(smk.log[0], smk.threads, smk.config) as ctx:
+with job(smk.log[0], smk.threads, smk.config, torch_runtime=False) as ctx:
     render_attack(
         smk.input[0],
         experiment=smk.wildcards.experiment,

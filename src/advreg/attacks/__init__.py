@@ -6,13 +6,13 @@ from __future__ import annotations
 from advreg.attacks.base import Attack, input_gradient
 from advreg.attacks.fgsm import FGSM
 
-ATTACKS: dict[str, type[Attack]] = {cls.name: cls for cls in (FGSM,)}
+from advreg.parameterised import build, registry
+
+ATTACKS: dict[str, type[Attack]] = registry(FGSM)
 
 
 def build_attack(name: str, params: dict | None = None) -> Attack:
-    if name not in ATTACKS:
-        raise ValueError(f"unknown attack {name!r} (known: {', '.join(sorted(ATTACKS))})")
-    return ATTACKS[name](params)
+    return build(ATTACKS, "attack", name, params)
 
 
 __all__ = ["Attack", "ATTACKS", "build_attack", "input_gradient"]

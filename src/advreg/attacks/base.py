@@ -8,21 +8,16 @@ epsilon, so one stored int8 pattern serves every epsilon.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
 import torch
 from torch import nn
 
+from advreg.parameterised import Parameterised
 
-class Attack:
-    name: ClassVar[str] = ""
-    defaults: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, params: dict[str, Any] | None = None):
-        unknown = sorted(set(params or {}) - set(self.defaults))
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown} for attack '{self.name}' (known: {sorted(self.defaults) or 'none'})")
-        self.params = {**self.defaults, **(params or {})}
+class Attack(Parameterised):
+    kind: ClassVar[str] = "attack"
 
     def craft(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilons: Sequence[float]) -> dict[str, torch.Tensor]:
         """Compute the attack's stored artifact for inputs ``x`` (N, C, H, W) in [0, 1] and labels ``y``."""

@@ -6,13 +6,13 @@ from __future__ import annotations
 from advreg.methods.base import Batch, Method
 from advreg.methods.plain import Plain
 
-METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (Plain,)}
+from advreg.parameterised import build, registry
+
+METHODS: dict[str, type[Method]] = registry(Plain)
 
 
 def build_method(name: str, params: dict | None = None) -> Method:
-    if name not in METHODS:
-        raise ValueError(f"unknown method {name!r} (known: {', '.join(sorted(METHODS))})")
-    return METHODS[name](params)
+    return build(METHODS, "method", name, params)
 
 
 __all__ = ["Batch", "Method", "METHODS", "build_method"]

@@ -9,10 +9,12 @@ DeepDefense's adversarial training) override :meth:`Method.setup` or :meth:`Meth
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import nn
+
+from advreg.parameterised import Parameterised
 
 
 @dataclass
@@ -24,17 +26,10 @@ class Batch:
     index: torch.Tensor
 
 
-class Method:
-    """Base class: plain cross-entropy, no regularizer. Subclasses set ``name`` and ``defaults``."""
+class Method(Parameterised):
+    """Base class of training methods. Subclasses set ``name`` and ``defaults`` and implement :meth:`loss`."""
 
-    name: ClassVar[str] = ""
-    defaults: ClassVar[dict[str, Any]] = {}
-
-    def __init__(self, params: dict[str, Any] | None = None):
-        unknown = sorted(set(params or {}) - set(self.defaults))
-        if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown} for method '{self.name}' (known: {sorted(self.defaults) or 'none'})")
-        self.params = {**self.defaults, **(params or {})}
+    kind: ClassVar[str] = "method"
 
     def setup(self, model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor) -> None:
         """Called once before training (e.g. to precompute a fixed adversarial training set)."""

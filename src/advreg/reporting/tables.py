@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from advreg.artifacts import atomic_write_text
+from advreg.atomic import atomic_write_text
 
 ID_COLUMNS = ["attacker_method", "attacker_variant", "target_method", "target_variant"]
 

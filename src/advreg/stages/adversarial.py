@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import pandas as pd
 import torch
 
-from advreg.artifacts import atomic_write_text, load_artifact, save_artifact
+from advreg.artifacts import load_artifact, save_artifact
+from advreg.atomic import atomic_write_text
 from advreg.attacks import build_attack
 from advreg.checkpoints import load_model
 from advreg.data import load_dataset
@@ -53,11 +54,3 @@ def evaluate_set(ctx: JobContext, *, dataset_path, adversarial_path, target_path
     frame.insert(0, "experiment", experiment)
     atomic_write_text(out, frame.to_csv(index=False, float_format="%.6g"))
     ctx.log(f"evaluated {len(targets)} targets on {attack} by {attacker}: {len(rows)} rows")
-
-
-def gather_csv(paths: Sequence[str | Path], out: str | Path) -> None:
-    """Concatenate tidy CSVs in a stable order."""
-    frame = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
-    keys = [c for c in ("experiment", "fold", "attack", "attacker_method", "attacker_variant", "target_method", "target_variant", "epsilon") if c in frame]
-    frame = frame.sort_values(keys, kind="mergesort").reset_index(drop=True)
-    atomic_write_text(out, frame.to_csv(index=False, float_format="%.6g"))

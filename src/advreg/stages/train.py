@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import pandas as pd
 import torch
 
-from advreg.artifacts import atomic_write_text
+from advreg.atomic import atomic_write_text
 from advreg.checkpoints import load_model, save_model
 from advreg.data import load_dataset
 from advreg.methods import build_method
