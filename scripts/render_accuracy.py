@@ -10,6 +10,7 @@ with job(smk.log[0], smk.threads, smk.config, torch_runtime=False) as ctx:
         smk.input[0],
         experiment=smk.wildcards.experiment,
         attack=smk.wildcards.attack,
+        norm=smk.params.norm,
         description=smk.params.description,
         figure_out=smk.output.figure,
         table_csv=smk.output.table_csv,

@@ -31,8 +31,10 @@ def tiny_config(local_dir=None):
                 "finetune": {**training, "init": "reference", "epochs": 1, "select": "last",
                              "optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.9}},
                 "methods": {"plain": {"variants": {"default": {}, "short": {"train": {"epochs": 1, "batch_size": 100}}}}},
-                "attacks": {"fgsm": {"epsilons": [0.0, 0.05, 0.2], "params": {"clip": True}}},
+                "attacks": {"fgsm": {"epsilons": [0.0, 0.05, 0.2], "params": {"clip": True}},
+                            "grad_l2": {"epsilons": [0.0, 1.0, 3.0]}},
                 "attackers": "all",
+                "robustness": {"deepfool": {"max_iter": 20}, "fgs": {"steps": 10}},
             }
         },
     }

@@ -22,7 +22,7 @@ def test_rows_count_correct_predictions_per_budget():
     x = torch.tensor([[0.2, 0.6], [0.7, 0.1], [0.45, 0.55]]).reshape(3, 1, 1, 2)
     y = torch.tensor([1, 0, 1])
     attack = build_attack("fgsm", {"clip": True})
-    art = attack.craft(a, x, y, [0.0, 0.1])
+    art = attack.craft(a, x, y, [0.0, 0.1], torch.Generator())
     rows = cross_evaluate({"a/x": a, "b/y": b}, attack, art, x, y, [0.0, 0.1], attacker="a/x")
     by = {(r["target_method"], r["epsilon"]): r for r in rows}
     assert by[("a", 0.0)]["correct"] == 3  # clean: all right
@@ -30,3 +30,18 @@ def test_rows_count_correct_predictions_per_budget():
     assert by[("b", 0.0)]["correct"] == 1 and by[("b", 0.1)]["correct"] == 1
     assert by[("a", 0.1)]["white_box"] and not by[("b", 0.1)]["white_box"]
     assert all(r["n"] == 3 and r["accuracy"] == r["correct"] / 3 for r in rows)
+
+
+def test_success_rate_and_perturbation_norms():
+    a = fixed_model([[1.0, 0.0], [0.0, 1.0]])
+    x = torch.tensor([[0.2, 0.6], [0.7, 0.1], [0.45, 0.55], [0.9, 0.3]]).reshape(4, 1, 1, 2)
+    y = torch.tensor([1, 0, 0, 0])  # sample 2 is misclassified when clean
+    attack = build_attack("fgsm", {"clip": False})
+    art = attack.craft(a, x, y, [0.1], torch.Generator())
+    (row,) = cross_evaluate({"a/x": a}, attack, art, x, y, [0.1], attacker="a/x")
+    assert row["clean_correct"] == 3
+    # margins of the clean-correct samples: 0.4, 0.6, 0.6 > 2 * 0.1, so none is fooled
+    assert row["fooled"] == 0 and row["success_rate"] == 0.0
+    assert abs(row["mean_linf"] - 0.1) < 1e-6 and abs(row["mean_l2"] - 0.1 * 2**0.5) < 1e-6
+    (row,) = cross_evaluate({"a/x": a}, attack, art, x, y, [0.25], attacker="a/x")
+    assert row["fooled"] == 1 and abs(row["success_rate"] - 1 / 3) < 1e-9  # only the 0.4-margin sample flips

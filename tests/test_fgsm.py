@@ -19,12 +19,12 @@ def test_fgsm_matches_closed_form_on_binary_affine_model():
     x = torch.rand(5, 1, 3, 4)
     y = torch.zeros(5, dtype=torch.long)
     attack = build_attack("fgsm", {"clip": False})
-    art = attack.craft(model, x, y, [0.1])
+    art = attack.craft(model, x, y, [0.1], torch.Generator())
     w = linear.weight.detach()
     expected_sign = torch.sign(w[1] - w[0]).reshape(1, 1, 3, 4).expand(5, -1, -1, -1)
     assert torch.equal(art["sign"].float(), expected_sign)
     eps = 0.05
-    adv = attack.materialise(art, x, eps)
+    adv = attack.materialise(art, x, eps, 0)
     # The margin logit_1 - logit_0 grows by exactly eps * ||w1 - w0||_1.
     margin = lambda z: (z[:, 1] - z[:, 0])
     with torch.no_grad():
@@ -37,20 +37,20 @@ def test_fgsm_is_linf_bounded_and_clipped():
     x = torch.rand(8, 1, 3, 4)
     y = torch.randint(0, 3, (8,))
     attack = build_attack("fgsm")
-    art = attack.craft(model, x, y, [0.3])
+    art = attack.craft(model, x, y, [0.3], torch.Generator())
     assert art["sign"].dtype == torch.int8
-    adv = attack.materialise(art, x, 0.3)
+    adv = attack.materialise(art, x, 0.3, 0)
     assert (adv - x).abs().max() <= 0.3 + 1e-6
     assert adv.min() >= 0 and adv.max() <= 1
-    assert torch.equal(attack.materialise(art, x, 0.0), x)
+    assert torch.equal(attack.materialise(art, x, 0.0, 0), x)
 
 
 def test_fgsm_result_does_not_depend_on_batch_size():
     model, _ = affine_model()
     x = torch.rand(7, 1, 3, 4)
     y = torch.randint(0, 3, (7,))
-    a = build_attack("fgsm", {"batch_size": 2}).craft(model, x, y, [0.1])["sign"]
-    b = build_attack("fgsm", {"batch_size": 7}).craft(model, x, y, [0.1])["sign"]
+    a = build_attack("fgsm", {"batch_size": 2}).craft(model, x, y, [0.1], torch.Generator())["sign"]
+    b = build_attack("fgsm", {"batch_size": 7}).craft(model, x, y, [0.1], torch.Generator())["sign"]
     assert torch.equal(a, b)
 
 

@@ -57,17 +57,30 @@ def test_outputs_exist_and_models_learn(two_runs):
         history = pd.read_csv(exp / "fold0" / "models" / "plain" / variant / "history.csv")
         assert history["epoch"].iloc[-1] >= 1
     sets = sorted(p.relative_to(exp).as_posix() for p in (exp / "fold0" / "adversarial").rglob("*.pt"))
-    assert sets == ["fold0/adversarial/fgsm/plain/default.pt", "fold0/adversarial/fgsm/plain/short.pt",
-                    "fold0/adversarial/fgsm/reference/pretrained.pt"]
+    assert sets == [f"fold0/adversarial/{attack}/{model}.pt" for attack in ("fgsm", "grad_l2")
+                    for model in ("plain/default", "plain/short", "reference/pretrained")]
     blob = load_artifact(exp / "fold0" / "adversarial" / "fgsm" / "reference" / "pretrained.pt")
     assert blob["payload"]["sign"].dtype == torch.int8 and blob["n"] == 300
 
     frame = pd.read_csv(exp / "crosseval.csv")
-    assert len(frame) == 3 * 3 * 3  # attackers x targets x budgets
+    assert len(frame) == 2 * 3 * 3 * 3  # attacks x attackers x targets x budgets
+    assert set(frame["attack"]) == {"fgsm", "grad_l2"}
     clean = frame[frame["epsilon"] == 0.0]
     assert (clean["accuracy"] > 0.5).all(), "models should be far above chance (10%) on clean data"
-    white = frame[frame["white_box"]].groupby("epsilon")["accuracy"].mean()
+    fgsm = frame[frame["attack"] == "fgsm"]
+    white = fgsm[fgsm["white_box"]].groupby("epsilon")["accuracy"].mean()
     assert white[0.2] < white[0.0] - 0.2, "FGSM at 0.2 must hurt white-box accuracy"
+    assert (fgsm["mean_linf"] <= fgsm["epsilon"] + 1e-6).all() and (frame["success_rate"].between(0, 1)).all()
+
+    robustness = pd.read_csv(exp / "robustness.csv")
+    robustness["layer"] = robustness["layer"].fillna("")
+    values = robustness.set_index(["method", "variant", "metric", "layer"])["value"]
+    for model in (("reference", "pretrained"), ("plain", "default"), ("plain", "short")):
+        assert values[(*model, "deepfool_success_rate", "")] == 1.0
+        assert 0 < values[(*model, "rho_2", "")] < 1 and 0 < values[(*model, "eps_ref", "")] < 0.5
+        assert values[(*model, "latent_disparity", "fc1")] > 0
+    assert (exp / "figures" / "latent_disparity.png").stat().st_size > 5_000
+    assert "rho_2" in (exp / "tables" / "robustness.md").read_text()
     # Every target sees the same clean inputs whatever the attacker: its clean accuracy is one number.
     assert (clean.groupby(["target_method", "target_variant"])["accuracy"].nunique() == 1).all()
 

@@ -99,6 +99,19 @@ def crosseval_parts(wildcards):
     ]
 
 
+def robustness_enabled(exp):
+    return (exp.config.get("robustness") or {}).get("enabled", True)
+
+
+def robustness_parts(wildcards):
+    exp = PLAN[wildcards.experiment]
+    return [
+        f"results/{exp.name}/fold{fold}/robustness/{model_id}.csv"
+        for fold in exp.folds
+        for model_id in exp.model_ids()
+    ]
+
+
 def final_outputs():
     outputs = []
     for exp in PLAN.values():
@@ -107,5 +120,11 @@ def final_outputs():
                 f"results/{exp.name}/figures/accuracy_{attack}.png",
                 f"results/{exp.name}/tables/accuracy_{attack}.md",
                 f"results/{exp.name}/tables/accuracy_{attack}.csv",
+            ]
+        if robustness_enabled(exp):
+            outputs += [
+                f"results/{exp.name}/figures/latent_disparity.png",
+                f"results/{exp.name}/tables/robustness.md",
+                f"results/{exp.name}/tables/robustness.csv",
             ]
     return outputs

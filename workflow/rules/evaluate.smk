@@ -49,4 +49,54 @@ rule gather_crosseval:
     conda:
         "../../envs/render.yaml"
     script:
-        "../../scripts/gather_crosseval.py"
+        "../../scripts/gather_csv.py"
+
+
+rule robustness_metrics:
+    input:
+        dataset=lambda wildcards: dataset_path(wildcards.experiment),
+        model=lambda wildcards: model_path(
+            wildcards.experiment, wildcards.fold, f"{wildcards.method}/{wildcards.variant}"
+        ),
+    output:
+        "results/{experiment}/fold{fold}/robustness/{method}/{variant}.csv",
+    log:
+        "logs/{experiment}/fold{fold}/robustness/{method}/{variant}.log",
+    benchmark:
+        "results/benchmarks/{experiment}/fold{fold}/robustness/{method}/{variant}.tsv"
+    params:
+        experiment=experiment_params("data", "robustness"),
+        seed=config["seed"],
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../../scripts/robustness.py"
+
+
+rule gather_robustness:
+    input:
+        robustness_parts,
+    output:
+        report(
+            "results/{experiment}/robustness.csv",
+            caption="../../report/captions/robustness_data.rst",
+            category="{experiment}",
+            subcategory="White-box robustness",
+            labels={"experiment": "{experiment}", "file": "tidy CSV"},
+        ),
+    log:
+        "logs/{experiment}/gather_robustness.log",
+    benchmark:
+        "results/benchmarks/{experiment}/gather_robustness.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/render.yaml"
+    script:
+        "../../scripts/gather_csv.py"

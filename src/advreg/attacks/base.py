@@ -1,9 +1,13 @@
-"""The interface every attack implements.
+"""The interface every attack implements, and the small tensor helpers attacks share.
 
-An attack is run once per (attacker model, attack) by the attack rule, which stores what :meth:`craft`
-returns; every target model is then evaluated on :meth:`materialise` of that artifact at each budget.
-Splitting the two lets an attack store its result compactly: FGSM's sign pattern does not depend on
-epsilon, so one stored int8 pattern serves every epsilon.
+An attack is run once per (attacker model, attack) by the attack rule, which stores what :meth:`Attack.craft`
+returns; every target model is then evaluated on :meth:`Attack.materialise` of that artifact at each budget.
+Splitting the two lets an attack store its result compactly: FGSM's sign pattern or a normalised gradient
+direction does not depend on the budget, so one stored pattern serves every epsilon; attacks whose result
+does depend on it (PGD) store one perturbation per budget (axis 1 of the artifact).
+
+Conventions: inputs are (N, C, H, W) float in [0, 1]; every tensor of an artifact has the sample axis first,
+so sets can be evaluated in slices; ``norm`` says what epsilon measures ("linf", "l2", or "sigma" for noise).
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ from advreg.parameterised import Parameterised
 
 class Attack(Parameterised):
     kind: ClassVar[str] = "attack"
+    norm: ClassVar[str] = "linf"
 
-    def craft(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilons: Sequence[float]) -> dict[str, torch.Tensor]:
-        """Compute the attack's stored artifact for inputs ``x`` (N, C, H, W) in [0, 1] and labels ``y``."""
+    def craft(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilons: Sequence[float], generator: torch.Generator
+    ) -> dict[str, torch.Tensor]:
+        """Compute the stored artifact for inputs ``x`` and labels ``y`` (``generator`` for any randomness,
+        on the CPU; draw with it and move the result to ``x.device`` for device-independent results)."""
         raise NotImplementedError
 
-    def materialise(self, artifact: dict[str, torch.Tensor], x: torch.Tensor, epsilon: float) -> torch.Tensor:
-        """Adversarial inputs at budget ``epsilon`` from the stored artifact and the clean inputs."""
+    def materialise(self, artifact: dict[str, torch.Tensor], x: torch.Tensor, epsilon: float, index: int) -> torch.Tensor:
+        """Adversarial inputs at budget ``epsilon`` (the ``index``-th of the crafted budgets)."""
         raise NotImplementedError
 
 
@@ -40,3 +48,24 @@ def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
         (grad,) = torch.autograd.grad(loss, xb)
         grads.append(grad)
     return torch.cat(grads) if grads else torch.empty_like(x)
+
+
+def per_sample_norm(v: torch.Tensor, p: float = 2.0) -> torch.Tensor:
+    """Norm of each sample (all axes but the first): shape (N,)."""
+    return torch.linalg.vector_norm(v.flatten(1), ord=p, dim=1)
+
+
+def expand_like(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(N,) -> (N, 1, 1, ...) broadcastable against ``like``."""
+    return values.reshape(-1, *([1] * (like.ndim - 1)))
+
+
+def l2_normalise(v: torch.Tensor, tiny: float = 1e-12) -> torch.Tensor:
+    """Each sample divided by its L2 norm; an all-zero sample stays zero."""
+    norms = per_sample_norm(v)
+    return v / expand_like(torch.where(norms > tiny, norms, torch.ones_like(norms)), v)
+
+
+def clip_box(x: torch.Tensor, enabled: bool) -> torch.Tensor:
+    """Clamp to the [0, 1] pixel box when ``enabled``."""
+    return x.clamp(0.0, 1.0) if enabled else x

@@ -1,28 +1,29 @@
 """``fgsm``: the fast gradient sign method, x + epsilon * sign(grad_x L(f(x), y)).
 
 Goodfellow et al. (2014); DeepDefense eq. 9 (FGS); HLDR eq. 1 (FGSM); DataGrad's R1 ("Laplacian")
-adversarial noise, sec. 2.1 step 2 with the L1 penalty, whose immediate gradient is the sign.
-The stored artifact is the int8 sign pattern, valid for every epsilon.
+adversarial noise, sec. 2.1 step 2 with the L1 penalty, whose immediate gradient is the sign; LWA sec. 6.1.1
+item 2 (the L-infinity solution). The stored artifact is the int8 sign pattern, valid for every epsilon.
 """
 
 from __future__ import annotations
 
 import torch
 
-from advreg.attacks.base import Attack, input_gradient
+from advreg.attacks.base import Attack, clip_box, input_gradient
 
 
 class FGSM(Attack):
     name = "fgsm"
+    norm = "linf"
     defaults = {
         "clip": True,  # keep adversarial inputs in the [0, 1] pixel box
         "batch_size": 500,  # inputs per gradient computation (memory only; results do not depend on it)
     }
 
-    def craft(self, model, x, y, epsilons):
+    def craft(self, model, x, y, epsilons, generator):
         grad = input_gradient(model, x, y, int(self.params["batch_size"]))
         return {"sign": torch.sign(grad).to(torch.int8)}
 
-    def materialise(self, artifact, x, epsilon):
+    def materialise(self, artifact, x, epsilon, index):
         adv = x + float(epsilon) * artifact["sign"].to(device=x.device, dtype=x.dtype)
-        return adv.clamp_(0.0, 1.0) if self.params["clip"] else adv
+        return clip_box(adv, self.params["clip"])

@@ -19,7 +19,14 @@ import seaborn as sns  # noqa: E402
 from advreg.reporting.tables import with_ids  # noqa: E402
 
 
-def accuracy_vs_epsilon(frame: pd.DataFrame, attack: str, path: str | Path, title: str) -> None:
+def _save(figure, path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # No 'Software' metadata: identical inputs give a bit-identical PNG.
+    figure.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(figure)
+
+
+def accuracy_vs_epsilon(frame: pd.DataFrame, attack: str, path: str | Path, title: str, norm: str = "") -> None:
     part = with_ids(frame[frame["attack"] == attack]).sort_values(["attacker", "target", "epsilon"])
     if part.empty:
         raise ValueError(f"no cross-evaluation rows for attack {attack!r}")
@@ -30,11 +37,26 @@ def accuracy_vs_epsilon(frame: pd.DataFrame, attack: str, path: str | Path, titl
         col_wrap=min(3, part["attacker"].nunique()), height=3.0, aspect=1.2, marker="o",
         facet_kws={"sharey": True},
     )
-    grid.set_axis_labels(f"{attack} budget (epsilon, [0,1] pixel units)", "test accuracy (%)")
+    what = {"linf": "L-inf budget", "l2": "L2 budget", "sigma": "noise std"}.get(norm, "budget")
+    grid.set_axis_labels(f"{attack}: {what} epsilon ([0,1] pixel units)", "test accuracy (%)")
     grid.set_titles("attacker: {col_name}")
     grid.set(ylim=(0, 100))
     grid.figure.suptitle(title, y=1.03)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # No 'Software' metadata: identical inputs give a bit-identical PNG.
-    grid.figure.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(grid.figure)
+    _save(grid.figure, path)
+
+
+def latent_disparity_figure(frame: pd.DataFrame, path: str | Path, title: str) -> None:
+    """HLDR Fig. 6: normalised L1 disparity between clean and FGSM activations, per hidden layer."""
+    part = frame[frame["metric"] == "latent_disparity"].copy()
+    if part.empty:
+        raise ValueError("no latent_disparity rows")
+    part["model"] = part["method"] + "/" + part["variant"]
+    layers = list(dict.fromkeys(part["layer"]))
+    part["layer"] = pd.Categorical(part["layer"], categories=layers, ordered=True)
+    sns.set_theme(style="whitegrid", context="paper")
+    figure, axis = plt.subplots(figsize=(max(4.0, 0.5 * len(layers) + 2), 3.2))
+    sns.pointplot(data=part, x="layer", y="value", hue="model", ax=axis, markersize=4, linewidth=1.2, errorbar=None)
+    axis.set_xlabel("hidden layer")
+    axis.set_ylabel("|s(x) - s(x_adv)|_1 / |s(x)|_1")
+    axis.set_title(title)
+    _save(figure, path)

@@ -14,6 +14,7 @@ from advreg.attacks import build_attack
 from advreg.checkpoints import load_model
 from advreg.data import load_dataset
 from advreg.evaluation import cross_evaluate
+from advreg.metrics.robustness import robustness_rows
 from advreg.runtime import derive_seed, seed_everything
 from advreg.splits import make_splits
 from advreg.stages.job import JobContext
@@ -25,11 +26,11 @@ def craft_set(ctx: JobContext, *, dataset_path, attacker_path, out, experiment: 
     spec = exp_cfg["attacks"][attack] or {}
     dataset = load_dataset(dataset_path)
     test = make_splits(dataset, exp_cfg.get("data", {}), ctx.seed, experiment, fold)["test"]
-    seed_everything(derive_seed(ctx.seed, experiment, fold, "attack", attack, attacker))
+    generator = seed_everything(derive_seed(ctx.seed, experiment, fold, "attack", attack, attacker))
     model, _ = load_model(attacker_path, ctx.device)
     attack_obj = build_attack(attack, spec.get("params"))
     epsilons = [float(e) for e in spec["epsilons"]]
-    payload = attack_obj.craft(model, test.x.to(ctx.device), test.y.to(ctx.device), epsilons)
+    payload = attack_obj.craft(model, test.x.to(ctx.device), test.y.to(ctx.device), epsilons, generator)
     ctx.log(f"{attack} by {attacker} on {test.x.shape[0]} test inputs: stored {sorted(payload)}")
     save_artifact(out, {"attack": attack, "attacker": attacker, "params": dict(attack_obj.params), "epsilons": epsilons,
                         "n": int(test.x.shape[0]), "payload": {k: v.detach().cpu() for k, v in payload.items()}})
@@ -54,3 +55,19 @@ def evaluate_set(ctx: JobContext, *, dataset_path, adversarial_path, target_path
     frame.insert(0, "experiment", experiment)
     atomic_write_text(out, frame.to_csv(index=False, float_format="%.6g"))
     ctx.log(f"evaluated {len(targets)} targets on {attack} by {attacker}: {len(rows)} rows")
+
+
+def evaluate_robustness(ctx: JobContext, *, dataset_path, model_path, out, experiment: str, exp_cfg: Mapping[str, Any],
+                        fold: int, model_id: str) -> None:
+    """White-box robustness metrics of one model on the experiment's test split; tidy CSV."""
+    dataset = load_dataset(dataset_path)
+    test = make_splits(dataset, exp_cfg.get("data", {}), ctx.seed, experiment, fold)["test"]
+    seed_everything(derive_seed(ctx.seed, experiment, fold, "robustness", model_id))
+    model, _ = load_model(model_path, ctx.device)
+    rows = robustness_rows(model, test.x.to(ctx.device), test.y.to(ctx.device), exp_cfg.get("robustness"))
+    method, variant = model_id.split("/", 1)
+    frame = pd.DataFrame(rows)
+    for position, (column, value) in enumerate({"experiment": experiment, "fold": fold, "method": method, "variant": variant}.items()):
+        frame.insert(position, column, value)
+    atomic_write_text(out, frame.to_csv(index=False, float_format="%.6g"))
+    ctx.log(f"robustness of {model_id}: {len(rows)} rows")

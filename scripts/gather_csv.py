@@ -1,4 +1,4 @@
-"""Rule gather_crosseval: one tidy CSV per experiment."""
+"""Rules gather_crosseval and gather_robustness: one tidy CSV per experiment from the per-job CSVs."""
 
 import _library  # noqa: F401  (puts src/ on sys.path)
 from advreg.stages.gather import gather_csv

@@ -1,0 +1,318 @@
+"""``apgd_ce``, ``apgd_t`` and ``autoattack``: Auto-PGD (L-infinity) of Croce & Hein (2020), "Reliable
+evaluation of adversarial robustness with an ensemble of diverse parameter-free attacks" (ICML), sec. 3
+(Algorithm 1), sec. 4 (the DLR losses, eq. 5 targeted) and sec. 5 (the AutoAttack ensemble).
+
+Algorithm 1, vectorised over samples (every sample has its own step size and checkpoint decisions), with
+P the projection onto the eps ball around x intersected with the [0, 1] box (when ``clip``):
+
+    x1 = P(x0 + eta sign(grad f(x0))),                      eta = 2 eps
+    for k = 1 .. N_iter - 1:
+        z    = P(x_k + eta sign(grad f(x_k)))
+        x_k+1 = P(x_k + alpha (z - x_k) + (1 - alpha)(x_k - x_k-1))
+        keep (x_max, f_max), the highest-loss point so far
+        if k is a checkpoint w_j and (condition 1 or condition 2): eta <- eta / 2, x_k+1 <- x_max
+
+Checkpoints w_j = ceil(p_j N_iter), p_0 = 0, p_1 = 0.22, p_j+1 = p_j + max(p_j - p_j-1 - 0.03, 0.06) while
+p_j <= 1 (:func:`checkpoints`). Condition 1: fewer than rho (w_j - w_j-1) of the steps i = w_j-1 .. w_j - 1
+increased the loss, f(x_i+1) > f(x_i). Condition 2: eta was not reduced at w_j-1 and f_max did not change
+since w_j-1. A run returns, per sample, its latest misclassified iterate if it had one (as the authors' code),
+else x_max (the authors' code returns the start; x_max transfers better to the other targets).
+
+Restarts and target classes are runs over the budget (:class:`advreg.attacks.pgd.Selection`): the first
+run covers every sample, later ones only those the attacker still classifies correctly as stored, and each
+sample keeps the first run that fools it (else the run of highest cross-entropy). Random starts are uniform
+in the ball, drawn per (budget, target rank, restart) for all N samples from a generator derived from one
+draw of the job's generator, so results do not depend on ``batch_size`` or on which samples a run covers.
+The artifact is the per-budget float16 ``delta`` of :class:`advreg.attacks.pgd.PerBudgetAttack`.
+
+Cost per budget, in forward+backward passes over the attacked samples: apgd_ce ``restarts * (n_iter + 1)``;
+apgd_t up to ``n_target_classes * restarts * (n_iter + 1)`` (runs after the first cover only the samples not
+yet fooled); autoattack = apgd_ce + apgd_t on the samples apgd_ce left. Each run adds one forward pass to
+judge its points as stored. The targeted DLR loss needs K >= 4 classes; with 2 or 3 classes apgd_t uses
+the targeted cross-entropy instead (see :func:`targeted_loss`).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from advreg.attacks.pgd import (
+    PerBudgetAttack,
+    Selection,
+    base_seed,
+    batches,
+    check_bool,
+    check_epsilons,
+    check_fraction,
+    check_inputs,
+    check_logits,
+    check_positive_int,
+    logits_and_grad,
+    project,
+    random_start,
+    run_generator,
+)
+
+
+def checkpoint_fractions() -> list[Fraction]:
+    """p_0 = 0, p_1 = 0.22, p_j+1 = p_j + max(p_j - p_j-1 - 0.03, 0.06), while p_j <= 1 (exact arithmetic)."""
+    p = [Fraction(0), Fraction(22, 100)]
+    while True:
+        nxt = p[-1] + max(p[-1] - p[-2] - Fraction(3, 100), Fraction(6, 100))
+        if nxt > 1:
+            return p
+        p.append(nxt)
+
+
+def checkpoints(n_iter: int) -> list[int]:
+    """The checkpoints w_j = ceil(p_j * n_iter) of Algorithm 1 (w_0 = 0 first), duplicates merged (they occur
+    only for small ``n_iter``). For n_iter = 100: [0, 22, 41, 57, 70, 80, 87, 93, 99]."""
+    out: list[int] = []
+    for p in checkpoint_fractions():
+        w = math.ceil(p * n_iter)
+        if not out or w != out[-1]:
+            out.append(w)
+    return out
+
+
+def dlr_targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Targeted DLR loss (Croce & Hein 2020, eq. 5), per sample:
+
+        -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)
+
+    with z_pi1 >= z_pi2 >= ... the sorted logits. Maximising it pushes the target logit above the true one;
+    the denominator makes it invariant to shifting and rescaling the logits. It needs K >= 4 classes (z_pi4);
+    with K = 3 the natural stand-in (z_pi1 - z_pi3) is maximised just as well by pushing the one remaining
+    logit down without bound, and on a toy 3-class model APGD-T then fails where FGSM succeeds, so fewer than
+    4 classes are refused here (:func:`targeted_loss` falls back). 1e-12 guards against a zero denominator
+    (as the authors' code).
+    """
+    k = logits.shape[1]
+    if k < 4:
+        raise ValueError(f"the targeted DLR loss (Croce & Hein 2020, eq. 5) needs at least 4 classes; got {k}")
+    ranked = logits.sort(dim=1, descending=True).values
+    z_true = logits.gather(1, y[:, None]).squeeze(1)
+    z_target = logits.gather(1, target[:, None]).squeeze(1)
+    scale = ranked[:, 0] - 0.5 * (ranked[:, 2] + ranked[:, 3])
+    return -(z_true - z_target) / (scale + 1e-12)
+
+
+def targeted_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """APGD-T's loss: the targeted DLR loss (eq. 5) with K >= 4 classes; with K = 2 or 3, where eq. 5 is
+    undefined, the targeted cross-entropy -CE(f(x), t) (the authors' code's ``ce-targeted`` loss)."""
+    if logits.shape[1] >= 4:
+        return dlr_targeted_loss(logits, y, target)
+    return -F.cross_entropy(logits, target, reduction="none")
+
+
+def target_ranking(model: nn.Module, x: torch.Tensor, y: torch.Tensor, count: int, batch_size: int) -> torch.Tensor:
+    """(N, count): the non-true classes ranked by the clean logits, highest first (ties: lower class first)."""
+    ranks = []
+    with torch.no_grad():
+        for part in batches(torch.arange(x.shape[0], device=x.device), batch_size):
+            logits = model(x[part]).clone()
+            logits[torch.arange(part.numel(), device=x.device), y[part]] = -math.inf
+            ranks.append(logits.sort(dim=1, descending=True, stable=True).indices[:, :count])
+    return torch.cat(ranks) if ranks else torch.zeros((0, count), dtype=torch.long, device=x.device)
+
+
+class _APGDBase(PerBudgetAttack):
+    norm = "linf"
+    defaults = {
+        "n_iter": 100,  # iterations N_iter of Algorithm 1 per run
+        "rho": 0.75,  # condition 1 threshold
+        "alpha": 0.75,  # momentum weight (alpha = 1: no momentum)
+        "random_start": True,  # start uniformly in the ball (else at x)
+        "restarts": 1,  # runs per budget (per target class for apgd_t)
+        "clip": True,  # keep adversarial inputs in the [0, 1] pixel box
+        "batch_size": 500,  # inputs per gradient computation (memory only; results do not depend on it)
+    }
+    uses_targets = False  # whether the attack needs the ranked target classes (apgd_t, autoattack)
+
+    def __init__(self, params=None):
+        super().__init__(params)
+        check_positive_int(self.name, self.params, "n_iter")
+        check_fraction(self.name, self.params, "rho")
+        check_fraction(self.name, self.params, "alpha")
+        check_bool(self.name, self.params, "random_start")
+        check_positive_int(self.name, self.params, "restarts")
+        if "n_target_classes" in self.params:
+            check_positive_int(self.name, self.params, "n_target_classes")
+
+    # -- Algorithm 1 ------------------------------------------------------------------------------------
+
+    def apgd_run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, start: torch.Tensor,
+                 loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """One run of Algorithm 1 from ``x + start`` maximising ``loss_fn(logits)`` (per sample)."""
+        n_iter = int(self.params["n_iter"])
+        rho, alpha = float(self.params["rho"]), float(self.params["alpha"])
+        clip = self.params["clip"]
+        proj = lambda a: project(a, x, eps, "linf", clip)
+        col = lambda v: v.reshape(-1, *([1] * (x.ndim - 1)))  # (n,) -> broadcastable over x
+        checks = checkpoints(n_iter)
+
+        x_prev = proj(x + start)
+        f_prev, logits, g_prev = logits_and_grad(model, x_prev, loss_fn)
+        found = logits.argmax(1) != y  # some iterate was misclassified
+        x_found = x_prev.clone()  # the latest misclassified iterate
+        eta = torch.full((x.shape[0],), 2.0 * eps, dtype=x.dtype, device=x.device)
+
+        x_cur = proj(x_prev + col(eta) * torch.sign(g_prev))
+        f_cur, logits, g_cur = logits_and_grad(model, x_cur, loss_fn, need_grad=n_iter > 1)
+        wrong = logits.argmax(1) != y
+        x_found = torch.where(col(wrong), x_cur, x_found)
+        found |= wrong
+        better = f_cur > f_prev
+        x_max = torch.where(col(better), x_cur, x_prev)
+        f_max = torch.where(better, f_cur, f_prev)
+        g_max = torch.where(col(better), g_cur, g_prev) if g_cur is not None else None
+        increases = better.to(x.dtype)  # steps i = w_j-1 .. with f(x_i+1) > f(x_i)
+        last_w, last_eta, last_f_max = 0, eta.clone(), f_max.clone()
+
+        for k in range(1, n_iter):
+            z = proj(x_cur + col(eta) * torch.sign(g_cur))
+            x_new = proj(x_cur + alpha * (z - x_cur) + (1.0 - alpha) * (x_cur - x_prev))
+            f_new, logits, g_new = logits_and_grad(model, x_new, loss_fn, need_grad=k < n_iter - 1)
+            wrong = logits.argmax(1) != y
+            x_found = torch.where(col(wrong), x_new, x_found)
+            found |= wrong
+            better = f_new > f_max
+            x_max = torch.where(col(better), x_new, x_max)
+            f_max = torch.where(better, f_new, f_max)
+            if g_new is not None:
+                g_max = torch.where(col(better), g_new, g_max)
+            if k in checks:
+                cond1 = increases < rho * (k - last_w)
+                cond2 = (eta == last_eta) & (f_max == last_f_max)
+                reduce = cond1 | cond2
+                last_w, last_eta, last_f_max = k, eta.clone(), f_max.clone()
+                eta = torch.where(reduce, eta / 2.0, eta)
+                x_new = torch.where(col(reduce), x_max, x_new)
+                f_new = torch.where(reduce, f_max, f_new)
+                if g_new is not None:
+                    g_new = torch.where(col(reduce), g_max, g_new)
+                increases = torch.zeros_like(increases)
+            increases += (f_new > f_cur).to(x.dtype)
+            x_prev, x_cur, f_cur, g_cur = x_cur, x_new, f_new, g_new
+        return torch.where(col(found), x_found, x_max)
+
+    # -- runs over one budget --------------------------------------------------------------------------
+
+    def ce_runs(self, model, x, y, eps, e, seed, kept: Selection, first_covers_all: bool) -> None:
+        """APGD-CE's restarts at budget index ``e``, offered to ``kept``."""
+        batch_size = int(self.params["batch_size"])
+        for r in range(int(self.params["restarts"])):
+            index = torch.arange(x.shape[0], device=x.device) if (r == 0 and first_covers_all) else kept.remaining()
+            if index.numel() == 0:
+                return
+            start = self.start(x, eps, run_generator(seed, "apgd_ce", e, r))
+            for part in batches(index, batch_size):
+                yp = y[part]
+                loss_fn = lambda logits, yp=yp: F.cross_entropy(logits, yp, reduction="none")
+                kept.offer(part, self.apgd_run(model, x[part], yp, eps, start[part], loss_fn))
+
+    def targeted_runs(self, model, x, y, eps, e, seed, kept: Selection, targets: torch.Tensor,
+                      first_covers_all: bool) -> None:
+        """APGD-T's runs at budget index ``e``: per target rank, its restarts, offered to ``kept``."""
+        batch_size = int(self.params["batch_size"])
+        for j in range(targets.shape[1]):
+            for r in range(int(self.params["restarts"])):
+                first = j == 0 and r == 0 and first_covers_all
+                index = torch.arange(x.shape[0], device=x.device) if first else kept.remaining()
+                if index.numel() == 0:
+                    return
+                start = self.start(x, eps, run_generator(seed, "apgd_t", e, j, r))
+                for part in batches(index, batch_size):
+                    yp, tp = y[part], targets[part, j]
+                    loss_fn = lambda logits, yp=yp, tp=tp: targeted_loss(logits, yp, tp)
+                    kept.offer(part, self.apgd_run(model, x[part], yp, eps, start[part], loss_fn))
+
+    def start(self, x, eps, generator):
+        if self.params["random_start"]:
+            return random_start(x, eps, "linf", generator)
+        return torch.zeros_like(x)
+
+    def targets(self, model, x, y) -> torch.Tensor:
+        with torch.no_grad():
+            probe = model(x[:1])
+        k = check_logits(self.name, probe, 1, min_classes=2)
+        count = min(int(self.params["n_target_classes"]), k - 1)
+        return target_ranking(model, x, y, count, int(self.params["batch_size"]))
+
+    def craft(self, model, x, y, epsilons, generator):
+        check_inputs(self.name, x, y)
+        epsilons = check_epsilons(self.name, epsilons)
+        x, y = x.detach(), y.detach().long()
+        seed = base_seed(generator)
+        out = torch.zeros((x.shape[0], len(epsilons), *x.shape[1:]), dtype=torch.float16, device=x.device)
+        if x.shape[0] == 0 or all(eps == 0 for eps in epsilons):
+            return {"delta": out}
+        targets = self.targets(model, x, y) if self.uses_targets else None
+        for e, eps in enumerate(epsilons):
+            if eps == 0:
+                continue
+            kept = Selection(self, model, x, y, eps)
+            self.budget_runs(model, x, y, eps, e, seed, kept, targets)
+            out[:, e] = kept.delta.to(torch.float16)
+        return {"delta": out}
+
+    def budget_runs(self, model, x, y, eps, e, seed, kept, targets) -> None:
+        raise NotImplementedError
+
+
+class APGDCE(_APGDBase):
+    """APGD-CE (Croce & Hein 2020, Algorithm 1 on the cross-entropy; untargeted, L-infinity)."""
+
+    name = "apgd_ce"
+
+    def budget_runs(self, model, x, y, eps, e, seed, kept, targets):
+        self.ce_runs(model, x, y, eps, e, seed, kept, first_covers_all=True)
+
+
+class APGDT(_APGDBase):
+    """APGD-T (Croce & Hein 2020, Algorithm 1 on the targeted DLR loss, eq. 5), run once per target class
+    among the ``n_target_classes`` highest-ranked non-true classes of the clean logits (at most K - 1);
+    each sample keeps the first target run that fools the attacker. Models with fewer than 4 classes get
+    the targeted cross-entropy instead of the DLR loss (:func:`targeted_loss`)."""
+
+    name = "apgd_t"
+    defaults = {**_APGDBase.defaults, "n_target_classes": 9}  # at most K - 1 are used
+    uses_targets = True
+
+    def budget_runs(self, model, x, y, eps, e, seed, kept, targets):
+        self.targeted_runs(model, x, y, eps, e, seed, kept, targets, first_covers_all=True)
+
+
+class AutoAttackStyle(_APGDBase):
+    """The AutoAttack "standard" protocol (Croce & Hein 2020, sec. 5) minus FAB-T and Square: at each budget,
+    APGD-CE on every sample, then APGD-T only on the samples the attacker still classifies correctly; each
+    sample keeps the first successful perturbation (else the highest-cross-entropy one).
+
+    FAB-T and Square are not run, so the robust accuracy can be
+    higher than full AutoAttack's. Both stages see the same random stream as when run alone (same derived
+    seeds) and every run treats samples independently, so per sample this is the union of ``apgd_ce`` and
+    ``apgd_t`` with the same parameters and generator: its accuracy is at most the smaller of theirs.
+    """
+
+    name = "autoattack"
+    defaults = {
+        "n_iter": 100,
+        "n_target_classes": 9,
+        "clip": True,
+        "batch_size": 500,
+        "rho": 0.75,
+        "alpha": 0.75,
+        "random_start": True,
+        "restarts": 1,
+    }
+    uses_targets = True
+
+    def budget_runs(self, model, x, y, eps, e, seed, kept, targets):
+        self.ce_runs(model, x, y, eps, e, seed, kept, first_covers_all=True)
+        self.targeted_runs(model, x, y, eps, e, seed, kept, targets, first_covers_all=False)

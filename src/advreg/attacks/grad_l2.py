@@ -1,0 +1,25 @@
+"""``grad_l2``: the loss gradient scaled to an L2 norm, x + epsilon * g / ||g||_2, g = grad_x L(f(x), y).
+
+LWA sec. 6.1.1, item 1 (the L2 solution of eq. 5; "Adv_Loss"), and DataGrad's R2 noise: sec. 2.1 step 2,
+the immediate gradient of the L2 penalty, 2 * dL/dd. The paper gives no scale for R2 noise at evaluation
+(only R1's pixel gains), so by default the direction is normalised and epsilon is its L2 norm, as in LWA;
+``normalise: false`` applies DataGrad's eq. 2.4 literally, x + epsilon * 2 * g (docs/fidelity.md).
+"""
+
+from __future__ import annotations
+
+from advreg.attacks.base import Attack, clip_box, input_gradient, l2_normalise
+
+
+class GradL2(Attack):
+    name = "grad_l2"
+    norm = "l2"
+    defaults = {"normalise": True, "clip": False, "batch_size": 500}
+
+    def craft(self, model, x, y, epsilons, generator):
+        grad = input_gradient(model, x, y, int(self.params["batch_size"]))
+        direction = l2_normalise(grad) if self.params["normalise"] else 2.0 * grad
+        return {"direction": direction.float()}
+
+    def materialise(self, artifact, x, epsilon, index):
+        return clip_box(x + float(epsilon) * artifact["direction"].to(device=x.device, dtype=x.dtype), self.params["clip"])

@@ -1,0 +1,25 @@
+"""``sign_l2``: the gradient sign scaled to an L2 norm, x + epsilon * sign(g) / ||sign(g)||_2.
+
+LWA's Adv_Loss_Sign (sec. 6.1.1, item 2, evaluated at L2 budgets in sec. 7) and "Goodfellow's method" as
+LWA's code implements it (../shared/FIDELITY.md). The stored artifact is the int8 sign pattern.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from advreg.attacks.base import Attack, clip_box, input_gradient, l2_normalise
+
+
+class SignL2(Attack):
+    name = "sign_l2"
+    norm = "l2"
+    defaults = {"clip": False, "batch_size": 500}
+
+    def craft(self, model, x, y, epsilons, generator):
+        grad = input_gradient(model, x, y, int(self.params["batch_size"]))
+        return {"sign": torch.sign(grad).to(torch.int8)}
+
+    def materialise(self, artifact, x, epsilon, index):
+        direction = l2_normalise(artifact["sign"].to(device=x.device, dtype=x.dtype))
+        return clip_box(x + float(epsilon) * direction, self.params["clip"])

@@ -1,0 +1,204 @@
+"""APGD-CE, APGD-T and the AutoAttack-style ensemble (Croce & Hein 2020) on affine and trained toy models."""
+
+import math
+from fractions import Fraction
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from advreg.attacks.apgd import (
+    APGDCE, APGDT, AutoAttackStyle, checkpoints, dlr_targeted_loss, target_ranking, targeted_loss,
+)
+from advreg.attacks.fgsm import FGSM
+from advreg.attacks.pgd import PGDLinf
+from advreg.models import build_model
+from advreg.models.base import LayeredClassifier
+
+EPSILONS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3]
+FAST = {"n_iter": 20, "n_target_classes": 3}  # K = 4 classes: all three non-true classes
+
+
+def toy_problem(num_classes=4, n_train=600, n_test=200, seed=0):
+    """Gaussian blobs around random class means on 1x6x6 images, and mlp_lwa (16 hidden units) trained on them."""
+    g = torch.Generator().manual_seed(seed)
+    means = torch.rand(num_classes, 1, 6, 6, generator=g) * 0.6 + 0.2
+
+    def draw(n):
+        y = torch.randint(0, num_classes, (n,), generator=g)
+        return (means[y] + 0.1 * torch.randn(n, 1, 6, 6, generator=g)).clamp(0, 1), y
+
+    x_train, y_train = draw(n_train)
+    x_test, y_test = draw(n_test)
+    torch.manual_seed(seed)
+    model = build_model("mlp_lwa", (1, 6, 6), num_classes, hidden=(16,))
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(300):
+        idx = torch.randint(0, n_train, (64,), generator=g)
+        loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return model.eval(), x_test, y_test
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return toy_problem()
+
+
+@pytest.fixture(scope="module")
+def toy_accuracies(toy):
+    """Accuracy at every budget of FGSM, PGD (same iterations as APGD) and the three APGD attacks (one seed)."""
+    model, x, y = toy
+    attacks = {"fgsm": FGSM(), "pgd_linf": PGDLinf({"steps": FAST["n_iter"]}), "apgd_ce": APGDCE({"n_iter": 20}),
+               "apgd_t": APGDT(FAST), "autoattack": AutoAttackStyle(FAST)}
+    return {name: accuracies(model, a, a.craft(model, x, y, EPSILONS, gen()), x, y, EPSILONS) for name, a in attacks.items()}
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def accuracies(model, attack, artifact, x, y, epsilons):
+    with torch.no_grad():
+        return [(model(attack.materialise(artifact, x, eps, i)).argmax(1) == y).float().mean().item()
+                for i, eps in enumerate(epsilons)]
+
+
+ALL = [(APGDCE, {"n_iter": 10}), (APGDT, {"n_iter": 10, "n_target_classes": 2}),
+       (AutoAttackStyle, {"n_iter": 10, "n_target_classes": 2})]
+
+
+@pytest.mark.parametrize("cls, params", ALL)
+@pytest.mark.parametrize("clip", [True, False])
+def test_apgd_stays_in_linf_ball_and_box(toy, cls, params, clip):
+    model, x, y = toy
+    epsilons = [0.0, 0.05, 0.3, 1.0]
+    attack = cls({**params, "clip": clip})
+    art = attack.craft(model, x, y, epsilons, gen())
+    assert art["delta"].dtype == torch.float16
+    assert art["delta"].shape == (x.shape[0], len(epsilons), *x.shape[1:])
+    for i, eps in enumerate(epsilons):
+        adv = attack.materialise(art, x, eps, i)
+        assert (adv - x).abs().max() <= eps + 1e-6, (cls.name, eps)
+        if clip:
+            assert adv.min() >= 0 and adv.max() <= 1
+
+
+@pytest.mark.parametrize("cls, params", ALL)
+def test_zero_budget_returns_the_clean_inputs(toy, cls, params):
+    model, x, y = toy
+    attack = cls(params)
+    art = attack.craft(model, x, y, [0.0, 0.1], gen())
+    assert torch.count_nonzero(art["delta"][:, 0]) == 0
+    assert torch.equal(attack.materialise(art, x, 0.0, 0), x)
+
+
+def test_apgd_ce_is_at_least_as_strong_as_fgsm(toy_accuracies):
+    acc = toy_accuracies
+    assert acc["apgd_ce"][0] > 0.9
+    assert all(a <= f for a, f in zip(acc["apgd_ce"], acc["fgsm"])), acc
+    assert all(a <= f for a, f in zip(acc["apgd_t"], acc["fgsm"])), acc
+
+
+def test_autoattack_is_at_least_as_strong_as_each_stage_and_as_pgd(toy_accuracies):
+    acc = toy_accuracies
+    # By construction (same random stream per stage, samples treated independently): the union of both.
+    assert all(a <= min(c, t) for a, c, t in zip(acc["autoattack"], acc["apgd_ce"], acc["apgd_t"])), acc
+    # Empirical, on this toy model: the ensemble beats PGD with the same number of iterations.
+    assert all(a <= p for a, p in zip(acc["autoattack"], acc["pgd_linf"])), acc
+    assert all(a >= b for a, b in zip(acc["autoattack"], acc["autoattack"][1:])), acc
+
+
+def test_checkpoints_follow_the_papers_formula():
+    assert checkpoints(100) == [0, 22, 41, 57, 70, 80, 87, 93, 99]
+    # p_0 = 0, p_1 = 0.22, p_j+1 = p_j + max(p_j - p_j-1 - 0.03, 0.06), w_j = ceil(p_j * N_iter), p_j <= 1.
+    p = [Fraction(0), Fraction(22, 100)]
+    while p[-1] + max(p[-1] - p[-2] - Fraction(3, 100), Fraction(6, 100)) <= 1:
+        p.append(p[-1] + max(p[-1] - p[-2] - Fraction(3, 100), Fraction(6, 100)))
+    assert [float(v) for v in p] == pytest.approx([0, 0.22, 0.41, 0.57, 0.70, 0.80, 0.87, 0.93, 0.99])
+    for n_iter in (1, 3, 10, 20, 50, 100, 250, 1000):
+        expected = sorted({math.ceil(v * n_iter) for v in p})
+        assert checkpoints(n_iter) == expected, n_iter
+
+
+def test_dlr_targeted_loss_matches_its_formula():
+    logits = torch.tensor([[3.0, 1.0, 2.0, -1.0, 0.5], [0.0, 4.0, 1.0, 2.0, -3.0]])
+    y = torch.tensor([0, 2])
+    t = torch.tensor([2, 1])
+    # row 0 sorted: 3, 2, 1, 0.5, -1 -> -(z_0 - z_2) / (3 - (1 + 0.5) / 2) = -1 / 2.25
+    # row 1 sorted: 4, 2, 1, 0, -3   -> -(z_2 - z_1) / (4 - (1 + 0) / 2)   = 3 / 3.5
+    expected = torch.tensor([-1.0 / 2.25, 3.0 / 3.5])
+    assert torch.allclose(dlr_targeted_loss(logits, y, t), expected)
+    # Invariant to shifting and positive rescaling of the logits (the point of the denominator).
+    assert torch.allclose(dlr_targeted_loss(7.0 * logits - 3.0, y, t), expected)
+    with pytest.raises(ValueError, match="at least 4 classes"):
+        dlr_targeted_loss(logits[:, :3], torch.tensor([0, 2]), torch.tensor([1, 1]))
+
+
+def test_targets_are_the_top_non_true_classes_of_the_clean_logits():
+    model = LayeredClassifier([("flat", nn.Flatten()), ("out", nn.Identity())]).eval()
+    x = torch.tensor([[[[0.1, 0.9, 0.5, 0.7]]], [[[0.8, 0.2, 0.6, 0.4]]]])
+    ranks = target_ranking(model, x, torch.tensor([1, 2]), 3, batch_size=1)
+    assert ranks.tolist() == [[3, 2, 0], [0, 3, 1]]
+
+
+def test_apgd_ce_reaches_the_vertex_on_a_binary_affine_model():
+    # As for PGD: the CE gradient's sign is sign(w1 - w0) everywhere, so APGD ends at x + eps * sign(w1 - w0).
+    torch.manual_seed(0)
+    linear = nn.Linear(12, 2)
+    model = LayeredClassifier([("flat", nn.Flatten()), ("out", linear)]).eval()
+    x = 0.2 + 0.6 * torch.rand(5, 1, 3, 4)
+    y = torch.zeros(5, dtype=torch.long)
+    eps = 0.1
+    attack = APGDCE({"n_iter": 10, "random_start": False, "clip": False})
+    adv = attack.materialise(attack.craft(model, x, y, [eps], gen()), x, eps, 0)
+    w = linear.weight.detach()
+    assert torch.allclose(adv, x + eps * torch.sign(w[1] - w[0]).reshape(1, 1, 3, 4), atol=eps * 2**-10)
+
+
+@pytest.mark.parametrize("cls, params", ALL)
+def test_deterministic_and_independent_of_batch_size(toy, cls, params):
+    model, x, y = toy
+    a = cls(params).craft(model, x, y, [0.1, 0.15], gen(1))["delta"]
+    b = cls({**params, "batch_size": 64}).craft(model, x, y, [0.1, 0.15], gen(1))["delta"]
+    c = cls(params).craft(model, x, y, [0.1, 0.15], gen(2))["delta"]
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_fewer_than_four_classes_use_the_targeted_cross_entropy():
+    logits = torch.tensor([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]])
+    y, t = torch.tensor([0, 2]), torch.tensor([1, 0])
+    assert torch.allclose(targeted_loss(logits, y, t), -F.cross_entropy(logits, t, reduction="none"))
+    wide = torch.cat([logits, torch.full((2, 1), -5.0)], dim=1)
+    assert torch.allclose(targeted_loss(wide, y, t), dlr_targeted_loss(wide, y, t))
+    # On a 3-class toy model APGD-T (2 targets) and the ensemble still work and beat FGSM at every budget.
+    model, x, y = toy_problem(num_classes=3, n_test=100)
+    fgsm = FGSM()
+    acc_fgsm = accuracies(model, fgsm, fgsm.craft(model, x, y, EPSILONS, gen()), x, y, EPSILONS)
+    for attack in (APGDT({"n_iter": 20}), AutoAttackStyle({"n_iter": 20})):
+        acc = accuracies(model, attack, attack.craft(model, x, y, EPSILONS, gen()), x, y, EPSILONS)
+        assert all(a <= f for a, f in zip(acc, acc_fgsm)), (attack.name, acc, acc_fgsm)
+        assert all(a >= b for a, b in zip(acc, acc[1:])), (attack.name, acc)
+        assert acc[-1] < 0.5
+
+
+def test_two_class_models_are_attacked_too():
+    model = build_model("mlp_lwa", (1, 6, 6), 2, hidden=(16,)).eval()
+    x, y = torch.rand(4, 1, 6, 6), torch.tensor([0, 1, 1, 0])
+    for attack in (APGDCE({"n_iter": 3}), APGDT({"n_iter": 3}), AutoAttackStyle({"n_iter": 3})):
+        assert attack.craft(model, x, y, [0.1], gen())["delta"].shape == (4, 1, 1, 6, 6)
+
+
+def test_bad_parameters_are_refused():
+    with pytest.raises(ValueError, match="'rho'"):
+        APGDCE({"rho": 1.5})
+    with pytest.raises(ValueError, match="'n_target_classes'"):
+        APGDT({"n_target_classes": 0})
+    with pytest.raises(ValueError, match="'n_iter'"):
+        AutoAttackStyle({"n_iter": 2.5})
+    with pytest.raises(ValueError, match="unknown parameter"):
+        APGDCE({"n_target_classes": 3})
