@@ -9,7 +9,7 @@ SNAKEMAKE := $(BIN)/snakemake
 CORES ?= all
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: run test setup system-data lint dry-run clean
+.PHONY: run test test-slurm setup system-data lint dry-run clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,10 @@ run: setup system-data
 
 test: setup system-data
 	$(BIN)/python -m pytest
+
+# A real single-node SLURM (root, Debian): the tiny config through profiles/slurm, checked against a local run.
+test-slurm: setup
+	bash tests/cluster/run_slurm_ci.sh
 
 lint: setup
 	$(SNAKEMAKE) --lint

@@ -137,7 +137,7 @@ def test_invalid_shapes():
 
 
 def test_model_kwargs_lists_defaults():
-    assert model_kwargs("mlp_datagrad") == {"width": 784, "depth": 3, "representation_layer": None}
+    assert model_kwargs("mlp_datagrad") == {"width": 784, "depth": 3, "aux_classes": 0, "representation_layer": None}
     assert model_kwargs("vgg")["activation"] == "elu"
 
 
@@ -322,3 +322,32 @@ def test_gradients_flow_to_input():
         x = torch.rand(2, 1, 28, 28, requires_grad=True)
         (grad,) = torch.autograd.grad(model(x).logsumexp(1).sum(), x, create_graph=True)
         assert grad.shape == x.shape and grad.abs().sum() > 0, name
+
+
+# ------------------------------------------------------------------------------------------- auxiliary head
+
+
+def test_mlp_datagrad_aux_head():
+    """DataGrad sec. 3: a second set of output units on the penultimate layer, He-initialised; the main
+    network (its parameters and state-dict keys) is unchanged by it."""
+    torch.manual_seed(0)
+    plain = build_model("mlp_datagrad", (1, 28, 28), 10)
+    torch.manual_seed(0)
+    multi = build_model("mlp_datagrad", (1, 28, 28), 10, aux_classes=5)
+    a, b = plain.state_dict(), multi.state_dict()
+    assert set(b) - set(a) == {"aux_head.weight", "aux_head.bias"} and set(a) <= set(b)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert "aux_head" not in dict(plain.named_children()) and plain.aux_head is None
+    head = multi.aux_head
+    assert isinstance(head, nn.Linear) and (head.in_features, head.out_features) == (784, 5)
+    assert head.weight.std().item() == pytest.approx(math.sqrt(2.0 / 784), rel=0.05)
+    assert torch.count_nonzero(head.bias) == 0
+    assert n_params(multi) == n_params(plain) + 784 * 5 + 5
+    x = torch.rand(4, 1, 28, 28)
+    main, aux = multi.forward_aux(x)
+    assert main.shape == (4, 10) and aux.shape == (4, 5)
+    assert torch.equal(main, multi(x))  # forward() still returns the main logits only
+    with pytest.raises(ValueError, match="auxiliary head"):
+        plain.forward_aux(x)
+    with pytest.raises(ValueError, match="aux_classes"):
+        build_model("mlp_datagrad", (1, 28, 28), 10, aux_classes=-1)

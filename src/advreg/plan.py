@@ -83,6 +83,11 @@ class Experiment:
         raise ConfigError(f"experiments.{self.name}: no variant {method}/{name}")
 
 
+def method_of(model_id: str) -> str:
+    """The method part of a model id ``method/variant``."""
+    return model_id.partition("/")[0]
+
+
 def format_value(value: Any) -> str:
     """Short, path-safe text for a grid value (0.0001 -> 0.0001, 1e-05 -> 1e-05, True -> true)."""
     if isinstance(value, bool):

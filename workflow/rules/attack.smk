@@ -19,6 +19,8 @@ rule craft_adversarial_set:
     resources:
         mem_mb=8000,
         runtime=120,
+        cpus_per_task=lambda wildcards, threads: threads,
+        gpu=config.get("cluster", {}).get("gpu", 0),
     conda:
         "../../envs/torch.yaml"
     script:

@@ -18,6 +18,7 @@ from advreg.plan import (
     REFERENCE_METHOD,
     VARIANT_PATTERN,
     build_plan,
+    method_of,
 )
 
 
@@ -28,6 +29,14 @@ PLAN = build_plan(config)
 def alternatives(names):
     """Regex matching exactly one of ``names`` (for wildcard constraints)."""
     return "|".join(map(re.escape, names))
+
+
+def workflow_file(path):
+    """A path from the config: as given if it exists (relative to the working directory), else relative
+    to the workflow's folder (so `--directory` runs find the project's config/published files)."""
+    if Path(path).exists():
+        return path
+    return str(Path(workflow.basedir) / path)
 
 
 def dataset_path(experiment):
@@ -112,6 +121,34 @@ def robustness_parts(wildcards):
     ]
 
 
+DATAGRAD_TABLES = (1, 2, 3, 4, 5)
+
+
+def datagrad_model_ids(wildcards):
+    """Every trained model (not the reference): the candidates for best-validation selection."""
+    return [v.model_id for v in PLAN[wildcards.experiment].variants]
+
+
+def datagrad_histories(wildcards):
+    return [
+        model_path(wildcards.experiment, 0, mid).replace("model.pt", "history.csv")
+        for mid in datagrad_model_ids(wildcards)
+    ]
+
+
+def datagrad_r1_ids(wildcards):
+    exp = PLAN[wildcards.experiment]
+    return [mid for mid in exp.attackers() if method_of(mid) in ("rect", "plain", "l1", "dgl1")]
+
+
+def datagrad_r1_sets(wildcards):
+    r1 = PLAN[wildcards.experiment].config["published"]["r1"]
+    return [
+        f"results/{wildcards.experiment}/fold0/adversarial/{r1}/{mid}.pt"
+        for mid in datagrad_r1_ids(wildcards)
+    ]
+
+
 def final_outputs():
     outputs = []
     for exp in PLAN.values():
@@ -121,6 +158,8 @@ def final_outputs():
                 f"results/{exp.name}/tables/accuracy_{attack}.md",
                 f"results/{exp.name}/tables/accuracy_{attack}.csv",
             ]
+        if (exp.config.get("published") or {}).get("paper") == "datagrad":
+            outputs += [f"results/{exp.name}/paper/claims.md"]
         if robustness_enabled(exp):
             outputs += [
                 f"results/{exp.name}/figures/latent_disparity.png",

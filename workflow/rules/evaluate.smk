@@ -21,6 +21,8 @@ rule cross_evaluate:
     resources:
         mem_mb=8000,
         runtime=60,
+        cpus_per_task=lambda wildcards, threads: threads,
+        gpu=config.get("cluster", {}).get("gpu", 0),
     conda:
         "../../envs/torch.yaml"
     script:
@@ -46,6 +48,7 @@ rule gather_crosseval:
     resources:
         mem_mb=2000,
         runtime=10,
+    localrule: True
     conda:
         "../../envs/render.yaml"
     script:
@@ -71,6 +74,8 @@ rule robustness_metrics:
     resources:
         mem_mb=8000,
         runtime=120,
+        cpus_per_task=lambda wildcards, threads: threads,
+        gpu=config.get("cluster", {}).get("gpu", 0),
     conda:
         "../../envs/torch.yaml"
     script:
@@ -96,6 +101,7 @@ rule gather_robustness:
     resources:
         mem_mb=2000,
         runtime=10,
+    localrule: True
     conda:
         "../../envs/render.yaml"
     script:

@@ -20,6 +20,8 @@ rule finetune:
     resources:
         mem_mb=8000,
         runtime=240,
+        cpus_per_task=lambda wildcards, threads: threads,
+        gpu=config.get("cluster", {}).get("gpu", 0),
     conda:
         "../../envs/torch.yaml"
     script:

@@ -18,6 +18,8 @@ rule pretrain_reference:
     resources:
         mem_mb=8000,
         runtime=240,
+        cpus_per_task=lambda wildcards, threads: threads,
+        gpu=config.get("cluster", {}).get("gpu", 0),
     conda:
         "../../envs/torch.yaml"
     script:

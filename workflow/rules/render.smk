@@ -31,6 +31,7 @@ rule render_accuracy:
     resources:
         mem_mb=2000,
         runtime=10,
+    localrule: True
     conda:
         "../../envs/render.yaml"
     script:
@@ -66,7 +67,53 @@ rule render_robustness:
     resources:
         mem_mb=2000,
         runtime=10,
+    localrule: True
     conda:
         "../../envs/render.yaml"
     script:
         "../../scripts/render_robustness.py"
+
+
+rule render_datagrad:
+    input:
+        crosseval="results/{experiment}/crosseval.csv",
+        histories=datagrad_histories,
+        r1_sets=datagrad_r1_sets,
+        dataset=lambda wildcards: dataset_path(wildcards.experiment),
+        published=lambda wildcards: workflow_file(
+            PLAN[wildcards.experiment].config["published"]["file"]
+        ),
+    output:
+        tables=expand("results/{{experiment}}/paper/table{n}.{ext}", n=DATAGRAD_TABLES, ext=("csv", "md")),
+        claims=report(
+            "results/{experiment}/paper/claims.md",
+            caption="../../report/captions/datagrad_claims.rst",
+            category="{experiment}",
+            subcategory="Paper: DataGrad",
+            labels={"experiment": "{experiment}", "kind": "claims"},
+        ),
+        figures=report(
+            expand("results/{{experiment}}/paper/figure{n}.png", n=(1, 2, 3)),
+            caption="../../report/captions/datagrad_figures.rst",
+            category="{experiment}",
+            subcategory="Paper: DataGrad",
+            labels={"experiment": "{experiment}", "kind": "figures 1-3"},
+        ),
+    log:
+        "logs/{experiment}/render_datagrad.log",
+    benchmark:
+        "results/benchmarks/{experiment}/render_datagrad.tsv"
+    params:
+        experiment=experiment_params("dataset", "data", "attacks", "published", "methods"),
+        model_ids=datagrad_model_ids,
+        r1_ids=datagrad_r1_ids,
+        out_dir=lambda wildcards: f"results/{wildcards.experiment}/paper",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    localrule: True
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../../scripts/render_datagrad.py"

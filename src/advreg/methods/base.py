@@ -3,7 +3,9 @@
 A method turns a batch into a scalar loss; the generic loop (:mod:`advreg.training.loop`) owns the
 optimizer, schedule, divergence checks and model selection. Methods that need more than a loss (a
 projection after each step, as in Parseval training, or a precomputed adversarial training set, as in
-DeepDefense's adversarial training) override :meth:`Method.setup` or :meth:`Method.after_step`.
+DeepDefense's adversarial training) override :meth:`Method.setup` or :meth:`Method.after_step`. Methods
+that train on a transformed training set (DataGrad's multitask models, trained on five rotated copies of
+every sample, footnote 4) override :meth:`Method.prepare_data`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 from torch import nn
 
 from advreg.parameterised import Parameterised
+from advreg.splits import Split
 
 
 @dataclass
@@ -30,6 +33,15 @@ class Method(Parameterised):
     """Base class of training methods. Subclasses set ``name`` and ``defaults`` and implement :meth:`loss`."""
 
     kind: ClassVar[str] = "method"
+
+    def prepare_data(self, train: Split) -> Split:
+        """Called once by the loop before :meth:`setup`; the split it returns is the one trained on.
+
+        The default returns ``train`` unchanged. An override may return an expanded split; its ``index``
+        is what :attr:`Batch.index` carries, so per-sample data kept on the method (e.g. auxiliary labels)
+        can be looked up by it. Validation data are not passed through this hook.
+        """
+        return train
 
     def setup(self, model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor) -> None:
         """Called once before training (e.g. to precompute a fixed adversarial training set)."""

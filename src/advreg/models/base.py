@@ -51,9 +51,19 @@ class LayeredClassifier(nn.Module):
         representation_layer: the hidden block whose output is the "representation" (LWA paper eq. 4 /
             Alg. 3: the split between representation learner and classifier). Default: the last hidden
             block.
+        aux_head: an optional second output layer reading the last hidden block's output, for multitask
+            training (DataGrad sec. 3: "two disjoint sets of output units, each connected to the penultimate
+            hidden layer by a separate set of parameters"). It is registered as the submodule ``aux_head``
+            only when given, so models without one keep their state-dict keys. :meth:`forward` ignores it
+            (attacks and evaluation see the main task only); :meth:`forward_aux` returns both outputs.
     """
 
-    def __init__(self, blocks: Sequence[tuple[str, nn.Module]], representation_layer: str | None = None):
+    def __init__(
+        self,
+        blocks: Sequence[tuple[str, nn.Module]],
+        representation_layer: str | None = None,
+        aux_head: nn.Module | None = None,
+    ):
         super().__init__()
         blocks = list(blocks)
         if len(blocks) < 2:
@@ -75,6 +85,9 @@ class LayeredClassifier(nn.Module):
         self.blocks = nn.ModuleDict(OrderedDict(blocks))
         self._names: list[str] = [name for name, _ in blocks]
         self.representation_layer = self._names[-2] if representation_layer is None else representation_layer
+        if aux_head is not None and not isinstance(aux_head, nn.Module):
+            raise ValueError(f"aux_head is a {type(aux_head).__name__}, not an nn.Module")
+        self.aux_head = aux_head  # a registered submodule when given, a plain None attribute otherwise
 
     @property
     def representation_layer(self) -> str:
@@ -108,6 +121,14 @@ class LayeredClassifier(nn.Module):
         for name in self._names:
             x = self.blocks[name](x)
         return x
+
+    def forward_aux(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(main logits, auxiliary logits): the hidden blocks run once, then both heads read the last one."""
+        if self.aux_head is None:
+            raise ValueError("this model has no auxiliary head (build it with an aux head, e.g. model kwargs aux_classes: 5)")
+        for name in self._names[:-1]:
+            x = self.blocks[name](x)
+        return self.blocks[self._names[-1]](x), self.aux_head(x)
 
     def forward_with_activations(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """Logits plus an ordered dict ``hidden block name -> its output`` (one entry per hidden block)."""

@@ -60,7 +60,7 @@ def _check_hidden(hidden, model: str) -> tuple[int, ...]:
 
 
 def mlp_datagrad(
-    input_shape: tuple[int, int, int], num_classes: int, *, width: int = 784, depth: int = 3
+    input_shape: tuple[int, int, int], num_classes: int, *, width: int = 784, depth: int = 3, aux_classes: int = 0
 ) -> LayeredClassifier:
     """DataGrad's deep sparse rectifier network (datagrad.md, sec. 3 "Experimental Results").
 
@@ -68,17 +68,33 @@ def mlp_datagrad(
     of (He, Zhang, Ren, & Sun, 2015)": ``depth`` hidden ReLU layers of ``width`` units. Every weight matrix
     (the output layer's included) is drawn from kaiming-normal (fan_in, ReLU gain: std sqrt(2 / fan_in));
     biases are zero. No dropout (the paper uses none).
+
+    ``aux_classes > 0`` adds the multitask network's second set of output units (sec. 3: "two disjoint sets
+    of output units, each connected to the penultimate hidden layer by a separate set of parameters",
+    U_0 and U_1): ``aux_head = nn.Linear(width, aux_classes)`` on the last hidden layer, initialised like
+    the rest. It is created after the main network, so the main network's initial weights do not depend on
+    ``aux_classes``. Used by the ``mt*`` methods with ``aux_classes: 5`` (footnote 4's rotation classes).
     """
     model = "mlp_datagrad"
     width = check_positive_int(width, model, "width")
     depth = check_positive_int(depth, model, "depth")
+    if isinstance(aux_classes, bool) or not isinstance(aux_classes, int) or aux_classes < 0:
+        raise ValueError(f"{model}: aux_classes must be a non-negative integer (0 = no auxiliary head), got {aux_classes!r}")
     in_features = math.prod(input_shape)
-    net = LayeredClassifier(mlp_blocks(in_features, [width] * depth, num_classes, "relu", 0.0, model))
-    for module in net.modules():
-        if isinstance(module, nn.Linear):
-            nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
-            nn.init.zeros_(module.bias)
-    return net
+    blocks = mlp_blocks(in_features, [width] * depth, num_classes, "relu", 0.0, model)
+    for _name, block in blocks:
+        _he_init(block)
+    aux_head = _he_init(nn.Linear(width, aux_classes)) if aux_classes > 0 else None
+    return LayeredClassifier(blocks, aux_head=aux_head)
+
+
+def _he_init(module: nn.Module) -> nn.Module:
+    """Kaiming-normal weights (fan_in, ReLU gain) and zero biases for every nn.Linear in ``module``."""
+    for sub in module.modules():
+        if isinstance(sub, nn.Linear):
+            nn.init.kaiming_normal_(sub.weight, mode="fan_in", nonlinearity="relu")
+            nn.init.zeros_(sub.bias)
+    return module
 
 
 def mlp_lwa(

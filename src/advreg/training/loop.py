@@ -109,6 +109,7 @@ def train(
     optimizer = build_optimizer(model.parameters(), settings.optimizer)
     milestones, gamma = _milestones(settings.lr_schedule, settings.epochs)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma) if milestones else None
+    train_split = method.prepare_data(train_split)  # e.g. DataGrad multitask: 5 rotated copies (footnote 4)
     method.setup(model, train_split.x, train_split.y)
 
     history: list[dict[str, Any]] = []
