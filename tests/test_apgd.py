@@ -16,31 +16,14 @@ from advreg.attacks.pgd import PGDLinf
 from advreg.models import build_model
 from advreg.models.base import LayeredClassifier
 
+import conftest
+
 EPSILONS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3]
 FAST = {"n_iter": 20, "n_target_classes": 3}  # K = 4 classes: all three non-true classes
 
 
-def toy_problem(num_classes=4, n_train=600, n_test=200, seed=0):
-    """Gaussian blobs around random class means on 1x6x6 images, and mlp_lwa (16 hidden units) trained on them."""
-    g = torch.Generator().manual_seed(seed)
-    means = torch.rand(num_classes, 1, 6, 6, generator=g) * 0.6 + 0.2
-
-    def draw(n):
-        y = torch.randint(0, num_classes, (n,), generator=g)
-        return (means[y] + 0.1 * torch.randn(n, 1, 6, 6, generator=g)).clamp(0, 1), y
-
-    x_train, y_train = draw(n_train)
-    x_test, y_test = draw(n_test)
-    torch.manual_seed(seed)
-    model = build_model("mlp_lwa", (1, 6, 6), num_classes, hidden=(16,))
-    optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
-    for _ in range(300):
-        idx = torch.randint(0, n_train, (64,), generator=g)
-        loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    return model.eval(), x_test, y_test
+def toy_problem(**kwargs):
+    return conftest.toy_problem(**{"num_classes": 4, **kwargs})
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,9 @@ from torch.nn import functional as F
 
 from advreg.attacks.fgsm import FGSM
 from advreg.attacks.pgd import PGDL2, PGDLinf, project_delta
-from advreg.models import build_model
 from advreg.models.base import LayeredClassifier
+
+import conftest
 
 LINF_EPS = [0.0, 0.05, 0.1, 0.3, 1.0]
 L2_EPS = [0.0, 0.25, 0.5, 1.5, 4.0]
@@ -20,27 +21,8 @@ def affine_model(num_inputs=12, num_classes=3, seed=0):
     return LayeredClassifier([("flat", nn.Flatten()), ("out", linear)]).eval(), linear
 
 
-def toy_problem(num_classes=3, n_train=600, n_test=200, seed=0):
-    """Gaussian blobs around random class means on 1x6x6 images, and mlp_lwa (16 hidden units) trained on them."""
-    g = torch.Generator().manual_seed(seed)
-    means = torch.rand(num_classes, 1, 6, 6, generator=g) * 0.6 + 0.2
-
-    def draw(n):
-        y = torch.randint(0, num_classes, (n,), generator=g)
-        return (means[y] + 0.1 * torch.randn(n, 1, 6, 6, generator=g)).clamp(0, 1), y
-
-    x_train, y_train = draw(n_train)
-    x_test, y_test = draw(n_test)
-    torch.manual_seed(seed)
-    model = build_model("mlp_lwa", (1, 6, 6), num_classes, hidden=(16,))
-    optimiser = torch.optim.Adam(model.parameters(), lr=0.01)
-    for _ in range(300):
-        idx = torch.randint(0, n_train, (64,), generator=g)
-        loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    return model.eval(), x_test, y_test
+def toy_problem(**kwargs):
+    return conftest.toy_problem(**{"num_classes": 3, **kwargs})
 
 
 @pytest.fixture(scope="module")
