@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 import torch
 
+from advreg.data import load_dataset
 from advreg.runtime import derive_seed
 
 
@@ -65,3 +66,8 @@ def make_splits(dataset: Mapping[str, Any], data_cfg: Mapping[str, Any], seed: i
         "val": _take(images, labels, val_index),
         "test": _take(dataset["test_images"], dataset["test_labels"], test_index),
     }
+
+
+def load_test_split(dataset_path, data_cfg: Mapping[str, Any], seed: int, experiment: str, fold: int) -> Split:
+    """The experiment's test split, read from the stored dataset (what every attack and evaluation job uses)."""
+    return make_splits(load_dataset(dataset_path), data_cfg, seed, experiment, fold)["test"]

@@ -50,6 +50,13 @@ def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     return torch.cat(grads) if grads else torch.empty_like(x)
 
 
+def predicted_labels(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """argmax of the logits, computed in batches without gradients."""
+    with torch.no_grad():
+        parts = [model(x[s : s + batch_size]).argmax(dim=1) for s in range(0, x.shape[0], batch_size)]
+    return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long, device=x.device)
+
+
 def per_sample_norm(v: torch.Tensor, p: float = 2.0) -> torch.Tensor:
     """Norm of each sample (all axes but the first): shape (N,)."""
     return torch.linalg.vector_norm(v.flatten(1), ord=p, dim=1)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from advreg.attacks.base import Attack, clip_box, expand_like, per_sample_norm
+from advreg.attacks.base import Attack, clip_box, expand_like, per_sample_norm, predicted_labels
 
 
 @dataclass
@@ -170,13 +170,6 @@ def deepfool(
         )
     perturbation, iterations, fooled = (torch.cat(items) for items in zip(*parts))
     return DeepFoolResult(perturbation=perturbation, iterations=iterations, fooled=fooled)
-
-
-def predicted_labels(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
-    """argmax of the logits, computed in batches without gradients."""
-    with torch.no_grad():
-        parts = [model(x[s : s + batch_size]).argmax(dim=1) for s in range(0, x.shape[0], batch_size)]
-    return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long, device=x.device)
 
 
 def rho_2(perturbation: Tensor, x: Tensor) -> tuple[float, float]:

@@ -17,12 +17,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
-from advreg.attacks.base import Attack, per_sample_norm
-
-
-@torch.no_grad()
-def _predict(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    return torch.cat([model(x[i : i + batch_size]).argmax(1) for i in range(0, x.shape[0], batch_size)])
+from advreg.attacks.base import Attack, per_sample_norm, predicted_labels
 
 
 @torch.no_grad()
@@ -42,7 +37,7 @@ def cross_evaluate(
     (``"method/variant"``) to models in eval mode on the same device as ``x``.
     """
     n = x.shape[0]
-    clean_ok = {name: _predict(model, x, batch_size) == y for name, model in targets.items()}
+    clean_ok = {name: predicted_labels(model, x, batch_size) == y for name, model in targets.items()}
     attacker_method, attacker_variant = attacker.split("/", 1)
     rows: list[dict[str, Any]] = []
     for index, epsilon in enumerate(epsilons):

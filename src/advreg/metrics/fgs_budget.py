@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from advreg.attacks.base import clip_box, input_gradient, per_sample_norm
+from advreg.attacks.base import clip_box, input_gradient, per_sample_norm, predicted_labels
 
 
 @dataclass
@@ -27,9 +27,8 @@ class FGSBudgets:
     eps_ref: float  # smallest epsilon with >= 50% of the samples misclassified (nan if never reached)
 
 
-@torch.no_grad()
 def _wrong(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
-    return torch.cat([model(x[i : i + batch_size]).argmax(1) != y[i : i + batch_size] for i in range(0, len(x), batch_size)])
+    return predicted_labels(model, x, batch_size) != y
 
 
 def fgs_budgets(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps_max: float = 0.5, steps: int = 20,

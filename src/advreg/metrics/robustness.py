@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from advreg.attacks.base import clip_box, input_gradient, per_sample_norm
+from advreg.attacks.base import clip_box, input_gradient, per_sample_norm, predicted_labels
 from advreg.attacks.deepfool import deepfool, rho_2
 from advreg.metrics.fgs_budget import fgs_accuracy, fgs_budgets
 from advreg.metrics.latent import latent_disparity
@@ -56,8 +56,7 @@ def robustness_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Map
     def add(metric: str, value: float, layer: str = "") -> None:
         rows.append({"metric": metric, "layer": layer, "value": float(value)})
 
-    with torch.no_grad():
-        predicted = torch.cat([model(x[i : i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
+    predicted = predicted_labels(model, x, batch_size)
     add("clean_accuracy", (predicted == y).float().mean().item())
 
     df = settings["deepfool"]

@@ -12,11 +12,10 @@ from advreg.artifacts import load_artifact, save_artifact
 from advreg.atomic import atomic_write_text
 from advreg.attacks import build_attack
 from advreg.checkpoints import load_model
-from advreg.data import load_dataset
 from advreg.evaluation import cross_evaluate
 from advreg.metrics.robustness import robustness_rows
 from advreg.runtime import derive_seed, seed_everything
-from advreg.splits import make_splits
+from advreg.splits import load_test_split
 from advreg.stages.job import JobContext
 
 
@@ -24,8 +23,7 @@ def craft_set(ctx: JobContext, *, dataset_path, attacker_path, out, experiment: 
               attack: str, attacker: str) -> None:
     """Run ``attack`` with the attacker's gradients on the experiment's test split; store the artifact."""
     spec = exp_cfg["attacks"][attack] or {}
-    dataset = load_dataset(dataset_path)
-    test = make_splits(dataset, exp_cfg.get("data", {}), ctx.seed, experiment, fold)["test"]
+    test = load_test_split(dataset_path, exp_cfg.get("data", {}), ctx.seed, experiment, fold)
     generator = seed_everything(derive_seed(ctx.seed, experiment, fold, "attack", attack, attacker))
     model, _ = load_model(attacker_path, ctx.device)
     attack_obj = build_attack(attack, spec.get("params"))
@@ -39,8 +37,7 @@ def craft_set(ctx: JobContext, *, dataset_path, attacker_path, out, experiment: 
 def evaluate_set(ctx: JobContext, *, dataset_path, adversarial_path, target_paths: Mapping[str, str], out, experiment: str,
                  exp_cfg: Mapping[str, Any], fold: int, attack: str, attacker: str) -> None:
     """Every target on one attacker's set at every budget; tidy CSV."""
-    dataset = load_dataset(dataset_path)
-    test = make_splits(dataset, exp_cfg.get("data", {}), ctx.seed, experiment, fold)["test"]
+    test = load_test_split(dataset_path, exp_cfg.get("data", {}), ctx.seed, experiment, fold)
     blob = load_artifact(adversarial_path)
     if blob["n"] != test.x.shape[0] or blob["attack"] != attack or blob["attacker"] != attacker:
         raise ValueError(f"{adversarial_path} was made for {blob['attack']} by {blob['attacker']} on {blob['n']} inputs, "
@@ -60,8 +57,7 @@ def evaluate_set(ctx: JobContext, *, dataset_path, adversarial_path, target_path
 def evaluate_robustness(ctx: JobContext, *, dataset_path, model_path, out, experiment: str, exp_cfg: Mapping[str, Any],
                         fold: int, model_id: str) -> None:
     """White-box robustness metrics of one model on the experiment's test split; tidy CSV."""
-    dataset = load_dataset(dataset_path)
-    test = make_splits(dataset, exp_cfg.get("data", {}), ctx.seed, experiment, fold)["test"]
+    test = load_test_split(dataset_path, exp_cfg.get("data", {}), ctx.seed, experiment, fold)
     seed_everything(derive_seed(ctx.seed, experiment, fold, "robustness", model_id))
     model, _ = load_model(model_path, ctx.device)
     rows = robustness_rows(model, test.x.to(ctx.device), test.y.to(ctx.device), exp_cfg.get("robustness"))

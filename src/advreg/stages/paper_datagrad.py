@@ -11,10 +11,9 @@ import yaml
 
 from advreg.artifacts import load_artifact
 from advreg.attacks import build_attack
-from advreg.data import load_dataset
 from advreg.plan import expand_variants
 from advreg.reporting import datagrad as dg
-from advreg.splits import make_splits
+from advreg.splits import load_test_split
 from advreg.stages.job import JobContext
 
 FIGURE3_METHODS = ("rect", "l1", "dgl1")
@@ -39,8 +38,7 @@ def render_datagrad(ctx: JobContext, *, crosseval_csv, histories: Mapping[str, s
                             f"DataGrad Fig. 1 ({dataset}): each model as its own adversary")
     dg.figure_fixed_adversaries(frame, best, spec["r1"], out_dir / "figure2.png", f"DataGrad Fig. 2 ({dataset}): Rect and MT as adversaries")
 
-    data = load_dataset(dataset_path)
-    test = make_splits(data, exp_cfg.get("data", {}), ctx.seed, experiment, 0)["test"]
+    test = load_test_split(dataset_path, exp_cfg.get("data", {}), ctx.seed, experiment, 0)
     x = test.x[:1]
     phis = [float(e) for e in exp_cfg["attacks"][spec["r1"]]["epsilons"]]
     images = {}
