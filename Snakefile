@@ -17,20 +17,17 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     dataset=alternatives(DATASETS),
-    experiment=alternatives(PLAN),
+    experiment=alternatives(PLAN.experiments),
+    paper=alternatives(PLAN.papers) if PLAN.papers else "(?!)",
     fold=r"\d+",
+    part=r"\d+",
     method=NAME_PATTERN,
-    amethod=NAME_PATTERN,
     variant=VARIANT_PATTERN,
-    avariant=VARIANT_PATTERN,
-    attack=alternatives(ATTACKS),
 
 
 include: "workflow/rules/data.smk"
-include: "workflow/rules/pretrain.smk"
-include: "workflow/rules/finetune.smk"
-include: "workflow/rules/attack.smk"
-include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/assess.smk"
 include: "workflow/rules/render.smk"
 
 

@@ -19,8 +19,9 @@ import torch.nn.functional as F
 import yaml
 
 from advreg.attacks import ATTACKS, build_attack
+from advreg.settings import DataParams
 from advreg.checkpoints import load_model
-from advreg.data import load_dataset
+from advreg.data.prepare import load_dataset
 from advreg.models import build_model
 from advreg.runtime import configure, seed_everything
 from advreg.splits import make_splits
@@ -55,7 +56,7 @@ def main() -> None:
         if args.experiments and name not in args.experiments:
             continue
         dataset = load_dataset(f"results/data/{exp['dataset']}.pt")
-        test = make_splits(dataset, exp.get("data", {}), config["seed"], name, 0)["test"]
+        test = make_splits(dataset, DataParams.parse(exp.get("data"), "data"), config["seed"], name, 0)["test"]
         x, y = test.x[: args.n].to(device), test.y[: args.n].to(device)
         reference = Path(f"results/{name}/reference/model.pt")
         if reference.is_file():

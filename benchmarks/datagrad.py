@@ -37,7 +37,7 @@ def _sync(device: torch.device) -> None:
 def load_images(path: str | None, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     if path is None:
         return torch.rand(n, 1, 28, 28, generator=generator), torch.randint(0, 10, (n,), generator=generator)
-    from advreg.data import load_dataset
+    from advreg.data.prepare import load_dataset
     from advreg.splits import to_model_input
 
     data = load_dataset(path)

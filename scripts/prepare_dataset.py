@@ -1,11 +1,11 @@
 """Rule prepare_dataset: find or download a dataset, verify its pinned checksums, store it compactly."""
 
 import _library  # noqa: F401  (puts src/ on sys.path)
-from advreg.data import prepare_dataset
+from advreg.data.prepare import prepare_dataset
 from advreg.stages.job import job
 
 smk = snakemake  # noqa: F821 (injected by Snakemake)
-with job(smk.log[0], smk.threads, smk.config) as ctx:
+with job(smk.log[0], smk.config) as ctx:
     summary = prepare_dataset(
         smk.wildcards.dataset,
         smk.output[0],

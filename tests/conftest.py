@@ -38,6 +38,7 @@ def tiny_config(local_dir=None):
                 "attacks": {"fgsm": {"epsilons": [0.0, 0.05, 0.2], "params": {"clip": True}},
                             "grad_l2": {"epsilons": [0.0, 1.0, 3.0]}},
                 "attackers": "all",
+                "evaluation": {"jobs": 2},
                 "robustness": {"deepfool": {"max_iter": 20}, "fgs": {"steps": 10}},
             }
         },

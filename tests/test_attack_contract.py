@@ -15,7 +15,8 @@ from advreg.methods import build_method
 from advreg.models import build_model
 from advreg.runtime import seed_everything
 from advreg.splits import Split
-from advreg.training import TrainSettings, train
+from advreg.training.loop import train
+from advreg.training.settings import TrainSettings
 
 EPSILONS = {"linf": [0.0, 0.05, 0.1, 0.2], "l2": [0.0, 0.25, 0.5, 1.0], "sigma": [0.0, 0.1, 0.3, 0.6]}
 FAST = {"pgd_linf": {"steps": 5}, "pgd_l2": {"steps": 5}, "apgd_ce": {"n_iter": 10}, "apgd_t": {"n_iter": 10, "n_target_classes": 2},
@@ -31,7 +32,7 @@ def trained():
     x[torch.arange(n), 0, 1, y] += 0.4
     model = build_model("mlp_lwa", (1, 4, 4), 3, hidden=(16,))
     data = Split(x, y, torch.arange(n))
-    train(model, build_method("plain"), TrainSettings(epochs=15, batch_size=30, optimizer={"name": "sgd", "lr": 0.3, "momentum": 0.9}),
+    train(model, build_method("plain"), TrainSettings.of(epochs=15, batch_size=30, optimizer={"name": "sgd", "lr": 0.3, "momentum": 0.9}),
           data, data, gen, "contract", log=lambda m: None)
     return model.eval(), x[:60], y[:60]
 
@@ -46,7 +47,7 @@ def test_attack_contract(trained, name):
     model, x, y = trained
     cls = ATTACKS[name]
     params = dict(FAST.get(name, {}))
-    if "clip" in cls.defaults:
+    if hasattr(cls.params(), "clip"):
         params["clip"] = True
     attack = build_attack(name, params)
     epsilons = EPSILONS[cls.norm]

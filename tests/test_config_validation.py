@@ -1,4 +1,4 @@
-"""Config errors are caught before any job runs and name the offending key."""
+"""Config errors are caught before any job runs and name the offending key; the plan is built without torch."""
 
 import copy
 import subprocess
@@ -9,7 +9,8 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from advreg.plan import REFERENCE_ID, ConfigError, build_plan, grid_variant_name
+from advreg.ids import REFERENCE, ModelId
+from advreg.plan import ConfigError, build_plan, grid_variant_name
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -22,9 +23,9 @@ def valid(config):
 
 def test_default_and_paper_configs_are_valid(default_config):
     plan = valid(default_config)
-    assert plan and all(exp.variants for exp in plan.values())
+    assert plan.experiments and all(exp.variants for exp in plan)
     paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
-    assert valid(paper)
+    assert valid(paper).papers
 
 
 def test_schema_fills_defaults(default_config):
@@ -41,6 +42,9 @@ def test_schema_fills_defaults(default_config):
         (lambda c: c["experiments"]["fmnist_mlp"]["attacks"]["fgsm"].update(epsilons=[0.1, -0.2]), "-0.2"),
         (lambda c: c.update(seeed=1), "seeed"),
         (lambda c: c["experiments"]["fmnist_mlp"].update(folds=0), "folds"),
+        # Parameter sections are derived from the declarations (components.schema.json).
+        (lambda c: c["experiments"]["fmnist_mlp"]["attacks"]["fgsm"].update(params={"clip": "yes"}), "'yes'"),
+        (lambda c: c["experiments"]["fmnist_mlp"]["model"].update(kwargs={"hidden": [500, 0]}), "hidden"),
     ],
 )
 def test_schema_errors_name_the_key(default_config, mutate, needle):
@@ -56,12 +60,12 @@ def test_schema_errors_name_the_key(default_config, mutate, needle):
         (lambda e: e.update(dataset="svhn"), "experiments.fmnist_mlp.dataset: unknown dataset 'svhn'"),
         (lambda e: e["model"].update(arch="resnet50"), "experiments.fmnist_mlp.model.arch: unknown architecture 'resnet50'"),
         (lambda e: e["methods"].update(dataggrad={}), "experiments.fmnist_mlp.methods.dataggrad: unknown method 'dataggrad'"),
-        (lambda e: e["methods"].update(plain={"params": {"lam": 1}}), "unknown parameter(s) ['lam'] for method 'plain'"),
         (lambda e: e["attacks"].update(pgd={"epsilons": [0.1]}), "experiments.fmnist_mlp.attacks.pgd: unknown attack 'pgd'"),
-        (lambda e: e["attacks"]["fgsm"].update(params={"clipping": True}), "unknown parameter(s) ['clipping'] for attack 'fgsm'"),
         (lambda e: e.update(attackers=["plain/nope"]), "experiments.fmnist_mlp.attackers: ['plain/nope']"),
         (lambda e: e.pop("pretrain"), "there is no 'pretrain' section"),
         (lambda e: e["methods"].update(reference={}), "'reference' is reserved"),
+        (lambda e: e["methods"].update(plain={"model": {"hidden": [10]}}), "experiments.fmnist_mlp.methods.plain.default.model"),
+        (lambda e: e.update(evaluation={"jobs": 3}), "experiments.fmnist_mlp.evaluation.jobs: 3 jobs for 2 models"),
     ],
 )
 def test_plan_errors_name_the_key(default_config, mutate, needle):
@@ -71,22 +75,91 @@ def test_plan_errors_name_the_key(default_config, mutate, needle):
     assert needle in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "mutate, needle",
+    [  # the typed validator alone (no schema): every message names the full key
+        (lambda e: e["methods"].update(plain={"params": {"lam": 1}}),
+         "experiments.fmnist_mlp.methods.plain.default.params: unknown parameter(s) ['lam'] for method 'plain'"),
+        (lambda e: e["attacks"]["fgsm"].update(params={"clipping": True}),
+         "experiments.fmnist_mlp.attacks.fgsm.params: unknown parameter(s) ['clipping'] for attack 'fgsm'"),
+        (lambda e: e["attacks"]["pgd_linf"].update(params={"steps": 0}),
+         "experiments.fmnist_mlp.attacks.pgd_linf.params.steps: must be >= 1, got 0"),
+        (lambda e: e["attacks"]["autoattack"].update(params={"rho": 1.5}),
+         "experiments.fmnist_mlp.attacks.autoattack.params.rho: must be > 0 and <= 1, got 1.5"),
+        (lambda e: e["methods"].update(plain={"train": {"optimizer": {"name": "adam", "lr": 0.1, "momentum": 0.9}}}),
+         "experiments.fmnist_mlp.methods.plain.default.train.optimizer: momentum and nesterov apply to sgd only"),
+        (lambda e: e["model"].update(kwargs={"hidden": [500, "wide"]}),
+         "experiments.fmnist_mlp.model.kwargs.hidden[1]: must be an integer, got 'wide'"),
+        (lambda e: e["robustness"].update(fgs={"eps_max": -1}),
+         "experiments.fmnist_mlp.robustness.fgs.eps_max: must be > 0, got -1"),
+        (lambda e: e["attacks"]["deepfool"].update(params={"start": "random"}),
+         "experiments.fmnist_mlp.attacks.deepfool.params.start: must be one of ['predicted', 'true'], got 'random'"),
+    ],
+)
+def test_typed_validator_names_the_full_key(default_config, mutate, needle):
+    mutate(default_config["experiments"]["fmnist_mlp"])
+    with pytest.raises(ConfigError) as info:
+        build_plan(default_config)
+    assert needle in str(info.value)
+
+
 def test_grid_expands_to_named_variants(default_config):
     exp = default_config["experiments"]["fmnist_mlp"]
     exp["methods"]["plain"] = {"grid": {"a": [0.01, 0.1], "b": [1]}, "variants": {"hand": {}}}
     # 'plain' has no parameters, so a grid over it must be refused by name ...
     with pytest.raises(ConfigError, match=r"\['a', 'b'\]"):
-        valid(copy.deepcopy(default_config))
+        build_plan(copy.deepcopy(default_config))
     # ... while the expansion itself names points predictably.
     assert grid_variant_name({"lam": 0.01, "phi": 0.1}) == "lam0.01_phi0.1"
     assert grid_variant_name({"lam": 1e-05, "flag": True}) == "lam1e-05_flagtrue"
 
 
 def test_model_ids_and_attackers(default_config):
+    exp = valid(default_config)["fmnist_mlp"]
+    assert exp.model_ids() == [REFERENCE, ModelId("plain", "default")]
+    assert exp.attackers == exp.model_ids()
+    assert str(ModelId.parse("dgl1/lam0.01_phi0.1")) == "dgl1/lam0.01_phi0.1"
+    with pytest.raises(ConfigError, match="not a model id"):
+        ModelId.parse("dgl1")
+
+
+def test_parts_share_out_the_models(default_config):
+    default_config["experiments"]["datagrad_fmnist"]["evaluation"] = {"jobs": 3}
+    exp = valid(default_config)["datagrad_fmnist"]
+    parts = [exp.part_models(k) for k in range(3)]
+    assert sorted(m for part in parts for m in part) == sorted(exp.model_ids())
+    assert all(parts) and not set(parts[0]) & set(parts[1])
+
+
+def test_memory_settings_are_not_identity(default_config):
+    """Batch sizes live in `runtime`, read by the jobs directly: they are in no rule's params."""
     plan = valid(default_config)
-    exp = plan["fmnist_mlp"]
-    assert exp.model_ids() == [REFERENCE_ID, "plain/default"]
-    assert exp.attackers() == exp.model_ids()
+    bigger = copy.deepcopy(default_config)
+    bigger["runtime"] = {"batch_size": 7, "eval_batch_size": 9}
+    other = valid(bigger)
+    for name, exp in plan.experiments.items():
+        assert exp.assess_params(0) == other[name].assess_params(0)
+        assert [v.job_params() for v in exp.variants] == [v.job_params() for v in other[name].variants]
+    assert "batch_size" not in str(plan["fmnist_mlp"].assess_params(0)["attacks"])
+
+
+PLAN_WITHOUT_TORCH = """
+import sys, yaml
+sys.path.insert(0, {src!r})
+from advreg.plan import build_plan
+config = yaml.safe_load(open({config!r}))
+plan = build_plan(config)
+heavy = sorted(m for m in ("torch", "pandas", "matplotlib") if m in sys.modules)
+assert not heavy, heavy
+print(len(plan.experiments), "experiments", sum(len(e.variants) for e in plan), "variants")
+"""
+
+
+def test_plan_is_built_without_torch():
+    script = PLAN_WITHOUT_TORCH.format(src=str(ROOT / "src"), config=str(ROOT / "config" / "paper.yaml"))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "experiments" in proc.stdout
 
 
 def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path, default_config):

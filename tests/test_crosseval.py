@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from advreg.attacks import build_attack
-from advreg.evaluation import cross_evaluate
+from advreg.evaluation.crosseval import cross_evaluate
 from advreg.models.base import LayeredClassifier
 
 
@@ -24,11 +24,12 @@ def test_rows_count_correct_predictions_per_budget():
     attack = build_attack("fgsm", {"clip": True})
     art = attack.craft(a, x, y, [0.0, 0.1], torch.Generator())
     rows = cross_evaluate({"a/x": a, "b/y": b}, attack, art, x, y, [0.0, 0.1], attacker="a/x")
-    by = {(r["target_method"], r["epsilon"]): r for r in rows}
-    assert by[("a", 0.0)]["correct"] == 3  # clean: all right
-    assert by[("a", 0.1)]["correct"] == 2  # the 0.45/0.55 sample flips (margin 0.1 < 2 * 0.1)
-    assert by[("b", 0.0)]["correct"] == 1 and by[("b", 0.1)]["correct"] == 1
-    assert by[("a", 0.1)]["white_box"] and not by[("b", 0.1)]["white_box"]
+    by = {(r["target"], r["epsilon"]): r for r in rows}
+    assert by[("a/x", 0.0)]["correct"] == 3  # clean: all right
+    assert by[("a/x", 0.1)]["correct"] == 2  # the 0.45/0.55 sample flips (margin 0.1 < 2 * 0.1)
+    assert by[("b/y", 0.0)]["correct"] == 1 and by[("b/y", 0.1)]["correct"] == 1
+    assert by[("a/x", 0.1)]["white_box"] and not by[("b/y", 0.1)]["white_box"]
+    assert {r["attacker"] for r in rows} == {"a/x"}
     assert all(r["n"] == 3 and r["accuracy"] == r["correct"] / 3 for r in rows)
 
 

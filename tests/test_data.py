@@ -21,16 +21,9 @@ import pytest
 import torch
 
 from advreg.artifacts import load_artifact, sha256_file
-from advreg.data import (
-    DATASETS,
-    DatasetChecksumError,
-    DatasetSpec,
-    DownloadError,
-    array_digest,
-    get_spec,
-    load_dataset,
-    prepare_dataset,
-)
+from advreg.data.prepare import DatasetChecksumError, load_dataset, prepare_dataset
+from advreg.data.registry import DATASETS, DatasetSpec, array_digest, get_spec
+from advreg.data.sources import DownloadError
 from advreg.data.cifar import UnsafePickleError, load_cifar10, write_cifar_batches
 from advreg.data.idx import load_idx_dataset, read_idx, write_idx
 from advreg.data.registry import ARRAY_ROLES, MEMBER_MD5, PENDING

@@ -9,11 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from advreg.methods import Batch, build_method
+from advreg.methods import build_method
+from advreg.methods.base import Batch
 from advreg.models import build_model
 from advreg.runtime import seed_everything
 from advreg.splits import Split
-from advreg.training import TrainSettings, evaluate_accuracy, train
+from advreg.training.loop import evaluate_accuracy, train
+from advreg.training.settings import TrainSettings
 
 
 def smooth_model(seed: int = 0):
@@ -187,7 +189,7 @@ def test_training_with_datagrad_lowers_the_loss(name):
     model = build_model("mlp_datagrad", (1, 4, 4), 2, width=16, depth=2)
     train_split, val_split = toy_split(192, 1), toy_split(64, 2)
     before, _ = evaluate_accuracy(model, train_split.x, train_split.y)
-    settings = TrainSettings(epochs=8, batch_size=32, optimizer={"name": "sgd", "lr": 0.1})
+    settings = TrainSettings.of(epochs=8, batch_size=32, optimizer={"name": "sgd", "lr": 0.1})
     history = train(model, build_method(name, {"lam": 0.01}), settings, train_split, val_split, gen, f"method {name}")
     after, acc = evaluate_accuracy(model, train_split.x, train_split.y)
     assert after < 0.5 * before and acc > 0.9
@@ -206,5 +208,5 @@ def test_unknown_and_invalid_parameters_are_named():
 
 
 def test_defaults():
-    assert build_method("dgl1").params == {"lam": 0.01, "phi": 0.1, "lam0": 1.0}
-    assert build_method("dgl2_exact").params == {"lam": 0.01, "lam0": 1.0}
+    assert build_method("dgl1").params.to_dict() == {"lam": 0.01, "phi": 0.1, "lam0": 1.0}
+    assert build_method("dgl2_exact").params.to_dict() == {"lam": 0.01, "lam0": 1.0}

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from advreg.reporting import datagrad as dg
+from advreg.papers import datagrad as dg
 
 from conftest import ROOT
 
@@ -20,11 +20,9 @@ def frame():
         for target, accs in ACC.items():
             for phi, acc in zip(PHIS, accs):
                 value = acc if attacker == target or phi == 0 else min(1.0, acc + 0.05)
-                am, av = attacker.split("/")
-                tm, tv = target.split("/")
                 for attack, shift in (("fgsm", 0.0), ("grad_l2", 0.02)):
-                    rows.append({"experiment": "e", "fold": 0, "attack": attack, "attacker_method": am, "attacker_variant": av,
-                                 "target_method": tm, "target_variant": tv, "white_box": attacker == target,
+                    rows.append({"experiment": "e", "fold": 0, "attack": attack, "attacker": attacker,
+                                 "target": target, "white_box": attacker == target,
                                  "epsilon": phi, "accuracy": min(1.0, value + (shift if phi > 0 else 0)) if attack == "fgsm" else min(1.0, 0.9 + value / 10)})
     return pd.DataFrame(rows)
 
@@ -49,8 +47,8 @@ def test_published_key_follows_the_paper_labels():
 
 
 def test_best_by_validation_picks_the_highest_validation_accuracy():
-    histories = {"dgl1/a": pd.DataFrame({"val_acc": [0.1, 0.8]}), "dgl1/b": pd.DataFrame({"val_acc": [0.85, 0.7]}),
-                 "rect/default": pd.DataFrame({"val_acc": [0.5]})}
+    histories = pd.DataFrame({"model": ["dgl1/a", "dgl1/a", "dgl1/b", "dgl1/b", "rect/default"],
+                              "val_acc": [0.1, 0.8, 0.85, 0.7, 0.5]})
     assert dg.best_by_validation(histories) == {"dgl1": "dgl1/b", "rect": "rect/default"}
 
 
@@ -64,7 +62,7 @@ def test_claims_are_judged_on_the_numbers():
     assert claims and all(c["evidence"] for c in claims.values())
     # flip the data: DGL1 now worse than L1 -> the claim is not held
     flipped = frame()
-    mask = (flipped["target_method"] == "dgl1") & flipped["white_box"] & (flipped["epsilon"] == 0.05) & (flipped["attack"] == "fgsm")
+    mask = (flipped["target"] == "dgl1/default") & flipped["white_box"] & (flipped["epsilon"] == 0.05) & (flipped["attack"] == "fgsm")
     flipped.loc[mask, "accuracy"] = 0.2
     verdicts = {c["claim"].split(" (")[0]: c["verdict"] for c in dg.check_claims(flipped, best, "fgsm", "grad_l2")}
     assert verdicts["DGL1 is more robust than L1 and L2 weight decay under R1 noise at phi = 0.05"] == "not held"

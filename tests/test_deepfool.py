@@ -171,9 +171,9 @@ def test_batch_size_does_not_change_results():
 
 def test_attack_artifact_and_materialise():
     model, x, y = trained_toy_mlp()
-    attack = DeepFool({"batch_size": 50})
+    attack = DeepFool()
     model = model.float()
-    art = attack.craft(model, x.float(), y, [0.5], torch.Generator())
+    art = attack.craft(model, x.float(), y, [0.5], torch.Generator(), batch_size=50)
     assert art["perturbation"].dtype == torch.float32 and art["perturbation"].shape == x.shape
     assert art["fooled"].dtype == torch.bool and art["iterations"].dtype == torch.int32
     assert bool(art["fooled"].all())

@@ -49,8 +49,8 @@ def test_fgsm_result_does_not_depend_on_batch_size():
     model, _ = affine_model()
     x = torch.rand(7, 1, 3, 4)
     y = torch.randint(0, 3, (7,))
-    a = build_attack("fgsm", {"batch_size": 2}).craft(model, x, y, [0.1], torch.Generator())["sign"]
-    b = build_attack("fgsm", {"batch_size": 7}).craft(model, x, y, [0.1], torch.Generator())["sign"]
+    a = build_attack("fgsm").craft(model, x, y, [0.1], torch.Generator(), batch_size=2)["sign"]
+    b = build_attack("fgsm").craft(model, x, y, [0.1], torch.Generator(), batch_size=7)["sign"]
     assert torch.equal(a, b)
 
 

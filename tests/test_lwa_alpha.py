@@ -148,7 +148,7 @@ def test_lwa_lowers_alpha_y_more_than_random_directions():
 def test_clip_keeps_inputs_in_the_box_and_batch_size_is_irrelevant():
     model, _ = affine_model()
     x, y = inputs()
-    art = LWAAlpha({"batch_size": 5}).craft(model, x, y, [2.0], torch.Generator())
+    art = LWAAlpha().craft(model, x, y, [2.0], torch.Generator(), batch_size=5)
     art_full = LWAAlpha().craft(model, x, y, [2.0], torch.Generator())
     assert torch.equal(art["target"], art_full["target"])
     assert torch.allclose(art["direction"], art_full["direction"], atol=1e-7)
@@ -170,4 +170,6 @@ def test_zero_jacobian_gives_a_zero_direction_and_bad_labels_are_named():
     with pytest.raises(ValueError, match="labels"):
         LWAAlpha().craft(model, x, torch.full((N,), K), [1.0], torch.Generator())
     with pytest.raises(ValueError, match="batch_size"):
-        LWAAlpha({"batch_size": 0})
+        LWAAlpha().craft(model, x, y, [1.0], torch.Generator(), batch_size=0)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        LWAAlpha({"batch_size": 5})  # a runtime setting, not a parameter

@@ -67,7 +67,8 @@ def test_robustness_rows_on_a_trained_model():
     from advreg.models import build_model
     from advreg.runtime import seed_everything
     from advreg.splits import Split
-    from advreg.training import TrainSettings, train
+    from advreg.training.loop import train
+    from advreg.training.settings import TrainSettings
 
     gen = seed_everything(0)
     n = 300
@@ -76,7 +77,7 @@ def test_robustness_rows_on_a_trained_model():
     x[torch.arange(n), 0, 0, y] += 0.5  # class written in one of three pixels
     data = Split(x, y, torch.arange(n))
     model = build_model("mlp_lwa", (1, 4, 4), 3, hidden=(16,))
-    train(model, build_method("plain"), TrainSettings(epochs=20, batch_size=30, optimizer={"name": "sgd", "lr": 0.5, "momentum": 0.9}),
+    train(model, build_method("plain"), TrainSettings.of(epochs=20, batch_size=30, optimizer={"name": "sgd", "lr": 0.5, "momentum": 0.9}),
           data, data, gen, "metrics job", log=lambda m: None)
     rows = robustness_rows(model, x, y, {"fgs": {"steps": 25}})
     values = {(r["metric"], r["layer"]): r["value"] for r in rows}

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from advreg.models import MODEL_NAMES, LayeredClassifier, build_model, model_kwargs
+from advreg.models import MODEL_NAMES, build_model, model_kwargs
+from advreg.models.base import LayeredClassifier
 
 SHAPES = [(1, 28, 28), (3, 32, 32)]
 # Small widths keep the convolutional models fast on CPU.

@@ -8,12 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from advreg.checkpoints import load_model, save_model
-from advreg.methods import Batch, build_method
+from advreg.methods import build_method
+from advreg.methods.base import Batch
 from advreg.methods.multitask import MT, ROTATION_ANGLES, rotate_images, rotated_training_set
 from advreg.models import build_model
 from advreg.runtime import seed_everything
 from advreg.splits import Split
-from advreg.training import TrainSettings, train
+from advreg.training.loop import train
+from advreg.training.settings import TrainSettings
 
 
 def bar_image(size: int = 9) -> torch.Tensor:
@@ -171,8 +173,8 @@ def test_mt_dgl_update_matches_hand_computed_combination(reg):
 
 
 def test_defaults_and_unknown_parameters():
-    assert build_method("mt").params == {"gamma": 0.5}
-    assert build_method("mt_dgl2").params == {"gamma": 0.5, "lam": 0.01, "phi": 0.1, "lam0": 1.0}
+    assert build_method("mt").params.to_dict() == {"gamma": 0.5}
+    assert build_method("mt_dgl2").params.to_dict() == {"gamma": 0.5, "lam": 0.01, "phi": 0.1, "lam0": 1.0}
     with pytest.raises(ValueError, match="phi"):
         build_method("mt", {"phi": 0.1})
     with pytest.raises(ValueError, match="mt_dgl1.*gamma"):
@@ -202,7 +204,7 @@ def test_loop_trains_on_the_prepared_split():
     val_split = Split(torch.rand(8, 1, 6, 6, generator=g), torch.randint(0, 3, (8,), generator=g), torch.arange(8))
     model = build_model("mlp_datagrad", (1, 6, 6), 3, width=8, depth=1, aux_classes=5)
     method = RecordingMT()
-    history = train(model, method, TrainSettings(epochs=2, batch_size=16), train_split, val_split, gen, "method mt")
+    history = train(model, method, TrainSettings.of(epochs=2, batch_size=16), train_split, val_split, gen, "method mt")
     assert sorted(method.seen) == sorted(list(range(5 * n)) * 2)  # every one of the 5N samples, each epoch
     assert len(history) == 3
 

@@ -166,8 +166,8 @@ def test_batch_size_does_not_change_results(toy, random_start):
     model, x, y = toy
     epsilons = [0.05, 0.15]
     params = {"steps": 5, "restarts": 2, "random_start": random_start}
-    a = PGDLinf({**params, "batch_size": 500}).craft(model, x, y, epsilons, gen())["delta"]
-    b = PGDLinf({**params, "batch_size": 37}).craft(model, x, y, epsilons, gen())["delta"]
+    a = PGDLinf(params).craft(model, x, y, epsilons, gen(), batch_size=500)["delta"]
+    b = PGDLinf(params).craft(model, x, y, epsilons, gen(), batch_size=37)["delta"]
     assert torch.equal(a, b)
 
 

@@ -12,6 +12,7 @@ import yaml
 
 from advreg.artifacts import load_artifact
 from advreg.checkpoints import load_model
+from advreg.reporting.examples import read_examples
 
 from conftest import FASHION_DIR, NO_FASHION, ROOT, tiny_config
 
@@ -51,16 +52,21 @@ def test_outputs_exist_and_models_learn(two_runs):
     run = two_runs[0]
     exp = run / "results" / "tiny"
     model, meta = load_model(exp / "reference" / "model.pt")
-    assert meta["arch"] == "mlp_deepdefense" and meta["arch_kwargs"] == {"hidden": [64, 32]}
+    assert meta["arch"] == "mlp_deepdefense" and meta["arch_kwargs"] == {"hidden": [64, 32], "representation_layer": None}
     for variant in ("default", "short"):
         assert (exp / "fold0" / "models" / "plain" / variant / "model.pt").is_file()
         history = pd.read_csv(exp / "fold0" / "models" / "plain" / variant / "history.csv")
         assert history["epoch"].iloc[-1] >= 1
-    sets = sorted(p.relative_to(exp).as_posix() for p in (exp / "fold0" / "adversarial").rglob("*.pt"))
-    assert sets == [f"fold0/adversarial/{attack}/{model}.pt" for attack in ("fgsm", "grad_l2")
-                    for model in ("plain/default", "plain/short", "reference/pretrained")]
-    blob = load_artifact(exp / "fold0" / "adversarial" / "fgsm" / "reference" / "pretrained.pt")
-    assert blob["payload"]["sign"].dtype == torch.int8 and blob["n"] == 300
+    # evaluation.jobs = 2 in the tiny config: the three models are shared out between two assessment parts
+    sets = {}
+    for part in (0, 1):
+        blob = load_artifact(exp / "fold0" / "assess" / f"part{part}" / "adversarial.pt")
+        assert blob["n"] == 300
+        sets.update(blob["sets"])
+    assert sorted(sets) == ["plain/default", "plain/short", "reference/pretrained"]
+    assert all(sorted(s) == ["fgsm", "grad_l2"] for s in sets.values())
+    assert sets["reference/pretrained"]["fgsm"]["payload"]["sign"].dtype == torch.int8
+    assert "batch_size" not in sets["reference/pretrained"]["fgsm"]["params"]  # memory settings are not stored
 
     frame = pd.read_csv(exp / "crosseval.csv")
     assert len(frame) == 2 * 3 * 3 * 3  # attacks x attackers x targets x budgets
@@ -74,21 +80,26 @@ def test_outputs_exist_and_models_learn(two_runs):
 
     robustness = pd.read_csv(exp / "robustness.csv")
     robustness["layer"] = robustness["layer"].fillna("")
-    values = robustness.set_index(["method", "variant", "metric", "layer"])["value"]
-    for model in (("reference", "pretrained"), ("plain", "default"), ("plain", "short")):
-        assert values[(*model, "deepfool_success_rate", "")] == 1.0
-        assert 0 < values[(*model, "rho_2", "")] < 1 and 0 < values[(*model, "eps_ref", "")] < 0.5
-        assert values[(*model, "latent_disparity", "fc1")] > 0
+    values = robustness.set_index(["model", "metric", "layer"])["value"]
+    for model in ("reference/pretrained", "plain/default", "plain/short"):
+        assert values[(model, "deepfool_success_rate", "")] == 1.0
+        assert 0 < values[(model, "rho_2", "")] < 1 and 0 < values[(model, "eps_ref", "")] < 0.5
+        assert values[(model, "latent_disparity", "fc1")] > 0
     assert (exp / "figures" / "latent_disparity.png").stat().st_size > 5_000
     assert "rho_2" in (exp / "tables" / "robustness.md").read_text()
     # Every target sees the same clean inputs whatever the attacker: its clean accuracy is one number.
-    assert (clean.groupby(["target_method", "target_variant"])["accuracy"].nunique() == 1).all()
+    assert (clean.groupby("target")["accuracy"].nunique() == 1).all()
+    histories = pd.read_csv(exp.parent / "tiny" / "histories.csv")
+    assert set(histories["model"]) == {"reference/pretrained", "plain/default", "plain/short"}
+    examples = read_examples(exp / "examples.npz")
+    assert examples["clean"].dtype.name == "uint8" and examples["plain/short|fgsm|0.2"].shape == (4, 28, 28, 1)
 
     png = exp / "figures" / "accuracy_fgsm.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     table = (exp / "tables" / "accuracy_fgsm.md").read_text()
     assert "Attacker: reference/pretrained" in table and "eps=0.2" in table
-    assert (run / "logs" / "tiny" / "pretrain.log").read_text().startswith("advreg job: device=cpu")
+    log = (run / "logs" / "tiny" / "pretrain.log").read_text()
+    assert log.startswith("advreg job: device=cpu threads=1") and "advreg start-up:" in log
     assert (run / "results" / "benchmarks" / "tiny" / "pretrain.tsv").is_file()
 
 
@@ -106,3 +117,14 @@ def test_second_run_has_nothing_to_do_and_report_builds(two_runs):
     snakemake(run, "--report", "results/report.html")
     html = (run / "results" / "report.html").read_text(errors="replace")
     assert len(html) > 100_000 and "accuracy_fgsm.png" in html
+
+
+def test_results_do_not_depend_on_how_models_are_shared_out(two_runs, tmp_path):
+    """evaluation.jobs = 1 (one assessment job) gives the same tidy results as the two parts of the runs above."""
+    config = tiny_config()
+    config["experiments"]["tiny"]["evaluation"] = {"jobs": 1}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, "--cores", "2")
+    for name in ("crosseval.csv", "robustness.csv", "histories.csv"):
+        ours = (tmp_path / "results" / "tiny" / name).read_bytes()
+        assert ours == (two_runs[0] / "results" / "tiny" / name).read_bytes(), name

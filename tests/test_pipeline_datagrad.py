@@ -33,31 +33,30 @@ def datagrad_config():
                 "attacks": {"fgsm": {"epsilons": [0.0, 0.05, 0.1], "params": {"clip": False}},
                             "grad_l2": {"epsilons": [0.0, 1.4, 2.8]}},
                 "robustness": {"enabled": False},
-                "published": {"paper": "datagrad", "file": "config/published/datagrad.yaml", "r1": "fgsm", "r2": "grad_l2",
-                              "tables": {"1": "rect/default", "2": "l1/default", "3": "l2/default", "4": "dgl1/default", "5": "dgl2/default"}},
             }
         },
+        "papers": {"datagrad": {"experiment": "dg", "r1": "fgsm", "r2": "grad_l2"}},
     }
 
 
 def test_datagrad_experiment_end_to_end(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(datagrad_config()))
     snakemake(tmp_path, "--cores", "2")
-    paper = tmp_path / "results" / "dg" / "paper"
+    paper = tmp_path / "results" / "papers" / "datagrad"
     model, meta = load_model(tmp_path / "results" / "dg" / "fold0" / "models" / "mt" / "default" / "model.pt")
     assert meta["arch_kwargs"]["aux_classes"] == 5 and model.forward_aux is not None
-    table = pd.read_csv(paper / "table1.csv")
+    table = pd.read_csv(paper / "tables" / "table1.csv")
     assert len(table) == 7 and set(table["model"]) >= {"rect/default", "dgl1/default", "mt_dgl1/default"}
     rect = table.set_index("model").loc["rect/default"]
     assert rect["phi=0 paper"] == 97.99 and rect["phi=0.05 paper"] == 49.06  # published, Table 1
     assert abs(rect["phi=0 diff"] - (rect["phi=0 ours"] - 97.99)) < 0.011
     assert table.set_index("model").loc["dgl1/default", "paper row"] == "dgl1/lam0.01_phi0.1"
     for n in range(1, 6):
-        assert (paper / f"table{n}.md").read_text().startswith(f"# DataGrad Table {n}")
+        assert (paper / "tables" / f"table{n}.md").read_text().startswith(f"# DataGrad Table {n}")
     claims = (paper / "claims.md").read_text()
     assert claims.count("| held") + claims.count("| not held") >= 4
     for n in (1, 2, 3):
-        assert (paper / f"figure{n}.png").stat().st_size > 5_000
+        assert (paper / "figures" / f"figure{n}.png").stat().st_size > 5_000
     frame = pd.read_csv(tmp_path / "results" / "dg" / "crosseval.csv")
     clean = frame[(frame["epsilon"] == 0) & frame["white_box"] & (frame["attack"] == "fgsm")]
-    assert (clean["accuracy"] > 0.4).all(), clean[["target_method", "accuracy"]]
+    assert (clean["accuracy"] > 0.4).all(), clean[["target", "accuracy"]]

@@ -16,7 +16,7 @@ PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
 CI_PROFILE = ROOT / "profiles" / "slurm-ci" / "config.yaml"
 RULES = sorted((ROOT / "workflow" / "rules").glob("*.smk"))
 CLUSTER_RESOURCES = ("runtime", "mem_mb", "cpus_per_task", "gpu")
-COMPUTE_RULES = {"pretrain_reference", "finetune", "craft_adversarial_set", "cross_evaluate", "robustness_metrics"}
+COMPUTE_RULES = {"pretrain", "train", "assess"}
 
 
 def _strings(obj):
@@ -70,7 +70,7 @@ def test_every_rule_that_may_go_to_a_compute_node_declares_its_resources():
     rules = _rules()
     assert COMPUTE_RULES <= set(rules)
     for name, (local, names) in rules.items():
-        if name == "prepare_dataset" or name.startswith(("gather_", "render_")):
+        if name in ("prepare_dataset", "summarise_experiment") or name.startswith("render_"):
             assert local, f"{name} must be a localrule (downloads, or cheap report work on the login node)"
         if not local:
             missing = [r for r in CLUSTER_RESOURCES if r not in names]
@@ -103,6 +103,6 @@ def test_dry_run_through_the_profile_resolves_cluster_resources(slurm_dry_run):
     compute = [(rule, threads, res) for rule, threads, res in slurm_dry_run if rule in COMPUTE_RULES]
     assert {rule for rule, _, _ in compute} == COMPUTE_RULES
     for rule, threads, res in compute:
-        assert int(res["cpus_per_task"]) == threads == 2, (rule, res)
+        assert int(res["cpus_per_task"]) == threads == 1, (rule, res)  # reproducibility.threads (default 1)
         assert res["gpu"] == "1" and int(res["runtime"]) > 0 and int(res["mem_mb"]) > 0, (rule, res)
         assert res["slurm_account"] == "myaccount" and res["slurm_partition"] == "mypartition", (rule, res)

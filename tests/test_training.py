@@ -8,8 +8,10 @@ import torch
 from advreg.methods import build_method
 from advreg.models import build_model
 from advreg.runtime import seed_everything
+from advreg.settings import DataParams
 from advreg.splits import Split, make_splits, to_model_input
-from advreg.training import TrainingDivergedError, TrainSettings, train
+from advreg.training.loop import TrainingDivergedError, train
+from advreg.training.settings import TrainSettings
 
 
 def toy_split(n, seed):
@@ -28,7 +30,7 @@ def tiny_model():
 def test_training_learns_a_separable_problem():
     gen = seed_everything(0)
     model = tiny_model()
-    settings = TrainSettings(epochs=15, batch_size=16, optimizer={"name": "sgd", "lr": 0.5, "momentum": 0.9})
+    settings = TrainSettings.of(epochs=15, batch_size=16, optimizer={"name": "sgd", "lr": 0.5, "momentum": 0.9})
     history = train(model, build_method("plain"), settings, toy_split(256, 1), toy_split(128, 2), gen, "test job")
     assert len(history) == 16 and math.isnan(history[0]["train_loss"])
     assert history[-1]["train_loss"] < 0.5 * history[1]["train_loss"]
@@ -38,7 +40,7 @@ def test_training_learns_a_separable_problem():
 def test_divergence_names_method_variant_and_epoch():
     gen = seed_everything(0)
     model = tiny_model()
-    settings = TrainSettings(epochs=3, batch_size=16, optimizer={"name": "sgd", "lr": 1e6}, max_loss=50.0)
+    settings = TrainSettings.of(epochs=3, batch_size=16, optimizer={"name": "sgd", "lr": 1e6}, max_loss=50.0)
     with pytest.raises(TrainingDivergedError) as info:
         train(model, build_method("plain"), settings, toy_split(256, 1), toy_split(64, 2), gen, "method plain, variant huge_lr")
     message = str(info.value)
@@ -51,15 +53,15 @@ def test_nan_loss_is_caught():
     train_split = toy_split(64, 1)
     train_split.x[3] = float("nan")
     with pytest.raises(TrainingDivergedError, match="nan"):
-        train(model, build_method("plain"), TrainSettings(epochs=1, batch_size=64), train_split, toy_split(8, 2), gen, "nan job")
+        train(model, build_method("plain"), TrainSettings.of(epochs=1, batch_size=64), train_split, toy_split(8, 2), gen, "nan job")
 
 
 def test_best_val_selection_restores_the_best_epoch():
     gen = seed_everything(0)
     model = tiny_model()
-    settings = TrainSettings(epochs=6, batch_size=16, optimizer={"name": "sgd", "lr": 0.5}, select="best_val")
+    settings = TrainSettings.of(epochs=6, batch_size=16, optimizer={"name": "sgd", "lr": 0.5}, select="best_val")
     history = train(model, build_method("plain"), settings, toy_split(128, 1), toy_split(64, 2), gen, "select job")
-    from advreg.training import evaluate_accuracy
+    from advreg.training.loop import evaluate_accuracy
 
     val = toy_split(64, 2)
     _, acc = evaluate_accuracy(model, val.x, val.y)
@@ -70,7 +72,7 @@ def test_training_is_bit_reproducible():
     def run():
         gen = seed_everything(3)
         model = tiny_model()
-        train(model, build_method("plain"), TrainSettings(epochs=2, batch_size=16, optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9}),
+        train(model, build_method("plain"), TrainSettings.of(epochs=2, batch_size=16, optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9}),
               toy_split(128, 1), toy_split(32, 2), gen, "repro")
         return torch.cat([p.detach().flatten() for p in model.parameters()])
 
@@ -78,8 +80,10 @@ def test_training_is_bit_reproducible():
 
 
 def test_unknown_training_setting_is_named():
-    with pytest.raises(ValueError, match="epochz"):
-        TrainSettings.from_config({"epochz": 3})
+    with pytest.raises(ValueError, match=r"finetune: unknown parameter\(s\) \['epochz'\]"):
+        TrainSettings.parse({"epochz": 3}, "finetune")
+    with pytest.raises(ValueError, match="finetune.optimizer.lr: must be > 0"):
+        TrainSettings.parse({"optimizer": {"name": "sgd", "lr": 0}}, "finetune")
 
 
 def test_splits_are_disjoint_seeded_and_sized():
@@ -90,7 +94,7 @@ def test_splits_are_disjoint_seeded_and_sized():
         "test_images": torch.zeros(n_test, 2, 2, 1, dtype=torch.uint8),
         "test_labels": torch.arange(n_test) % 10,
     }
-    cfg = {"train_size": 50, "val_size": 20, "test_size": 30}
+    cfg = DataParams.of(train_size=50, val_size=20, test_size=30)
     a = make_splits(dataset, cfg, 1, "exp", 0)
     b = make_splits(dataset, cfg, 1, "exp", 0)
     c = make_splits(dataset, cfg, 1, "exp", 1)
@@ -99,7 +103,7 @@ def test_splits_are_disjoint_seeded_and_sized():
     assert torch.equal(a["train"].index, b["train"].index) and not torch.equal(a["train"].index, c["train"].index)
     assert a["train"].x.shape == (50, 1, 2, 2) and a["train"].x.dtype == torch.float32 and a["train"].x.max() <= 1
     with pytest.raises(ValueError, match="train_size"):
-        make_splits(dataset, {"train_size": 95, "val_size": 10}, 1, "exp", 0)
+        make_splits(dataset, DataParams.of(train_size=95, val_size=10), 1, "exp", 0)
 
 
 def test_to_model_input_layout():

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from advreg.methods import Batch, build_method
+from advreg.methods import build_method
+from advreg.methods.base import Batch
 from advreg.methods.weight_penalty import penalised_weights
 from advreg.models import build_model
 
@@ -80,8 +81,8 @@ def test_rect_is_plain():
 
 
 def test_parameters():
-    assert build_method("l1").params == {"lam": 1e-4} and build_method("l2").params == {"lam": 1e-4}
-    assert build_method("rect").params == {}
+    assert build_method("l1").params.to_dict() == {"lam": 1e-4} and build_method("l2").params.to_dict() == {"lam": 1e-4}
+    assert build_method("rect").params.to_dict() == {}
     with pytest.raises(ValueError, match="phi"):
         build_method("l2", {"phi": 0.1})
     with pytest.raises(ValueError, match="l1.*lam"):

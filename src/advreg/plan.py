@@ -1,16 +1,20 @@
-"""Expand the validated config into the jobs of the pipeline (no torch needed).
+"""Expand the validated config into the pipeline's jobs, without importing torch.
 
 The JSON schema (workflow/schemas/config.schema.yaml) checks the config's shape; this module checks its
-meaning before any job runs: that every dataset, architecture, method, attack and parameter name is known,
-and it expands method grids into named variants. Errors name the offending key by its full path.
+meaning before any job runs, with the components' own parameter declarations (``*/catalog.py``,
+:mod:`advreg.params`): every dataset, architecture, method, attack, metric setting and paper is known and
+every parameter has the right type and range. Errors name the offending key by its full path.
 
 Vocabulary used across the pipeline:
 
 - *experiment*: one dataset + one architecture + a set of methods and attacks (a paper's table, say).
 - *method* / *variant*: a training objective and one named setting of its hyperparameters.
-- *model id*: ``"{method}/{variant}"``; the pretrained reference model is ``"reference/pretrained"``.
-- *attacker*: a model id whose gradients generate an adversarial set; every target model is evaluated
-  on every attacker's set (the diagonal, attacker == target, is the white-box case).
+- *model id*: :class:`advreg.ids.ModelId`, written ``method/variant``; the pretrained reference model is
+  ``reference/pretrained``.
+- *attacker*: a model whose gradients generate an adversarial set; every target model is evaluated on every
+  attacker's set (the diagonal, attacker == target, is the white-box case).
+- *part*: one of the ``evaluation.jobs`` assessment jobs of a fold; the models are shared out among them.
+- *paper*: a module that renders one paper's tables, figures and claims from experiments' results.
 """
 
 from __future__ import annotations
@@ -19,73 +23,114 @@ import copy
 import itertools
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
-REFERENCE_METHOD = "reference"
-REFERENCE_VARIANT = "pretrained"
-REFERENCE_ID = f"{REFERENCE_METHOD}/{REFERENCE_VARIANT}"
+from advreg.attacks.catalog import ATTACKS, AttackSpec
+from advreg.ids import NAME_PATTERN, REFERENCE, VARIANT_PATTERN, ModelId
+from advreg.methods.catalog import METHODS
+from advreg.metrics.catalog import RobustnessParams
+from advreg.models.catalog import MODELS, ModelParams
+from advreg.papers.catalog import PAPERS, PaperSpec
+from advreg.params import ConfigError, Params
+from advreg.settings import DataParams
+from advreg.training.settings import TrainSettings
 
-NAME_PATTERN = r"[a-z][a-z0-9_]*"
-VARIANT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.=+-]*"
-
-
-class ConfigError(ValueError):
-    """The config is well-formed but names something unknown or inconsistent."""
+__all__ = ["ConfigError", "Experiment", "Plan", "Variant", "build_plan", "grid_variant_name"]
 
 
 @dataclass(frozen=True)
 class Variant:
-    method: str
-    name: str
-    params: dict[str, Any]
-    train: dict[str, Any]
-    model_kwargs: dict[str, Any]
+    """One model to train: its id, its method's parameters, its training settings and architecture kwargs."""
 
-    @property
-    def model_id(self) -> str:
-        return f"{self.method}/{self.name}"
+    id: ModelId
+    params: Params
+    train: TrainSettings
+    model: ModelParams
+
+    def job_params(self) -> dict[str, Any]:
+        """Plain values for the training rule (what decides whether the model must be retrained)."""
+        return {"params": self.params.to_dict(), "train": self.train.to_dict(), "model_kwargs": self.model.to_dict()}
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    spec: AttackSpec
+    params: Params
+    epsilons: tuple[float, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epsilons": list(self.epsilons), "params": self.params.to_dict()}
 
 
 @dataclass
 class Experiment:
     name: str
-    config: dict[str, Any]
+    description: str
+    dataset: str
+    data: DataParams
+    arch: str
+    model: ModelParams
+    pretrain: TrainSettings | None
     variants: list[Variant] = field(default_factory=list)
-
-    @property
-    def dataset(self) -> str:
-        return self.config["dataset"]
+    attacks: dict[str, AttackConfig] = field(default_factory=dict)
+    attackers: list[ModelId] = field(default_factory=list)
+    robustness: RobustnessParams = field(default_factory=RobustnessParams)
+    folds: int = 1
+    jobs: int = 1  # assessment jobs per fold
 
     @property
     def has_reference(self) -> bool:
-        return "pretrain" in self.config
+        return self.pretrain is not None
 
-    @property
-    def folds(self) -> list[int]:
-        return list(range(int(self.config.get("folds", 1))))
+    def model_ids(self) -> list[ModelId]:
+        return ([REFERENCE] if self.has_reference else []) + [v.id for v in self.variants]
 
-    @property
-    def attacks(self) -> list[str]:
-        return list(self.config["attacks"])
-
-    def model_ids(self) -> list[str]:
-        ids = [REFERENCE_ID] if self.has_reference else []
-        return ids + [v.model_id for v in self.variants]
-
-    def attackers(self) -> list[str]:
-        wanted = self.config.get("attackers", "all")
-        return self.model_ids() if wanted == "all" else list(wanted)
-
-    def variant(self, method: str, name: str) -> Variant:
+    def variant(self, model_id: ModelId) -> Variant:
         for v in self.variants:
-            if v.method == method and v.name == name:
+            if v.id == model_id:
                 return v
-        raise ConfigError(f"experiments.{self.name}: no variant {method}/{name}")
+        raise ConfigError(f"experiments.{self.name}: no variant {model_id}")
+
+    def part_models(self, part: int) -> list[ModelId]:
+        """The models whose white-box metrics and (if attackers) adversarial sets part ``part`` computes."""
+        return self.model_ids()[part :: self.jobs]
+
+    def summary(self) -> dict[str, Any]:
+        """Plain facts a paper module or a report caption needs about this experiment."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "dataset": self.dataset,
+            "arch": self.arch,
+            "data": self.data.to_dict(),
+            "folds": self.folds,
+            "variants": {str(v.id): v.params.to_dict() for v in self.variants},
+            "attacks": {name: {**a.to_dict(), "norm": a.spec.norm} for name, a in self.attacks.items()},
+        }
+
+    def assess_params(self, part: int) -> dict[str, Any]:
+        """Plain values for an assessment job (what decides whether it must rerun)."""
+        models = self.part_models(part)
+        return {
+            "data": self.data.to_dict(),
+            "attacks": {name: a.to_dict() for name, a in self.attacks.items()},
+            "robustness": self.robustness.to_dict(),
+            "models": [str(m) for m in models],
+            "attackers": [str(m) for m in models if m in self.attackers],
+            "targets": [str(m) for m in self.model_ids()],
+        }
 
 
-def method_of(model_id: str) -> str:
-    """The method part of a model id ``method/variant``."""
-    return model_id.partition("/")[0]
+@dataclass
+class Plan:
+    experiments: dict[str, Experiment]
+    papers: dict[str, tuple[PaperSpec, Params]]
+
+    def __getitem__(self, name: str) -> Experiment:
+        return self.experiments[name]
+
+    def __iter__(self):
+        return iter(self.experiments.values())
 
 
 def format_value(value: Any) -> str:
@@ -102,102 +147,109 @@ def grid_variant_name(assignment: Mapping[str, Any]) -> str:
     return "_".join(f"{key}{format_value(value)}" for key, value in assignment.items())
 
 
-def expand_variants(method: str, spec: Mapping[str, Any], where: str) -> list[Variant]:
-    """Explicit ``variants`` plus the cartesian product of ``grid``, each on top of the method's ``params``."""
-    base_params = dict(spec.get("params") or {})
-    base_train = dict(spec.get("train") or {})
-    base_model = dict(spec.get("model") or {})
-    out: list[Variant] = []
+def _variant_specs(spec: Mapping[str, Any], where: str) -> list[tuple[str, dict, dict, dict]]:
+    """(name, params, train overrides, model overrides) of the explicit ``variants`` and the ``grid`` points,
+    each on top of the method's own ``params``/``train``/``model``; ``default`` if neither is given."""
+    base = [dict(spec.get(key) or {}) for key in ("params", "train", "model")]
+    out = []
     for name, vspec in (spec.get("variants") or {}).items():
         vspec = vspec or {}
-        out.append(
-            Variant(
-                method,
-                str(name),
-                {**base_params, **(vspec.get("params") or {})},
-                {**base_train, **(vspec.get("train") or {})},
-                {**base_model, **(vspec.get("model") or {})},
-            )
-        )
+        out.append((str(name), *({**b, **(vspec.get(key) or {})} for b, key in zip(base, ("params", "train", "model")))))
     grid = spec.get("grid") or {}
-    if grid:
-        keys = list(grid)
-        for values in itertools.product(*(grid[k] for k in keys)):
-            assignment = dict(zip(keys, values))
-            out.append(Variant(method, grid_variant_name(assignment), {**base_params, **assignment}, base_train, base_model))
+    keys = list(grid)
+    for values in itertools.product(*(grid[k] for k in keys)) if keys else ():
+        assignment = dict(zip(keys, values))
+        out.append((grid_variant_name(assignment), {**base[0], **assignment}, base[1], base[2]))
     if not out:
-        out.append(Variant(method, "default", base_params, base_train, base_model))
-    names = [v.name for v in out]
+        out.append(("default", *base))
+    names = [name for name, *_ in out]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ConfigError(f"{where}: variant names {duplicates} are defined twice")
-    for v in out:
-        if not re.fullmatch(VARIANT_PATTERN, v.name):
-            raise ConfigError(f"{where}.variants.{v.name}: variant names may use letters, digits and _ . = + - only")
+    for name, *_ in out:
+        if not re.fullmatch(VARIANT_PATTERN, name):
+            raise ConfigError(f"{where}.variants.{name}: variant names may use letters, digits and _ . = + - only")
     return out
 
 
-def _check_params(kind: str, name: str, given: Mapping[str, Any], known: Mapping[str, Any], where: str) -> None:
-    unknown = sorted(set(given) - set(known))
-    if unknown:
-        listing = ", ".join(sorted(known)) or "none"
-        raise ConfigError(f"{where}: unknown parameter(s) {unknown} for {kind} '{name}' (known: {listing})")
+def _experiment(name: str, raw: Mapping[str, Any]) -> Experiment:
+    where = f"experiments.{name}"
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise ConfigError(f"{where}: experiment names must match {NAME_PATTERN}")
+    cfg = copy.deepcopy(dict(raw))
+    from advreg.data.registry import DATASETS  # numpy only
+
+    if cfg["dataset"] not in DATASETS:
+        raise ConfigError(f"{where}.dataset: unknown dataset {cfg['dataset']!r} (known: {', '.join(DATASETS)})")
+    arch = cfg["model"]["arch"]
+    if arch not in MODELS:
+        raise ConfigError(f"{where}.model.arch: unknown architecture {arch!r} (known: {', '.join(MODELS)})")
+    model_kwargs = dict(cfg["model"].get("kwargs") or {})
+    exp = Experiment(
+        name=name,
+        description=cfg.get("description", ""),
+        dataset=cfg["dataset"],
+        data=DataParams.parse(cfg.get("data"), f"{where}.data"),
+        arch=arch,
+        model=MODELS[arch].parse(model_kwargs, f"{where}.model.kwargs"),
+        pretrain=TrainSettings.parse(cfg["pretrain"], f"{where}.pretrain") if "pretrain" in cfg else None,
+        robustness=RobustnessParams.parse(cfg.get("robustness"), f"{where}.robustness"),
+        folds=int(cfg.get("folds", 1)),
+        jobs=int((cfg.get("evaluation") or {}).get("jobs", 1)),
+    )
+    finetune = dict(cfg.get("finetune") or {})
+    for method, mspec in cfg["methods"].items():
+        mwhere = f"{where}.methods.{method}"
+        if method == REFERENCE.method:
+            raise ConfigError(f"{mwhere}: '{REFERENCE.method}' is reserved for the pretrained model")
+        spec = METHODS.get_spec(method, mwhere)
+        for vname, params, train, model in _variant_specs(mspec or {}, mwhere):
+            vwhere = f"{mwhere}.{vname}"
+            settings = TrainSettings.parse({**finetune, **train}, f"{vwhere}.train")
+            if model and settings.init == "reference":
+                raise ConfigError(f"{vwhere}.model: architecture overrides {sorted(model)} need train init 'scratch' "
+                                  "(the reference fixes the architecture)")
+            kwargs = MODELS[arch].parse({**model_kwargs, **model}, f"{vwhere}.model")
+            if spec.needs_aux_head and not getattr(kwargs, "aux_classes", 0):
+                raise ConfigError(f"{vwhere}.model: method '{method}' needs a model with an auxiliary head "
+                                  f"(architecture '{arch}' with aux_classes > 0)")
+            exp.variants.append(Variant(ModelId(method, vname), spec.parse(params, f"{vwhere}.params"), settings, kwargs))
+    if any(v.train.init == "reference" for v in exp.variants) and not exp.has_reference:
+        raise ConfigError(f"{where}: methods fine-tune from the reference (init: reference) but there is no 'pretrain' section")
+    for attack, aspec in (cfg.get("attacks") or {}).items():
+        awhere = f"{where}.attacks.{attack}"
+        spec = ATTACKS.get_spec(attack, awhere)
+        epsilons = tuple(float(e) for e in aspec["epsilons"])
+        exp.attacks[attack] = AttackConfig(spec, spec.parse(aspec.get("params"), f"{awhere}.params"), epsilons)
+    known = exp.model_ids()
+    wanted = cfg.get("attackers", "all")
+    if wanted == "all":
+        exp.attackers = list(known)
+    else:
+        exp.attackers = [ModelId.parse(a, f"{where}.attackers") for a in wanted]
+        missing = [str(a) for a in exp.attackers if a not in known]
+        if missing:
+            raise ConfigError(f"{where}.attackers: {missing} are not models of this experiment "
+                              f"(known: {sorted(map(str, known))})")
+    if exp.jobs > len(known):
+        raise ConfigError(f"{where}.evaluation.jobs: {exp.jobs} jobs for {len(known)} models")
+    return exp
 
 
-def build_plan(config: Mapping[str, Any]) -> dict[str, Experiment]:
-    """Check names and parameters, expand grids; return experiments by name."""
-    # Imported here so that this module stays importable without the registries' dependencies.
-    from advreg.attacks import ATTACKS
-    from advreg.data.registry import DATASETS
-    from advreg.methods import METHODS
-    from advreg.models import MODEL_NAMES
-
-    plan: dict[str, Experiment] = {}
-    for exp_name, raw in (config.get("experiments") or {}).items():
-        where = f"experiments.{exp_name}"
-        if not re.fullmatch(NAME_PATTERN, exp_name):
-            raise ConfigError(f"{where}: experiment names must match {NAME_PATTERN}")
-        exp_cfg = copy.deepcopy(dict(raw))
-        if exp_cfg["dataset"] not in DATASETS:
-            raise ConfigError(f"{where}.dataset: unknown dataset {exp_cfg['dataset']!r} (known: {', '.join(DATASETS)})")
-        arch = exp_cfg["model"]["arch"]
-        if arch not in MODEL_NAMES:
-            raise ConfigError(f"{where}.model.arch: unknown architecture {arch!r} (known: {', '.join(MODEL_NAMES)})")
-        experiment = Experiment(exp_name, exp_cfg)
-        for method, mspec in exp_cfg["methods"].items():
-            mwhere = f"{where}.methods.{method}"
-            if method == REFERENCE_METHOD:
-                raise ConfigError(f"{mwhere}: '{REFERENCE_METHOD}' is reserved for the pretrained model")
-            if method not in METHODS:
-                raise ConfigError(f"{mwhere}: unknown method {method!r} (known: {', '.join(sorted(METHODS))})")
-            for variant in expand_variants(method, mspec or {}, mwhere):
-                _check_params("method", method, variant.params, METHODS[method].defaults, f"{mwhere}.{variant.name}")
-                experiment.variants.append(variant)
-        needs_reference = any(
-            {**exp_cfg.get("finetune", {}), **v.train}.get("init", "reference") == "reference" for v in experiment.variants
-        )
-        if needs_reference and not experiment.has_reference:
-            raise ConfigError(f"{where}: methods fine-tune from the reference (finetune.init: reference) but there is no 'pretrain' section")
-        for attack, aspec in exp_cfg["attacks"].items():
-            awhere = f"{where}.attacks.{attack}"
-            if attack not in ATTACKS:
-                raise ConfigError(f"{awhere}: unknown attack {attack!r} (known: {', '.join(sorted(ATTACKS))})")
-            _check_params("attack", attack, (aspec or {}).get("params") or {}, ATTACKS[attack].defaults, awhere)
-        known_ids = set(experiment.model_ids())
-        wanted = exp_cfg.get("attackers", "all")
-        if wanted != "all":
-            missing = [a for a in wanted if a not in known_ids]
-            if missing:
-                raise ConfigError(f"{where}.attackers: {missing} are not models of this experiment (known: {sorted(known_ids)})")
-        plan[exp_name] = experiment
-    if not plan:
+def build_plan(config: Mapping[str, Any]) -> Plan:
+    """Check names and parameters, expand grids; return the experiments and papers."""
+    experiments = {name: _experiment(name, raw) for name, raw in (config.get("experiments") or {}).items()}
+    if not experiments:
         raise ConfigError("experiments: the config defines no experiment")
-    return plan
-
-
-def iter_model_jobs(plan: Mapping[str, Experiment]) -> Iterable[tuple[str, int, str]]:
-    """(experiment, fold, model id) for every trained model."""
-    for exp in plan.values():
-        for fold in exp.folds:
-            for variant in exp.variants:
-                yield exp.name, fold, variant.model_id
+    papers = {}
+    for name, block in (config.get("papers") or {}).items():
+        where = f"papers.{name}"
+        spec = PAPERS.get_spec(name, where)
+        params = spec.parse(block, where)
+        for exp_name in params.experiments():
+            if exp_name not in experiments:
+                raise ConfigError(f"{where}: experiment {exp_name!r} is not in this config "
+                                  f"(known: {', '.join(experiments)})")
+        spec.check(params, experiments, where)
+        papers[name] = (spec, params)
+    return Plan(experiments, papers)

@@ -13,8 +13,9 @@ from typing import Any, Mapping
 
 import torch
 
-from advreg.data import load_dataset
+from advreg.data.prepare import load_dataset
 from advreg.runtime import derive_seed
+from advreg.settings import DataParams
 
 
 @dataclass
@@ -44,13 +45,13 @@ def _size(value: Any, available: int, key: str) -> int:
     return value
 
 
-def make_splits(dataset: Mapping[str, Any], data_cfg: Mapping[str, Any], seed: int, experiment: str, fold: int) -> dict[str, Split]:
+def make_splits(dataset: Mapping[str, Any], data: DataParams, seed: int, experiment: str, fold: int) -> dict[str, Split]:
     """Train, validation and test splits for one experiment and fold (see module docstring)."""
     n_train_pool = dataset["train_labels"].shape[0]
     n_test_pool = dataset["test_labels"].shape[0]
-    val_size = _size(data_cfg.get("val_size", 0), n_train_pool, "val_size")
-    train_size = _size(data_cfg.get("train_size"), n_train_pool - val_size, "train_size")
-    test_size = _size(data_cfg.get("test_size"), n_test_pool, "test_size")
+    val_size = _size(data.val_size, n_train_pool, "val_size")
+    train_size = _size(data.train_size, n_train_pool - val_size, "train_size")
+    test_size = _size(data.test_size, n_test_pool, "test_size")
 
     gen = torch.Generator().manual_seed(derive_seed(seed, experiment, "split", fold))
     order = torch.randperm(n_train_pool, generator=gen)
@@ -68,6 +69,6 @@ def make_splits(dataset: Mapping[str, Any], data_cfg: Mapping[str, Any], seed: i
     }
 
 
-def load_test_split(dataset_path, data_cfg: Mapping[str, Any], seed: int, experiment: str, fold: int) -> Split:
-    """The experiment's test split, read from the stored dataset (what every attack and evaluation job uses)."""
-    return make_splits(load_dataset(dataset_path), data_cfg, seed, experiment, fold)["test"]
+def load_test_split(dataset_path, data: DataParams, seed: int, experiment: str, fold: int) -> Split:
+    """The experiment's test split, read from the stored dataset (what every assessment job uses)."""
+    return make_splits(load_dataset(dataset_path), data, seed, experiment, fold)["test"]

@@ -276,8 +276,8 @@ for line in (work / "log" / "squeue.txt").read_text().splitlines():
     if len(parts) == 5 and parts[1] == uuid:
         squeue[parts[0]] = parts[2]
 
-expected_remote = {"pretrain_reference", "finetune", "craft_adversarial_set", "cross_evaluate", "robustness_metrics"}
-expected_local = {"prepare_dataset", "gather_crosseval", "gather_robustness", "render_accuracy", "render_robustness", "all"}
+expected_remote = {"pretrain", "train", "assess"}
+expected_local = {"prepare_dataset", "summarise_experiment", "all"}
 if set(remote.values()) != expected_remote:
     problems.append(f"rules sent to SLURM: {sorted(set(remote.values()))}, expected {sorted(expected_remote)}")
 if set(local.values()) != expected_local:

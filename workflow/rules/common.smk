@@ -1,5 +1,5 @@
-# Helpers shared by all rules (config validation, the expanded plan, path builders and
-# input functions).  Library code lives in src/advreg; this file only wires it to Snakemake.
+# Helpers shared by all rules: config validation, the plan (torch-free: src/advreg/plan.py), input functions
+# and the final outputs. Library code lives in src/advreg; this file only wires it to Snakemake.
 import re
 import sys
 from pathlib import Path
@@ -10,20 +10,17 @@ SRC_DIR = str(Path(workflow.basedir) / "src")
 if SRC_DIR not in sys.path:
     sys.path.insert(0, SRC_DIR)
 
-from advreg.attacks import ATTACKS
+from advreg import layout
 from advreg.data.registry import DATASETS
-from advreg.plan import (
-    NAME_PATTERN,
-    REFERENCE_ID,
-    REFERENCE_METHOD,
-    VARIANT_PATTERN,
-    build_plan,
-    method_of,
-)
+from advreg.ids import NAME_PATTERN, REFERENCE, VARIANT_PATTERN, ModelId
+from advreg.plan import build_plan
+from advreg.settings import reproducibility_settings
 
 
 validate(config, "../schemas/config.schema.yaml")
 PLAN = build_plan(config)
+GPUS = config.get("cluster", {}).get("gpu", 0)
+TORCH_THREADS = reproducibility_settings(config).threads
 
 
 def alternatives(names):
@@ -39,131 +36,96 @@ def workflow_file(path):
     return str(Path(workflow.basedir) / path)
 
 
-def dataset_path(experiment):
-    return f"results/data/{PLAN[experiment].dataset}.pt"
+def dataset_file(wildcards):
+    return layout.DATASET.format(dataset=PLAN[wildcards.experiment].dataset)
 
 
-def model_path(experiment, fold, model_id):
-    """Where a model of an experiment lives; the reference is shared by all folds."""
-    if model_id == REFERENCE_ID:
-        return f"results/{experiment}/reference/model.pt"
-    method, variant = model_id.split("/", 1)
-    return f"results/{experiment}/fold{fold}/models/{method}/{variant}/model.pt"
+def wildcard_model(wildcards):
+    return ModelId(wildcards.method, wildcards.variant)
 
 
-def experiment_params(*keys):
-    """Params function: the named parts of an experiment's config (so that changing, say, an attack's
-    budgets does not retrain models)."""
-
-    def params(wildcards):
-        cfg = PLAN[wildcards.experiment].config
-        return {key: cfg.get(key) for key in keys}
-
-    return params
-
-
-def attack_params(wildcards):
-    cfg = PLAN[wildcards.experiment].config
-    return {"data": cfg.get("data"), "attacks": {wildcards.attack: cfg["attacks"][wildcards.attack]}}
-
-
-def variant_params(wildcards):
-    v = PLAN[wildcards.experiment].variant(wildcards.method, wildcards.variant)
-    return {"params": v.params, "train": v.train, "model_kwargs": v.model_kwargs}
-
-
-def finetune_inputs(wildcards):
+def pretrain_params(wildcards):
     exp = PLAN[wildcards.experiment]
-    v = exp.variant(wildcards.method, wildcards.variant)
-    init = {**(exp.config.get("finetune") or {}), **v.train}.get("init", "reference")
-    inputs = {"dataset": dataset_path(wildcards.experiment)}
-    if init == "reference":
-        inputs["reference"] = model_path(wildcards.experiment, wildcards.fold, REFERENCE_ID)
+    return {"arch": exp.arch, "model_kwargs": exp.model.to_dict(), "data": exp.data.to_dict(),
+            "pretrain": exp.pretrain.to_dict()}
+
+
+def train_inputs(wildcards):
+    exp = PLAN[wildcards.experiment]
+    inputs = {"dataset": dataset_file(wildcards)}
+    if exp.variant(wildcard_model(wildcards)).train.init == "reference":
+        inputs["reference"] = layout.model_path(exp.name, 0, REFERENCE)
     return inputs
 
 
-def attacker_model(wildcards):
-    return model_path(
-        wildcards.experiment, wildcards.fold, f"{wildcards.amethod}/{wildcards.avariant}"
+def train_params(wildcards):
+    exp = PLAN[wildcards.experiment]
+    return {"arch": exp.arch, "data": exp.data.to_dict(), **exp.variant(wildcard_model(wildcards)).job_params()}
+
+
+def fold_models(wildcards):
+    """Every model of the fold (the targets of every assessment part), by model id."""
+    exp = PLAN[wildcards.experiment]
+    return {str(m): layout.model_path(exp.name, int(wildcards.fold), m) for m in exp.model_ids()}
+
+
+def assess_inputs(wildcards):
+    return {"dataset": dataset_file(wildcards), **fold_models(wildcards)}
+
+
+def assess_params(wildcards):
+    return PLAN[wildcards.experiment].assess_params(int(wildcards.part))
+
+
+def experiment_parts(experiment):
+    exp = PLAN[experiment]
+    return [{"fold": fold, **{what: layout.part_file(exp.name, fold, part, what) for what in layout.PART_FILES}}
+            for fold in range(exp.folds) for part in range(exp.jobs)]
+
+
+def experiment_histories(experiment):
+    """History CSV -> (experiment, fold, model id) for every trained model (the reference once)."""
+    exp = PLAN[experiment]
+    out = {}
+    for fold in range(exp.folds):
+        for m in exp.model_ids():
+            if fold == 0 or not m.is_reference:
+                out[layout.model_path(exp.name, fold, m, "history.csv")] = (exp.name, fold, str(m))
+    return out
+
+
+def summary_inputs(wildcards):
+    parts = experiment_parts(wildcards.experiment)
+    return [p[what] for p in parts for what in ("crosseval", "robustness", "examples")] + list(
+        experiment_histories(wildcards.experiment)
     )
 
 
-def target_ids(wildcards):
-    return PLAN[wildcards.experiment].model_ids()
+def paper_block(wildcards):
+    return PLAN.papers[wildcards.paper]
 
 
-def target_models(wildcards):
-    return [
-        model_path(wildcards.experiment, wildcards.fold, mid) for mid in target_ids(wildcards)
-    ]
+def paper_inputs(wildcards):
+    spec, params = paper_block(wildcards)
+    inputs = [layout.experiment_file(getattr(layout, what.upper()), e) for e in params.experiments() for what in spec.reads]
+    published = getattr(params, "published", "")
+    return inputs + ([workflow_file(published)] if published else [])
 
 
-def crosseval_parts(wildcards):
-    exp = PLAN[wildcards.experiment]
-    return [
-        f"results/{exp.name}/fold{fold}/crosseval/{attack}/{attacker}.csv"
-        for fold in exp.folds
-        for attack in exp.attacks
-        for attacker in exp.attackers()
-    ]
-
-
-def robustness_enabled(exp):
-    return (exp.config.get("robustness") or {}).get("enabled", True)
-
-
-def robustness_parts(wildcards):
-    exp = PLAN[wildcards.experiment]
-    return [
-        f"results/{exp.name}/fold{fold}/robustness/{model_id}.csv"
-        for fold in exp.folds
-        for model_id in exp.model_ids()
-    ]
-
-
-DATAGRAD_TABLES = (1, 2, 3, 4, 5)
-
-
-def datagrad_model_ids(wildcards):
-    """Every trained model (not the reference): the candidates for best-validation selection."""
-    return [v.model_id for v in PLAN[wildcards.experiment].variants]
-
-
-def datagrad_histories(wildcards):
-    return [
-        model_path(wildcards.experiment, 0, mid).replace("model.pt", "history.csv")
-        for mid in datagrad_model_ids(wildcards)
-    ]
-
-
-def datagrad_r1_ids(wildcards):
-    exp = PLAN[wildcards.experiment]
-    return [mid for mid in exp.attackers() if method_of(mid) in ("rect", "plain", "l1", "dgl1")]
-
-
-def datagrad_r1_sets(wildcards):
-    r1 = PLAN[wildcards.experiment].config["published"]["r1"]
-    return [
-        f"results/{wildcards.experiment}/fold0/adversarial/{r1}/{mid}.pt"
-        for mid in datagrad_r1_ids(wildcards)
-    ]
+def paper_params(wildcards):
+    spec, params = paper_block(wildcards)
+    published = getattr(params, "published", "")
+    return {
+        "params": params.to_dict(),
+        "inputs": {e: {w: layout.experiment_file(getattr(layout, w.upper()), e) for w in spec.reads} for e in params.experiments()},
+        "context": {"published": workflow_file(published) if published else None,
+                    "experiments": {e: PLAN[e].summary() for e in params.experiments()}},
+    }
 
 
 def final_outputs():
     outputs = []
-    for exp in PLAN.values():
-        for attack in exp.attacks:
-            outputs += [
-                f"results/{exp.name}/figures/accuracy_{attack}.png",
-                f"results/{exp.name}/tables/accuracy_{attack}.md",
-                f"results/{exp.name}/tables/accuracy_{attack}.csv",
-            ]
-        if (exp.config.get("published") or {}).get("paper") == "datagrad":
-            outputs += [f"results/{exp.name}/paper/claims.md"]
-        if robustness_enabled(exp):
-            outputs += [
-                f"results/{exp.name}/figures/latent_disparity.png",
-                f"results/{exp.name}/tables/robustness.md",
-                f"results/{exp.name}/tables/robustness.csv",
-            ]
+    for exp in PLAN:
+        outputs += [layout.experiment_file(p, exp.name) for p in (layout.CROSSEVAL, layout.ROBUSTNESS, layout.FIGURES)]
+    outputs += [layout.PAPER.format(paper=name) for name in PLAN.papers]
     return outputs

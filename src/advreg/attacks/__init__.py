@@ -1,26 +1,25 @@
-"""Attacks by name. A new attack subclasses :class:`advreg.attacks.base.Attack` and is added to
-``ATTACKS``; the attack rule, the cross-evaluation and the config validation pick it up from here."""
+"""Attacks by name (torch-free registry; implementations are imported when a job builds one).
+
+A new attack: a module with a subclass of :class:`advreg.attacks.base.Attack` (``spec = ATTACKS["name"]``),
+and one entry in :mod:`advreg.attacks.catalog` with its parameters. The assessment job, the cross-evaluation,
+the config validation, the config schema and the README tables pick it up from there.
+"""
 
 from __future__ import annotations
 
-from advreg.attacks.agn import AGN
-from advreg.attacks.apgd import APGDCE, APGDT, AutoAttackStyle
-from advreg.attacks.base import Attack, input_gradient
-from advreg.attacks.deepfool import DeepFool
-from advreg.attacks.fgsm import FGSM
-from advreg.attacks.grad_l2 import GradL2
-from advreg.attacks.lwa_alpha import LWAAlpha
-from advreg.attacks.pgd import PGDL2, PGDLinf
-from advreg.attacks.sign_l2 import SignL2
-from advreg.parameterised import build, registry
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-ATTACKS: dict[str, type[Attack]] = registry(
-    FGSM, GradL2, SignL2, LWAAlpha, DeepFool, AGN, PGDLinf, PGDL2, APGDCE, APGDT, AutoAttackStyle
-)
+from advreg.attacks.catalog import ATTACKS, AttackSpec
+
+if TYPE_CHECKING:
+    from advreg.attacks.base import Attack
 
 
-def build_attack(name: str, params: dict | None = None) -> Attack:
-    return build(ATTACKS, "attack", name, params)
+def build_attack(name: str, params: Mapping[str, Any] | None = None, where: str | None = None) -> Attack:
+    """The attack ``name`` with ``params`` (validated; errors name ``where``, the config key, if given)."""
+    spec = ATTACKS.get_spec(name)
+    return spec.load()(spec.parse(params, where))
 
 
-__all__ = ["Attack", "ATTACKS", "build_attack", "input_gradient"]
+__all__ = ["ATTACKS", "AttackSpec", "build_attack"]

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import torch
 
-from advreg.attacks.base import Attack, clip_box
+from advreg.attacks import ATTACKS
+from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box
 
 
 class AGN(Attack):
-    name = "agn"
-    norm = "sigma"
-    defaults = {"clip": True}
+    spec = ATTACKS["agn"]
 
-    def craft(self, model, x, y, epsilons, generator):
+    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
         noise = torch.randn(x.shape, generator=generator, dtype=torch.float32)
         return {"noise": noise.to(torch.float16).to(x.device)}
 
-    def materialise(self, artifact, x, epsilon, index):
-        return clip_box(x + float(epsilon) * artifact["noise"].to(device=x.device, dtype=x.dtype), self.params["clip"])
+    def materialise(self, artifact, x, epsilon, index) -> torch.Tensor:
+        return clip_box(x + float(epsilon) * artifact["noise"].to(device=x.device, dtype=x.dtype), self.params.clip)

@@ -42,17 +42,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from advreg.attacks import ATTACKS
+from advreg.attacks.base import DEFAULT_BATCH_SIZE, check_batch_size
 from advreg.attacks.pgd import (
     PerBudgetAttack,
     Selection,
     base_seed,
     batches,
-    check_bool,
     check_epsilons,
-    check_fraction,
     check_inputs,
     check_logits,
-    check_positive_int,
     logits_and_grad,
     project,
     random_start,
@@ -123,36 +122,14 @@ def target_ranking(model: nn.Module, x: torch.Tensor, y: torch.Tensor, count: in
 
 
 class _APGDBase(PerBudgetAttack):
-    norm = "linf"
-    defaults = {
-        "n_iter": 100,  # iterations N_iter of Algorithm 1 per run
-        "rho": 0.75,  # condition 1 threshold
-        "alpha": 0.75,  # momentum weight (alpha = 1: no momentum)
-        "random_start": True,  # start uniformly in the ball (else at x)
-        "restarts": 1,  # runs per budget (per target class for apgd_t)
-        "clip": True,  # keep adversarial inputs in the [0, 1] pixel box
-        "batch_size": 500,  # inputs per gradient computation (memory only; results do not depend on it)
-    }
     uses_targets = False  # whether the attack needs the ranked target classes (apgd_t, autoattack)
-
-    def __init__(self, params=None):
-        super().__init__(params)
-        check_positive_int(self.name, self.params, "n_iter")
-        check_fraction(self.name, self.params, "rho")
-        check_fraction(self.name, self.params, "alpha")
-        check_bool(self.name, self.params, "random_start")
-        check_positive_int(self.name, self.params, "restarts")
-        if "n_target_classes" in self.params:
-            check_positive_int(self.name, self.params, "n_target_classes")
 
     # -- Algorithm 1 ------------------------------------------------------------------------------------
 
     def apgd_run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, start: torch.Tensor,
                  loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         """One run of Algorithm 1 from ``x + start`` maximising ``loss_fn(logits)`` (per sample)."""
-        n_iter = int(self.params["n_iter"])
-        rho, alpha = float(self.params["rho"]), float(self.params["alpha"])
-        clip = self.params["clip"]
+        n_iter, rho, alpha, clip = self.params.n_iter, self.params.rho, self.params.alpha, self.params.clip
         proj = lambda a: project(a, x, eps, "linf", clip)
         col = lambda v: v.reshape(-1, *([1] * (x.ndim - 1)))  # (n,) -> broadcastable over x
         checks = checkpoints(n_iter)
@@ -204,10 +181,9 @@ class _APGDBase(PerBudgetAttack):
 
     # -- runs over one budget --------------------------------------------------------------------------
 
-    def ce_runs(self, model, x, y, eps, e, seed, kept: Selection, first_covers_all: bool) -> None:
+    def ce_runs(self, model, x, y, eps, e, seed, kept: Selection, first_covers_all: bool, batch_size: int) -> None:
         """APGD-CE's restarts at budget index ``e``, offered to ``kept``."""
-        batch_size = int(self.params["batch_size"])
-        for r in range(int(self.params["restarts"])):
+        for r in range(self.params.restarts):
             index = torch.arange(x.shape[0], device=x.device) if (r == 0 and first_covers_all) else kept.remaining()
             if index.numel() == 0:
                 return
@@ -218,11 +194,10 @@ class _APGDBase(PerBudgetAttack):
                 kept.offer(part, self.apgd_run(model, x[part], yp, eps, start[part], loss_fn))
 
     def targeted_runs(self, model, x, y, eps, e, seed, kept: Selection, targets: torch.Tensor,
-                      first_covers_all: bool) -> None:
+                      first_covers_all: bool, batch_size: int) -> None:
         """APGD-T's runs at budget index ``e``: per target rank, its restarts, offered to ``kept``."""
-        batch_size = int(self.params["batch_size"])
         for j in range(targets.shape[1]):
-            for r in range(int(self.params["restarts"])):
+            for r in range(self.params.restarts):
                 first = j == 0 and r == 0 and first_covers_all
                 index = torch.arange(x.shape[0], device=x.device) if first else kept.remaining()
                 if index.numel() == 0:
@@ -234,45 +209,46 @@ class _APGDBase(PerBudgetAttack):
                     kept.offer(part, self.apgd_run(model, x[part], yp, eps, start[part], loss_fn))
 
     def start(self, x, eps, generator):
-        if self.params["random_start"]:
+        if self.params.random_start:
             return random_start(x, eps, "linf", generator)
         return torch.zeros_like(x)
 
-    def targets(self, model, x, y) -> torch.Tensor:
+    def targets(self, model, x, y, batch_size: int) -> torch.Tensor:
         with torch.no_grad():
             probe = model(x[:1])
         k = check_logits(self.name, probe, 1, min_classes=2)
-        count = min(int(self.params["n_target_classes"]), k - 1)
-        return target_ranking(model, x, y, count, int(self.params["batch_size"]))
+        count = min(self.params.n_target_classes, k - 1)
+        return target_ranking(model, x, y, count, batch_size)
 
-    def craft(self, model, x, y, epsilons, generator):
+    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
         check_inputs(self.name, x, y)
         epsilons = check_epsilons(self.name, epsilons)
+        batch_size = check_batch_size(batch_size)
         x, y = x.detach(), y.detach().long()
         seed = base_seed(generator)
         out = torch.zeros((x.shape[0], len(epsilons), *x.shape[1:]), dtype=torch.float16, device=x.device)
         if x.shape[0] == 0 or all(eps == 0 for eps in epsilons):
             return {"delta": out}
-        targets = self.targets(model, x, y) if self.uses_targets else None
+        targets = self.targets(model, x, y, batch_size) if self.uses_targets else None
         for e, eps in enumerate(epsilons):
             if eps == 0:
                 continue
             kept = Selection(self, model, x, y, eps)
-            self.budget_runs(model, x, y, eps, e, seed, kept, targets)
+            self.budget_runs(model, x, y, eps, e, seed, kept, targets, batch_size)
             out[:, e] = kept.delta.to(torch.float16)
         return {"delta": out}
 
-    def budget_runs(self, model, x, y, eps, e, seed, kept, targets) -> None:
+    def budget_runs(self, model, x, y, eps, e, seed, kept, targets, batch_size) -> None:
         raise NotImplementedError
 
 
 class APGDCE(_APGDBase):
     """APGD-CE (Croce & Hein 2020, Algorithm 1 on the cross-entropy; untargeted, L-infinity)."""
 
-    name = "apgd_ce"
+    spec = ATTACKS["apgd_ce"]
 
-    def budget_runs(self, model, x, y, eps, e, seed, kept, targets):
-        self.ce_runs(model, x, y, eps, e, seed, kept, first_covers_all=True)
+    def budget_runs(self, model, x, y, eps, e, seed, kept, targets, batch_size):
+        self.ce_runs(model, x, y, eps, e, seed, kept, True, batch_size)
 
 
 class APGDT(_APGDBase):
@@ -281,12 +257,11 @@ class APGDT(_APGDBase):
     each sample keeps the first target run that fools the attacker. Models with fewer than 4 classes get
     the targeted cross-entropy instead of the DLR loss (:func:`targeted_loss`)."""
 
-    name = "apgd_t"
-    defaults = {**_APGDBase.defaults, "n_target_classes": 9}  # at most K - 1 are used
+    spec = ATTACKS["apgd_t"]
     uses_targets = True
 
-    def budget_runs(self, model, x, y, eps, e, seed, kept, targets):
-        self.targeted_runs(model, x, y, eps, e, seed, kept, targets, first_covers_all=True)
+    def budget_runs(self, model, x, y, eps, e, seed, kept, targets, batch_size):
+        self.targeted_runs(model, x, y, eps, e, seed, kept, targets, True, batch_size)
 
 
 class AutoAttackStyle(_APGDBase):
@@ -300,19 +275,9 @@ class AutoAttackStyle(_APGDBase):
     ``apgd_t`` with the same parameters and generator: its accuracy is at most the smaller of theirs.
     """
 
-    name = "autoattack"
-    defaults = {
-        "n_iter": 100,
-        "n_target_classes": 9,
-        "clip": True,
-        "batch_size": 500,
-        "rho": 0.75,
-        "alpha": 0.75,
-        "random_start": True,
-        "restarts": 1,
-    }
+    spec = ATTACKS["autoattack"]
     uses_targets = True
 
-    def budget_runs(self, model, x, y, eps, e, seed, kept, targets):
-        self.ce_runs(model, x, y, eps, e, seed, kept, first_covers_all=True)
-        self.targeted_runs(model, x, y, eps, e, seed, kept, targets, first_covers_all=False)
+    def budget_runs(self, model, x, y, eps, e, seed, kept, targets, batch_size):
+        self.ce_runs(model, x, y, eps, e, seed, kept, True, batch_size)
+        self.targeted_runs(model, x, y, eps, e, seed, kept, targets, False, batch_size)

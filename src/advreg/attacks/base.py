@@ -8,24 +8,42 @@ does depend on it (PGD) store one perturbation per budget (axis 1 of the artifac
 
 Conventions: inputs are (N, C, H, W) float in [0, 1]; every tensor of an artifact has the sample axis first,
 so sets can be evaluated in slices; ``norm`` says what epsilon measures ("linf", "l2", or "sigma" for noise).
+An attack's name, norm and parameters are declared in :mod:`advreg.attacks.catalog`; a subclass points at its
+entry with ``spec = ATTACKS["name"]``. ``batch_size`` (samples per gradient computation) is a runtime setting:
+it changes memory use, never results.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Sequence
+from collections.abc import Mapping
+from typing import Any, ClassVar, Sequence
 
 import torch
 from torch import nn
 
-from advreg.parameterised import Parameterised
+from advreg.attacks.catalog import AttackSpec
+from advreg.params import Params
+
+DEFAULT_BATCH_SIZE = 500
 
 
-class Attack(Parameterised):
-    kind: ClassVar[str] = "attack"
-    norm: ClassVar[str] = "linf"
+class Attack:
+    spec: ClassVar[AttackSpec]
+
+    def __init__(self, params: Mapping[str, Any] | Params | None = None):
+        self.params = self.spec.parse(params)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def norm(self) -> str:
+        return self.spec.norm
 
     def craft(
-        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilons: Sequence[float], generator: torch.Generator
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilons: Sequence[float], generator: torch.Generator,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> dict[str, torch.Tensor]:
         """Compute the stored artifact for inputs ``x`` and labels ``y`` (``generator`` for any randomness,
         on the CPU; draw with it and move the result to ``x.device`` for device-independent results)."""
@@ -76,3 +94,10 @@ def l2_normalise(v: torch.Tensor, tiny: float = 1e-12) -> torch.Tensor:
 def clip_box(x: torch.Tensor, enabled: bool) -> torch.Tensor:
     """Clamp to the [0, 1] pixel box when ``enabled``."""
     return x.clamp(0.0, 1.0) if enabled else x
+
+
+def check_batch_size(batch_size: int) -> int:
+    """A positive integer (ValueError otherwise): the runtime's samples per gradient computation."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return batch_size

@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from advreg.attacks.base import Attack, clip_box, expand_like, per_sample_norm, predicted_labels
+from advreg.attacks import ATTACKS
+from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, check_batch_size, clip_box, expand_like, per_sample_norm, predicted_labels
+from advreg.attacks.catalog import DeepFoolSettings
 
 
 @dataclass
@@ -39,17 +41,6 @@ class DeepFoolResult:
     perturbation: Tensor  # (N, C, H, W): the adversarial perturbation, overshoot included
     iterations: Tensor  # (N,) int32: DeepFool steps each sample took (0: already away from its start label)
     fooled: Tensor  # (N,) bool: argmax logits(x + perturbation) != start label
-
-
-def _check_number(value, name: str, *, minimum: float, integer: bool = False, strict: bool = False):
-    kind = "an integer" if integer else "a number"
-    ok = not isinstance(value, bool) and isinstance(value, int if integer else (int, float))
-    if ok:
-        ok = value > minimum if strict else value >= minimum
-    if not ok:
-        bound = f"> {minimum}" if strict else f">= {minimum}"
-        raise ValueError(f"deepfool: {name} must be {kind} {bound}, got {value!r}")
-    return value
 
 
 def _class_gradients(logits: Tensor, inputs: Tensor) -> Tensor:
@@ -141,10 +132,10 @@ def deepfool(
 
     Cost per iteration: one forward and K backward passes over the still-active samples of a batch.
     """
-    _check_number(overshoot, "overshoot", minimum=0.0)
-    _check_number(max_iter, "max_iter", minimum=1, integer=True)
-    _check_number(step_eps, "step_eps", minimum=0.0)
-    _check_number(batch_size, "batch_size", minimum=1, integer=True)
+    settings = DeepFoolSettings.parse(
+        {"overshoot": overshoot, "max_iter": max_iter, "step_eps": step_eps, "clip": clip}, "deepfool")
+    overshoot, max_iter, step_eps, clip = settings.overshoot, settings.max_iter, settings.step_eps, settings.clip
+    check_batch_size(batch_size)
     if x.ndim < 2:
         raise ValueError(f"deepfool: x must be batched (N, C, H, W), got shape {tuple(x.shape)}")
     start_labels = torch.as_tensor(start_labels, device=x.device)
@@ -196,47 +187,23 @@ class DeepFool(Attack):
     projected onto the L2 ball of radius epsilon (x + r * min(1, epsilon / ||r||_2)), so a huge epsilon
     gives plain DeepFool."""
 
-    name = "deepfool"
-    norm = "l2"
-    defaults = {
-        "overshoot": 0.02,  # the reference code's overshoot, applied to the running total
-        "max_iter": 50,  # the reference code's default (DeepDefense's training uses 5)
-        "step_eps": 1e-4,  # added to every step's distance (reference code)
-        "clip": False,  # clamp iterates and adversarial inputs to [0, 1] (the reference code does not)
-        "batch_size": 500,  # inputs per batch (memory only)
-        "start": "predicted",  # move away from the "predicted" or the "true" label
-    }
-    _STARTS = ("predicted", "true")
+    spec = ATTACKS["deepfool"]
 
-    def __init__(self, params=None):
-        super().__init__(params)
+    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, Tensor]:
         p = self.params
-        if p["start"] not in self._STARTS:
-            raise ValueError(f"attack 'deepfool': start must be one of {list(self._STARTS)}, got {p['start']!r}")
-        if not isinstance(p["clip"], bool):
-            raise ValueError(f"attack 'deepfool': clip must be true or false, got {p['clip']!r}")
-        _check_number(p["overshoot"], "overshoot", minimum=0.0)
-        _check_number(p["max_iter"], "max_iter", minimum=1, integer=True)
-        _check_number(p["step_eps"], "step_eps", minimum=0.0)
-        _check_number(p["batch_size"], "batch_size", minimum=1, integer=True)
-
-    def craft(self, model, x, y, epsilons, generator):
-        p = self.params
-        start = predicted_labels(model, x, p["batch_size"]) if p["start"] == "predicted" else y
-        result = deepfool(
-            model, x, start, overshoot=p["overshoot"], max_iter=p["max_iter"], step_eps=p["step_eps"],
-            clip=p["clip"], batch_size=p["batch_size"],
-        )
+        start = predicted_labels(model, x, batch_size) if p.start == "predicted" else y
+        result = deepfool(model, x, start, overshoot=p.overshoot, max_iter=p.max_iter, step_eps=p.step_eps,
+                          clip=p.clip, batch_size=batch_size)
         return {
             "perturbation": result.perturbation.float(),
             "fooled": result.fooled,
             "iterations": result.iterations.to(torch.int32),
         }
 
-    def materialise(self, artifact, x, epsilon, index):
+    def materialise(self, artifact, x, epsilon, index) -> Tensor:
         r = artifact["perturbation"].to(device=x.device, dtype=x.dtype)
         norms = per_sample_norm(r)
         eps = float(epsilon)
         safe = torch.where(norms > 0, norms, torch.ones_like(norms))
         shrink = torch.where(norms > eps, eps / safe, torch.ones_like(norms))  # x + r * min(1, eps / ||r||)
-        return clip_box(x + r * expand_like(shrink, r), self.params["clip"])
+        return clip_box(x + r * expand_like(shrink, r), self.params.clip)

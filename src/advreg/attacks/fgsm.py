@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import torch
 
-from advreg.attacks.base import Attack, clip_box, input_gradient
+from advreg.attacks import ATTACKS
+from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box, input_gradient
 
 
 class FGSM(Attack):
-    name = "fgsm"
-    norm = "linf"
-    defaults = {
-        "clip": True,  # keep adversarial inputs in the [0, 1] pixel box
-        "batch_size": 500,  # inputs per gradient computation (memory only; results do not depend on it)
-    }
+    spec = ATTACKS["fgsm"]
 
-    def craft(self, model, x, y, epsilons, generator):
-        grad = input_gradient(model, x, y, int(self.params["batch_size"]))
+    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
+        grad = input_gradient(model, x, y, batch_size)
         return {"sign": torch.sign(grad).to(torch.int8)}
 
-    def materialise(self, artifact, x, epsilon, index):
+    def materialise(self, artifact, x, epsilon, index) -> torch.Tensor:
         adv = x + float(epsilon) * artifact["sign"].to(device=x.device, dtype=x.dtype)
-        return clip_box(adv, self.params["clip"])
+        return clip_box(adv, self.params.clip)

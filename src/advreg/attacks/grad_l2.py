@@ -8,18 +8,19 @@ the immediate gradient of the L2 penalty, 2 * dL/dd. The paper gives no scale fo
 
 from __future__ import annotations
 
-from advreg.attacks.base import Attack, clip_box, input_gradient, l2_normalise
+import torch
+
+from advreg.attacks import ATTACKS
+from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box, input_gradient, l2_normalise
 
 
 class GradL2(Attack):
-    name = "grad_l2"
-    norm = "l2"
-    defaults = {"normalise": True, "clip": False, "batch_size": 500}
+    spec = ATTACKS["grad_l2"]
 
-    def craft(self, model, x, y, epsilons, generator):
-        grad = input_gradient(model, x, y, int(self.params["batch_size"]))
-        direction = l2_normalise(grad) if self.params["normalise"] else 2.0 * grad
+    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
+        grad = input_gradient(model, x, y, batch_size)
+        direction = l2_normalise(grad) if self.params.normalise else 2.0 * grad
         return {"direction": direction.float()}
 
-    def materialise(self, artifact, x, epsilon, index):
-        return clip_box(x + float(epsilon) * artifact["direction"].to(device=x.device, dtype=x.dtype), self.params["clip"])
+    def materialise(self, artifact, x, epsilon, index) -> torch.Tensor:
+        return clip_box(x + float(epsilon) * artifact["direction"].to(device=x.device, dtype=x.dtype), self.params.clip)

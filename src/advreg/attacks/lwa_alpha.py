@@ -20,7 +20,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from advreg.attacks.base import Attack, clip_box, l2_normalise
+from advreg.attacks import ATTACKS
+from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, check_batch_size, clip_box, l2_normalise
 
 
 def _softmax_and_jacobian(model: nn.Module, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -75,23 +76,10 @@ def lwa_alpha_direction(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor,
 
 
 class LWAAlpha(Attack):
-    name = "lwa_alpha"
-    norm = "l2"
-    defaults = {
-        "clip": False,  # LWA does not clip to [0, 1] (FIDELITY.md)
-        "batch_size": 500,  # inputs per Jacobian computation (memory only)
-    }
+    spec = ATTACKS["lwa_alpha"]
 
-    def __init__(self, params=None):
-        super().__init__(params)
-        if not isinstance(self.params["clip"], bool):
-            raise ValueError(f"attack 'lwa_alpha': clip must be true or false, got {self.params['clip']!r}")
-        bs = self.params["batch_size"]
-        if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
-            raise ValueError(f"attack 'lwa_alpha': batch_size must be a positive integer, got {bs!r}")
-
-    def craft(self, model, x, y, epsilons, generator):
-        bs = self.params["batch_size"]
+    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, Tensor]:
+        bs = check_batch_size(batch_size)
         directions, targets = [], []
         for start in range(0, x.shape[0], bs):
             u, target = lwa_alpha_direction(model, x[start : start + bs], y[start : start + bs])
@@ -102,6 +90,6 @@ class LWAAlpha(Attack):
             return {"direction": torch.zeros_like(x, dtype=torch.float32), "target": empty}
         return {"direction": torch.cat(directions).float(), "target": torch.cat(targets).to(torch.int64)}
 
-    def materialise(self, artifact, x, epsilon, index):
+    def materialise(self, artifact, x, epsilon, index) -> Tensor:
         direction = artifact["direction"].to(device=x.device, dtype=x.dtype)
-        return clip_box(x + float(epsilon) * direction, self.params["clip"])
+        return clip_box(x + float(epsilon) * direction, self.params.clip)

@@ -34,42 +34,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from advreg.attacks.base import Attack, clip_box, expand_like, l2_normalise, per_sample_norm
+from advreg.attacks import ATTACKS
+from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, check_batch_size, clip_box, expand_like, l2_normalise, per_sample_norm
 from advreg.runtime import derive_seed
 
 # ----------------------------------------------------------------------------------------------------------
-# Parameter and input checks
+# Input checks
 # ----------------------------------------------------------------------------------------------------------
-
-
-def check_positive_int(attack: str, params: dict, key: str) -> int:
-    value = params[key]
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"attack '{attack}': parameter {key!r} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def check_bool(attack: str, params: dict, key: str) -> bool:
-    value = params[key]
-    if not isinstance(value, bool):
-        raise ValueError(f"attack '{attack}': parameter {key!r} must be true or false, got {value!r}")
-    return value
-
-
-def check_fraction(attack: str, params: dict, key: str) -> float:
-    """A number in (0, 1]."""
-    value = params[key]
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0.0 < float(value) <= 1.0):
-        raise ValueError(f"attack '{attack}': parameter {key!r} must be a number in (0, 1], got {value!r}")
-    return float(value)
-
-
-def check_positive_real(attack: str, params: dict, key: str) -> float:
-    value = params[key]
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value))
-            or float(value) <= 0):
-        raise ValueError(f"attack '{attack}': parameter {key!r} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 def check_epsilons(attack: str, epsilons: Sequence[float]) -> list[float]:
@@ -183,20 +154,15 @@ def batches(indices: torch.Tensor, batch_size: int):
 class PerBudgetAttack(Attack):
     """An attack whose artifact is one float16 perturbation per budget: ``delta`` (N, E, C, H, W)."""
 
-    def __init__(self, params=None):
-        super().__init__(params)
-        check_bool(self.name, self.params, "clip")
-        check_positive_int(self.name, self.params, "batch_size")
-
     def realise(self, delta: torch.Tensor, x: torch.Tensor, eps: float) -> torch.Tensor:
         """What :meth:`materialise` rebuilds from ``delta`` once stored: float16 round trip, projection onto
         the ball, box clipping."""
         if eps == 0:
-            return clip_box(x, self.params["clip"])
+            return clip_box(x, self.params.clip)
         delta = delta.to(torch.float16).to(device=x.device, dtype=x.dtype)
-        return clip_box(x + project_delta(delta, eps, self.norm), self.params["clip"])
+        return clip_box(x + project_delta(delta, eps, self.norm), self.params.clip)
 
-    def materialise(self, artifact, x, epsilon, index):
+    def materialise(self, artifact, x, epsilon, index) -> torch.Tensor:
         if "delta" not in artifact:
             raise ValueError(f"attack '{self.name}': artifact has no 'delta' (keys: {sorted(artifact)}); was it made by "
                              f"another attack?")
@@ -247,52 +213,36 @@ class Selection:
 
 
 class _PGD(PerBudgetAttack):
-    defaults = {
-        "steps": 20,  # gradient steps per restart
-        "step_ratio": 2.5,  # step size = step_ratio * eps / steps (Madry et al.: 2.5 * eps / steps)
-        "random_start": True,  # start uniformly in the ball (Madry et al.)
-        "restarts": 1,  # runs per budget; later ones only on samples not yet fooled
-        "clip": True,  # keep adversarial inputs in the [0, 1] pixel box
-        "batch_size": 500,  # inputs per gradient computation (memory only; results do not depend on it)
-    }
-
-    def __init__(self, params=None):
-        super().__init__(params)
-        check_positive_int(self.name, self.params, "steps")
-        check_positive_real(self.name, self.params, "step_ratio")
-        check_bool(self.name, self.params, "random_start")
-        check_positive_int(self.name, self.params, "restarts")
-
     def step_direction(self, grad: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, start: torch.Tensor) -> torch.Tensor:
         """One PGD run from ``x + start``: the last iterate."""
-        clip = self.params["clip"]
-        size = float(self.params["step_ratio"]) * eps / int(self.params["steps"])
+        clip = self.params.clip
+        size = self.params.step_ratio * eps / self.params.steps
         adv = project(x + start, x, eps, self.norm, clip)
         loss_fn = lambda logits: F.cross_entropy(logits, y, reduction="none")
-        for _ in range(int(self.params["steps"])):
+        for _ in range(self.params.steps):
             _, _, grad = logits_and_grad(model, adv, loss_fn)
             adv = project(adv + size * self.step_direction(grad), x, eps, self.norm, clip)
         return adv
 
-    def craft(self, model, x, y, epsilons, generator):
+    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
         check_inputs(self.name, x, y)
         epsilons = check_epsilons(self.name, epsilons)
+        batch_size = check_batch_size(batch_size)
         x, y = x.detach(), y.detach().long()
         seed = base_seed(generator)
-        batch_size = int(self.params["batch_size"])
         out = torch.zeros((x.shape[0], len(epsilons), *x.shape[1:]), dtype=torch.float16, device=x.device)
         for e, eps in enumerate(epsilons):
             if eps == 0 or x.shape[0] == 0:
                 continue
             kept = Selection(self, model, x, y, eps)
-            for r in range(int(self.params["restarts"])):
+            for r in range(self.params.restarts):
                 index = torch.arange(x.shape[0], device=x.device) if r == 0 else kept.remaining()
                 if index.numel() == 0:
                     break
-                if self.params["random_start"]:
+                if self.params.random_start:
                     start = random_start(x, eps, self.norm, run_generator(seed, self.name, e, r))
                 else:
                     start = torch.zeros_like(x)
@@ -305,8 +255,7 @@ class _PGD(PerBudgetAttack):
 class PGDLinf(_PGD):
     """L-infinity PGD (Madry et al. 2018, eq. in sec. 2.1): steps of ``a * sign(grad)``."""
 
-    name = "pgd_linf"
-    norm = "linf"
+    spec = ATTACKS["pgd_linf"]
 
     def step_direction(self, grad):
         return torch.sign(grad)
@@ -317,8 +266,7 @@ class PGDL2(_PGD):
     attacks), with the usual steepest-ascent step for that norm, ``a * grad / ||grad||_2``, projection by
     rescaling onto the ball and a random start uniform in the ball."""
 
-    name = "pgd_l2"
-    norm = "l2"
+    spec = ATTACKS["pgd_l2"]
 
     def step_direction(self, grad):
         return l2_normalise(grad)

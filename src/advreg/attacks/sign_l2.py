@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import torch
 
-from advreg.attacks.base import Attack, clip_box, input_gradient, l2_normalise
+from advreg.attacks import ATTACKS
+from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box, input_gradient, l2_normalise
 
 
 class SignL2(Attack):
-    name = "sign_l2"
-    norm = "l2"
-    defaults = {"clip": False, "batch_size": 500}
+    spec = ATTACKS["sign_l2"]
 
-    def craft(self, model, x, y, epsilons, generator):
-        grad = input_gradient(model, x, y, int(self.params["batch_size"]))
+    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
+        grad = input_gradient(model, x, y, batch_size)
         return {"sign": torch.sign(grad).to(torch.int8)}
 
-    def materialise(self, artifact, x, epsilon, index):
+    def materialise(self, artifact, x, epsilon, index) -> torch.Tensor:
         direction = l2_normalise(artifact["sign"].to(device=x.device, dtype=x.dtype))
-        return clip_box(x + float(epsilon) * direction, self.params["clip"])
+        return clip_box(x + float(epsilon) * direction, self.params.clip)

@@ -30,15 +30,17 @@ def cross_evaluate(
     epsilons: Sequence[float],
     attacker: str,
     batch_size: int = 1000,
+    clean_ok: Mapping[str, torch.Tensor] | None = None,
 ) -> list[dict[str, Any]]:
     """One tidy row per (target, epsilon).
 
     ``x``/``y`` are the clean test inputs the artifact was crafted on; ``targets`` maps model ids
-    (``"method/variant"``) to models in eval mode on the same device as ``x``.
+    (``"method/variant"``) to models in eval mode on the same device as ``x``. ``clean_ok`` (target -> (N,)
+    bool, clean predictions correct) may be passed when already known.
     """
     n = x.shape[0]
-    clean_ok = {name: predicted_labels(model, x, batch_size) == y for name, model in targets.items()}
-    attacker_method, attacker_variant = attacker.split("/", 1)
+    if clean_ok is None:
+        clean_ok = {name: predicted_labels(model, x, batch_size) == y for name, model in targets.items()}
     rows: list[dict[str, Any]] = []
     for index, epsilon in enumerate(epsilons):
         correct = {name: 0 for name in targets}
@@ -56,14 +58,11 @@ def cross_evaluate(
                 correct[name] += ok.sum().item()
                 fooled[name] += (clean_ok[name][start:stop] & ~ok).sum().item()
         for name in targets:
-            target_method, target_variant = name.split("/", 1)
             clean_correct = int(clean_ok[name].sum().item())
             rows.append(
                 {
-                    "attacker_method": attacker_method,
-                    "attacker_variant": attacker_variant,
-                    "target_method": target_method,
-                    "target_variant": target_variant,
+                    "attacker": attacker,
+                    "target": name,
                     "white_box": name == attacker,
                     "epsilon": float(epsilon),
                     "n": n,

@@ -1,25 +1,25 @@
-"""Training methods by name. A new method subclasses :class:`advreg.methods.base.Method` and is added
-to ``METHODS``; the fine-tune rule and the config validation pick it up from here."""
+"""Training methods by name (torch-free registry; implementations are imported when a job trains).
+
+A new method: a module with a subclass of :class:`advreg.methods.base.Method` (``spec = METHODS["name"]``),
+and one entry in :mod:`advreg.methods.catalog` with its parameters. The training rule, the config validation,
+the config schema and the README tables pick it up from there.
+"""
 
 from __future__ import annotations
 
-from advreg.methods.base import Batch, Method
-from advreg.methods.datagrad import DGL1, DGL2, DGL1Exact, DGL2Exact
-from advreg.methods.multitask import MT, MTDGL1, MTDGL2
-from advreg.methods.plain import Plain
-from advreg.methods.weight_penalty import L1, L2, Rect
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from advreg.parameterised import build, registry
+from advreg.methods.catalog import METHODS, MethodSpec
 
-METHODS: dict[str, type[Method]] = registry(
-    Plain,
-    # DataGrad (datagrad.md, sec. 3): baseline, classical penalties, DataGrad, multitask
-    Rect, L1, L2, DGL1, DGL2, DGL1Exact, DGL2Exact, MT, MTDGL1, MTDGL2,
-)
+if TYPE_CHECKING:
+    from advreg.methods.base import Method
 
 
-def build_method(name: str, params: dict | None = None) -> Method:
-    return build(METHODS, "method", name, params)
+def build_method(name: str, params: Mapping[str, Any] | None = None, where: str | None = None) -> Method:
+    """The method ``name`` with ``params`` (validated; errors name ``where``, the config key, if given)."""
+    spec = METHODS.get_spec(name)
+    return spec.load()(spec.parse(params, where))
 
 
-__all__ = ["Batch", "Method", "METHODS", "build_method"]
+__all__ = ["METHODS", "MethodSpec", "build_method"]

@@ -10,13 +10,15 @@ every sample, footnote 4) override :meth:`Method.prepare_data`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from advreg.parameterised import Parameterised
+from advreg.methods.catalog import MethodSpec
+from advreg.params import Params
 from advreg.splits import Split
 
 
@@ -29,10 +31,18 @@ class Batch:
     index: torch.Tensor
 
 
-class Method(Parameterised):
-    """Base class of training methods. Subclasses set ``name`` and ``defaults`` and implement :meth:`loss`."""
+class Method:
+    """Base class of training methods. Subclasses set ``spec = METHODS["name"]`` (the name and parameters are
+    declared in :mod:`advreg.methods.catalog`) and implement :meth:`loss`."""
 
-    kind: ClassVar[str] = "method"
+    spec: ClassVar[MethodSpec]
+
+    def __init__(self, params: Mapping[str, Any] | Params | None = None):
+        self.params = self.spec.parse(params)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     def prepare_data(self, train: Split) -> Split:
         """Called once by the loop before :meth:`setup`; the split it returns is the one trained on.

@@ -51,6 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advreg.methods import METHODS
 from advreg.methods.base import Batch, Method
 
 # R1 (*DGL1*) and R2 (*DGL2*), sec. 2.1 step 2
@@ -82,16 +83,6 @@ def _degree(reg: str) -> int:
 
 def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
-
-
-def check_number(method: str, params: dict, key: str, *, positive: bool = False) -> None:
-    """ValueError naming the method unless ``params[key]`` is a finite number >= 0 (> 0 if ``positive``)."""
-    value = params[key]
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and value == value and abs(value) != float("inf")
-    ok = ok and (value > 0 if positive else value >= 0)
-    if not ok:
-        bound = "positive" if positive else "non-negative"
-        raise ValueError(f"method '{method}': {key} must be a finite {bound} number, got {value!r}")
 
 
 class _ConstantGradient(torch.autograd.Function):
@@ -176,13 +167,6 @@ def exact_penalty_loss(
 
 class _DataGradFD(Method):
     reg: str = "l1"
-    defaults = {"lam": 0.01, "phi": 0.1, "lam0": 1.0}
-
-    def __init__(self, params=None):
-        super().__init__(params)
-        check_number(self.name, self.params, "lam")
-        check_number(self.name, self.params, "phi", positive=True)
-        check_number(self.name, self.params, "lam0")
 
     def loss(self, model, batch: Batch):
         y = batch.y
@@ -192,9 +176,9 @@ class _DataGradFD(Method):
             lambda x_in: (F.cross_entropy(model(x_in), y, reduction="sum"), None),
             lambda x_r: F.cross_entropy(model(x_r), y),
             reg=self.reg,
-            lam=float(self.params["lam"]),
-            phi=float(self.params["phi"]),
-            lam0=float(self.params["lam0"]),
+            lam=self.params.lam,
+            phi=self.params.phi,
+            lam0=self.params.lam0,
         )
 
 
@@ -202,7 +186,7 @@ class DGL1(_DataGradFD):
     """*DGL1* (sec. 3): DataGrad with R1 = L1 norm of the input gradient, by eq. 2.4 (adversarial
     direction sign(g): the fast gradient sign example, sec. 2.2)."""
 
-    name = "dgl1"
+    spec = METHODS["dgl1"]
     reg = "l1"
 
 
@@ -210,22 +194,16 @@ class DGL2(_DataGradFD):
     """*DGL2* (sec. 3): DataGrad with R2 = squared L2 norm of the input gradient, by eq. 2.4
     (adversarial direction 2 g)."""
 
-    name = "dgl2"
+    spec = METHODS["dgl2"]
     reg = "l2"
 
 
 class _DataGradExact(Method):
     reg: str = "l1"
-    defaults = {"lam": 0.01, "lam0": 1.0}
-
-    def __init__(self, params=None):
-        super().__init__(params)
-        check_number(self.name, self.params, "lam")
-        check_number(self.name, self.params, "lam0")
 
     def loss(self, model, batch: Batch):
         loss, ce, penalty = exact_penalty_loss(
-            model, batch.x, batch.y, reg=self.reg, lam=float(self.params["lam"]), lam0=float(self.params["lam0"])
+            model, batch.x, batch.y, reg=self.reg, lam=self.params.lam, lam0=self.params.lam0
         )
         return loss, {"ce": ce.item(), "reg": penalty.item()}
 
@@ -233,12 +211,12 @@ class _DataGradExact(Method):
 class DGL1Exact(_DataGradExact):
     """DGL1's objective ``lam0 * L + lam * mean_i ||dL_i/dd_i||_1`` optimised exactly by double backprop."""
 
-    name = "dgl1_exact"
+    spec = METHODS["dgl1_exact"]
     reg = "l1"
 
 
 class DGL2Exact(_DataGradExact):
     """DGL2's objective ``lam0 * L + lam * mean_i ||dL_i/dd_i||_2^2`` optimised exactly by double backprop."""
 
-    name = "dgl2_exact"
+    spec = METHODS["dgl2_exact"]
     reg = "l2"

@@ -39,8 +39,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advreg.methods import METHODS
 from advreg.methods.base import Batch, Method
-from advreg.methods.datagrad import check_number, finite_difference_step
+from advreg.methods.datagrad import finite_difference_step
 from advreg.splits import Split
 
 # Rotation label k -> angle in degrees; positive = counter-clockwise = "to the left" (footnote 4).
@@ -74,12 +75,8 @@ def rotated_training_set(train: Split) -> tuple[Split, torch.Tensor]:
 
 
 class _MultiTask(Method):
-    defaults = {"gamma": 0.5}
-
     def __init__(self, params=None):
         super().__init__(params)
-        for key in self.defaults:
-            check_number(self.name, self.params, key, positive=(key == "phi"))
         self.rotation: torch.Tensor | None = None  # rotation label of each sample of the expanded set
 
     def prepare_data(self, train: Split) -> Split:
@@ -119,21 +116,19 @@ class _MultiTask(Method):
 class MT(_MultiTask):
     """*MT* (sec. 3, eq. 3.1 without the DataGrad term): ``L0 + gamma * L1`` on the rotated set."""
 
-    name = "mt"
-    defaults = {"gamma": 0.5}
+    spec = METHODS["mt"]
 
     def loss(self, model, batch: Batch):
         l0_sum, l1, _ = self._clean_pass(model, batch.x, batch)
         l0 = l0_sum / batch.x.shape[0]
-        return l0 + float(self.params["gamma"]) * l1, {"ce": l0.item(), "ce_aux": l1.item()}
+        return l0 + self.params.gamma * l1, {"ce": l0.item(), "ce_aux": l1.item()}
 
 
 class _MultiTaskDataGrad(_MultiTask):
     reg: str = "l1"
-    defaults = {"gamma": 0.5, "lam": 0.01, "phi": 0.1, "lam0": 1.0}
 
     def loss(self, model, batch: Batch):
-        gamma = float(self.params["gamma"])
+        gamma = self.params.gamma
         aux_value: dict[str, float] = {}
 
         def clean_pass(x_in):
@@ -147,9 +142,9 @@ class _MultiTaskDataGrad(_MultiTask):
             clean_pass,
             lambda x_r: F.cross_entropy(model(x_r), batch.y),  # main head only: R acts on J_L0 (eq. 3.1)
             reg=self.reg,
-            lam=float(self.params["lam"]),
-            phi=float(self.params["phi"]),
-            lam0=float(self.params["lam0"]),
+            lam=self.params.lam,
+            phi=self.params.phi,
+            lam0=self.params.lam0,
         )
         return loss, {**logs, **aux_value}
 
@@ -157,12 +152,12 @@ class _MultiTaskDataGrad(_MultiTask):
 class MTDGL1(_MultiTaskDataGrad):
     """*MT-DGL1* (sec. 3, eq. 3.1 with R1): multitask plus DataGrad-L1 on the main task, by eq. 2.4."""
 
-    name = "mt_dgl1"
+    spec = METHODS["mt_dgl1"]
     reg = "l1"
 
 
 class MTDGL2(_MultiTaskDataGrad):
     """*MT-DGL2* (sec. 3, eq. 3.1 with R2): multitask plus DataGrad-L2 on the main task, by eq. 2.4."""
 
-    name = "mt_dgl2"
+    spec = METHODS["mt_dgl2"]
     reg = "l2"

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
+from advreg.methods import METHODS
 from advreg.methods.base import Batch, Method
 
 
 class Plain(Method):
-    name = "plain"
-    defaults: dict = {}
+    spec = METHODS["plain"]
 
     def loss(self, model, batch: Batch):
         logits = model(batch.x)

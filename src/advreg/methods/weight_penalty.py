@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advreg.methods import METHODS
 from advreg.methods.base import Batch, Method
 from advreg.methods.plain import Plain
 
@@ -27,8 +28,7 @@ from advreg.methods.plain import Plain
 class Rect(Plain):
     """DataGrad's *Rect* baseline (sec. 3): identical objective to ``plain`` (mean cross-entropy)."""
 
-    name = "rect"
-    defaults: dict = {}
+    spec = METHODS["rect"]
 
 
 def penalised_weights(model: nn.Module) -> list[torch.Tensor]:
@@ -36,17 +36,8 @@ def penalised_weights(model: nn.Module) -> list[torch.Tensor]:
     return [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
 
 
-def _check_lam(method: str, lam) -> None:
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0:
-        raise ValueError(f"method '{method}': lam must be a non-negative number, got {lam!r}")
-
-
 class _WeightPenalty(Method):
     power: int = 1
-
-    def __init__(self, params=None):
-        super().__init__(params)
-        _check_lam(self.name, self.params["lam"])
 
     def penalty(self, model: nn.Module) -> torch.Tensor:
         weights = penalised_weights(model)
@@ -59,20 +50,18 @@ class _WeightPenalty(Method):
     def loss(self, model, batch: Batch):
         ce = F.cross_entropy(model(batch.x), batch.y)
         penalty = self.penalty(model)
-        return ce + float(self.params["lam"]) * penalty, {"ce": ce.item(), "penalty": penalty.item()}
+        return ce + self.params.lam * penalty, {"ce": ce.item(), "penalty": penalty.item()}
 
 
 class L1(_WeightPenalty):
     """DataGrad's *L1* comparison: mean CE + lam * sum |W| over weight matrices/kernels (biases excluded)."""
 
-    name = "l1"
-    defaults = {"lam": 1e-4}
+    spec = METHODS["l1"]
     power = 1
 
 
 class L2(_WeightPenalty):
     """DataGrad's *L2* comparison: mean CE + lam * sum W^2 over weight matrices/kernels (biases excluded)."""
 
-    name = "l2"
-    defaults = {"lam": 1e-4}
+    spec = METHODS["l2"]
     power = 2

@@ -21,35 +21,17 @@ from torch import nn
 from advreg.attacks.base import clip_box, input_gradient, per_sample_norm, predicted_labels
 from advreg.attacks.deepfool import deepfool, rho_2
 from advreg.metrics.fgs_budget import fgs_accuracy, fgs_budgets
+from advreg.metrics.catalog import RobustnessParams
 from advreg.metrics.latent import latent_disparity
 
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "deepfool": {"overshoot": 0.02, "max_iter": 50, "step_eps": 1e-4, "clip": False},
-    "fgs": {"eps_max": 0.5, "steps": 20, "clip": True},
-    "latent": {"epsilon": 8 / 255, "clip": True},
-}
 FRACTIONS = (0.2, 0.5, 1.0)
 
 
-def resolve(cfg: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Defaults overridden by ``cfg``; unknown sections or keys are refused by name."""
-    cfg = dict(cfg or {})
-    cfg.pop("enabled", None)
-    out = {}
-    for section, defaults in DEFAULTS.items():
-        given = dict(cfg.pop(section, None) or {})
-        unknown = sorted(set(given) - set(defaults))
-        if unknown:
-            raise ValueError(f"robustness.{section}: unknown key(s) {unknown} (known: {sorted(defaults)})")
-        out[section] = {**defaults, **given}
-    if cfg:
-        raise ValueError(f"robustness: unknown section(s) {sorted(cfg)} (known: {sorted(DEFAULTS)})")
-    return out
-
-
-def robustness_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Mapping[str, Any] | None = None,
+def robustness_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                    settings: RobustnessParams | Mapping[str, Any] | None = None,
                     batch_size: int = 1000) -> list[dict[str, Any]]:
-    settings = resolve(cfg)
+    """The metrics of the module docstring as rows {metric, layer, value}."""
+    settings = RobustnessParams.parse(settings, "robustness")
     model.eval()
     rows: list[dict[str, Any]] = []
 
@@ -59,29 +41,29 @@ def robustness_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor, cfg: Map
     predicted = predicted_labels(model, x, batch_size)
     add("clean_accuracy", (predicted == y).float().mean().item())
 
-    df = settings["deepfool"]
-    result = deepfool(model, x, predicted, overshoot=df["overshoot"], max_iter=df["max_iter"], step_eps=df["step_eps"],
-                      clip=df["clip"], batch_size=batch_size)
+    df = settings.deepfool
+    result = deepfool(model, x, predicted, overshoot=df.overshoot, max_iter=df.max_iter, step_eps=df.step_eps,
+                      clip=df.clip, batch_size=batch_size)
     normalised, unnormalised = rho_2(result.perturbation, x)
     add("rho_2", normalised)
     add("rho_2_unnormalised", unnormalised)
     add("deepfool_success_rate", result.fooled.float().mean().item())
     add("deepfool_mean_iterations", result.iterations.float().mean().item())
 
-    fgs = settings["fgs"]
-    budgets = fgs_budgets(model, x, y, eps_max=fgs["eps_max"], steps=fgs["steps"], clip=fgs["clip"], batch_size=batch_size)
+    fgs = settings.fgs
+    budgets = fgs_budgets(model, x, y, eps_max=fgs.eps_max, steps=fgs.steps, clip=fgs.clip, batch_size=batch_size)
     add("rho_inf", budgets.rho_inf)
     add("rho_inf_censored_fraction", budgets.censored.float().mean().item())
     add("eps_ref", budgets.eps_ref)
     inv_inf = (1.0 / per_sample_norm(x, float("inf")).clamp_min(1e-12)).mean().item()
     add("rho_inf_at_eps_ref", budgets.eps_ref * inv_inf)
     for fraction in FRACTIONS:
-        value = math.nan if math.isnan(budgets.eps_ref) else fgs_accuracy(model, x, y, fraction * budgets.eps_ref, clip=fgs["clip"], batch_size=batch_size)
+        value = math.nan if math.isnan(budgets.eps_ref) else fgs_accuracy(model, x, y, fraction * budgets.eps_ref, clip=fgs.clip, batch_size=batch_size)
         add(f"acc_at_{fraction:g}_eps_ref", value)
 
-    lat = settings["latent"]
+    lat = settings.latent
     sign = torch.sign(input_gradient(model, x, y, batch_size))
-    x_adv = clip_box(x + lat["epsilon"] * sign, lat["clip"])
+    x_adv = clip_box(x + lat.epsilon * sign, lat.clip)
     for layer, value in latent_disparity(model, x, x_adv, batch_size).items():
         add("latent_disparity", value, layer)
     return rows

@@ -1,8 +1,8 @@
-"""Every architecture of the four papers behind one registry and one API.
+"""Every architecture of the four papers behind one registry and one API (torch-free registry).
 
-``build_model(name, input_shape, num_classes, **kwargs)`` returns a :class:`LayeredClassifier`: ``forward``
-gives logits, ``forward_with_activations`` also gives every hidden block's output, ``forward_from`` resumes
-from a (perturbed) hidden activation, ``representation_layer`` names the LWA_Rep split.
+``build_model(name, input_shape, num_classes, **kwargs)`` returns a :class:`advreg.models.base.LayeredClassifier`:
+``forward`` gives logits, ``forward_with_activations`` also gives every hidden block's output, ``forward_from``
+resumes from a (perturbed) hidden activation, ``representation_layer`` names the LWA_Rep split.
 
 ========================  ===============================================================  =================
 name                      source                                                           module
@@ -17,71 +17,63 @@ name                      source                                                
 ``lwa_cifar``             LWA sec. 7.2 (CIFAR-10, VGG-D-like)                              :mod:`.cifar`
 ========================  ===============================================================  =================
 
-Parameter initialisation uses only torch's global RNG (seed it before building); shape inference at
-construction consumes no random numbers.
+Keyword arguments are declared in :mod:`advreg.models.catalog`. Parameter initialisation uses only torch's
+global RNG (seed it before building); shape inference at construction consumes no random numbers.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from .base import LayeredClassifier, check_input_shape, check_num_classes
-from .cifar import convnet, lwa_cifar, nin
-from .lenet import lenet
-from .mlp import mlp_datagrad, mlp_deepdefense, mlp_lwa
-from .vgg import vgg
+from advreg.models.catalog import MODEL_NAMES, MODELS, ModelParams, ModelSpec
+from advreg.params import ConfigError
 
-__all__ = ["MODEL_NAMES", "LayeredClassifier", "build_model", "model_kwargs"]
-
-_BUILDERS: dict[str, Callable[..., LayeredClassifier]] = {
-    "mlp_datagrad": mlp_datagrad,
-    "mlp_lwa": mlp_lwa,
-    "mlp_deepdefense": mlp_deepdefense,
-    "lenet": lenet,
-    "vgg": vgg,
-    "convnet": convnet,
-    "nin": nin,
-    "lwa_cifar": lwa_cifar,
-}
-
-MODEL_NAMES: tuple[str, ...] = tuple(_BUILDERS)
-
-# Accepted by every model: overrides the default LWA_Rep split (validated against the hidden blocks).
-_COMMON_KWARGS = ("representation_layer",)
+if TYPE_CHECKING:
+    from advreg.models.base import LayeredClassifier
 
 
-def _builder(name: str) -> Callable[..., LayeredClassifier]:
-    if name not in _BUILDERS:
-        raise ValueError(f"unknown model name {name!r}; known models: {', '.join(MODEL_NAMES)}")
-    return _BUILDERS[name]
+def check_input_shape(input_shape: Any, model: str) -> tuple[int, int, int]:
+    """Validate ``(C, H, W)`` and return it as a tuple of ints."""
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = ()
+    if len(shape) != 3 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
+        raise ConfigError(f"{model}: input_shape must be (C, H, W) with positive ints, got {input_shape!r}")
+    return shape  # type: ignore[return-value]
 
 
-def model_kwargs(name: str) -> dict[str, object]:
-    """The architecture kwargs ``name`` accepts, with their defaults (plus ``representation_layer``)."""
-    params = inspect.signature(_builder(name)).parameters.values()
-    kwargs = {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    kwargs.update({k: None for k in _COMMON_KWARGS})
-    return kwargs
-
-
-def build_model(name: str, input_shape: tuple[int, int, int], num_classes: int, **kwargs) -> LayeredClassifier:
+def build_model(name: str, input_shape: tuple[int, int, int], num_classes: int, where: str | None = None,
+                **kwargs: Any) -> LayeredClassifier:
     """Build architecture ``name`` for (N, C, H, W) inputs of per-sample shape ``input_shape``.
 
-    Raises ValueError for an unknown ``name`` (listing the known ones), an unknown kwarg (naming it and
-    the model), or an invalid value (naming the model and the kwarg).
+    Raises ConfigError (a ValueError) for an unknown ``name`` (listing the known ones), an unknown kwarg
+    (naming it and the model) or an invalid value (naming the model and the kwarg); ``where`` is the config
+    key of the kwargs, if any.
     """
-    builder = _builder(name)
-    accepted = model_kwargs(name)
-    for key in kwargs:
-        if key not in accepted:
-            raise ValueError(
-                f"unknown kwarg {key!r} for model {name!r}; accepted: {', '.join(sorted(accepted)) or 'none'}"
-            )
-    input_shape = check_input_shape(input_shape, name)
-    num_classes = check_num_classes(num_classes, name)
-    representation_layer = kwargs.pop("representation_layer", None)
-    net = builder(input_shape, num_classes, **kwargs)
-    if representation_layer is not None:
-        net.representation_layer = representation_layer
+    spec = MODELS.get_spec(name)
+    params = spec.parse(kwargs, where or f"model '{name}'")
+    return build_from_params(spec, input_shape, num_classes, params)
+
+
+def build_from_params(spec: ModelSpec, input_shape: Any, num_classes: Any, params: ModelParams) -> LayeredClassifier:
+    input_shape = check_input_shape(input_shape, spec.name)
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+        raise ConfigError(f"{spec.name}: num_classes must be an integer >= 2, got {num_classes!r}")
+    net = spec.load()(input_shape, num_classes, params)
+    if params.representation_layer is not None:
+        net.representation_layer = params.representation_layer
     return net
+
+
+def model_kwargs(name: str) -> dict[str, Any]:
+    """The architecture kwargs ``name`` accepts, with their defaults."""
+    return MODELS.get_spec(name).params().to_dict()
+
+
+def parse_model_kwargs(name: str, kwargs: Mapping[str, Any] | None, where: str) -> ModelParams:
+    return MODELS.get_spec(name, where).parse(kwargs, where)
+
+
+__all__ = ["MODELS", "MODEL_NAMES", "ModelSpec", "build_model", "model_kwargs", "parse_model_kwargs"]

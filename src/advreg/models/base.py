@@ -23,17 +23,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = [
-    "LayeredClassifier",
-    "make_activation",
-    "scaled",
-    "check_dropout",
-    "check_width",
-    "check_positive_int",
-    "check_input_shape",
-    "check_num_classes",
-    "infer_output_shape",
-]
+__all__ = ["LayeredClassifier", "make_activation", "scaled", "infer_output_shape"]
 
 _BLOCK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -158,54 +148,15 @@ class LayeredClassifier(nn.Module):
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU}
 
 
-def make_activation(name: str | None, *, model: str, kwarg: str, allowed: Sequence[str]) -> nn.Module | None:
-    """A fresh activation module for ``name`` (``None`` -> no activation, if ``None`` is in ``allowed``)."""
-    if name is None and None in allowed:
-        return None
-    if name not in allowed or name not in _ACTIVATIONS:
-        shown = [a if a is not None else "None" for a in allowed]
-        raise ValueError(f"{model}: unknown {kwarg}={name!r}; allowed: {shown}")
-    return _ACTIVATIONS[name]()
+def make_activation(name: str | None) -> nn.Module | None:
+    """A fresh activation module for ``name`` ("relu", "tanh", "elu"; ``None`` -> no activation). The names
+    were checked against each architecture's choices when its parameters were parsed (models/catalog.py)."""
+    return None if name is None else _ACTIVATIONS[name]()
 
 
 def scaled(channels: int, width: float) -> int:
     """Channel/unit count scaled by a width multiplier: ``max(1, round(channels * width))``."""
     return max(1, int(round(channels * width)))
-
-
-def check_width(width: float, model: str) -> float:
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not width > 0:
-        raise ValueError(f"{model}: width must be a positive number, got {width!r}")
-    return float(width)
-
-
-def check_dropout(p: float, model: str) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-        raise ValueError(f"{model}: dropout must be a probability in [0, 1), got {p!r}")
-    return float(p)
-
-
-def check_positive_int(value, model: str, kwarg: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{model}: {kwarg} must be a positive integer, got {value!r}")
-    return value
-
-
-def check_input_shape(input_shape, model: str) -> tuple[int, int, int]:
-    """Validate ``(C, H, W)`` and return it as a tuple of ints."""
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        shape = ()
-    if len(shape) != 3 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
-        raise ValueError(f"{model}: input_shape must be (C, H, W) with positive ints, got {input_shape!r}")
-    return shape  # type: ignore[return-value]
-
-
-def check_num_classes(num_classes, model: str) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-        raise ValueError(f"{model}: num_classes must be an integer >= 2, got {num_classes!r}")
-    return num_classes
 
 
 def infer_output_shape(module: nn.Module, input_shape: Sequence[int], model: str) -> tuple[int, ...]:

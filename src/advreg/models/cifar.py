@@ -12,23 +12,10 @@ from collections import OrderedDict
 
 from torch import nn
 
-from .base import (
-    LayeredClassifier,
-    check_dropout,
-    check_width,
-    infer_output_shape,
-    scaled,
-)
+from .base import LayeredClassifier, infer_output_shape, scaled
+from .catalog import ConvNetParams, LWACifarParams, NINParams
 
 __all__ = ["convnet", "nin", "lwa_cifar"]
-
-_INITS = ("he", "default")
-
-
-def _check_init(init: str, model: str) -> str:
-    if init not in _INITS:
-        raise ValueError(f"{model}: unknown init={init!r}; allowed: {list(_INITS)}")
-    return init
 
 
 def _he_init(net: nn.Module) -> None:
@@ -55,9 +42,7 @@ def _spatial_head(
     return nn.Sequential(layers)
 
 
-def convnet(
-    input_shape: tuple[int, int, int], num_classes: int, *, width: float = 1.0, init: str = "he"
-) -> LayeredClassifier:
+def convnet(input_shape: tuple[int, int, int], num_classes: int, p: ConvNetParams) -> LayeredClassifier:
     """DeepDefense's CIFAR-10 ConvNet (deepdefense.md, supplementary Table 3; authors' ``models/cifar10.py``).
 
     Conv-5-32 (pad 2), MaxPool-2, ReLU | Conv-5-32 (pad 2), ReLU, AvgPool-2 | Conv-5-64 (pad 2), ReLU,
@@ -70,9 +55,7 @@ def convnet(
     bias) follows the authors' PyTorch code; ``"default"`` keeps PyTorch's initialisation.
     """
     model = "convnet"
-    width = check_width(width, model)
-    _check_init(init, model)
-    c1, c2, c3, c4 = (scaled(c, width) for c in (32, 32, 64, 64))
+    c1, c2, c3, c4 = (scaled(c, p.width) for c in (32, 32, 64, 64))
     hidden = [
         ("conv1", _seq(conv=nn.Conv2d(input_shape[0], c1, 5, padding=2),
                        pool=nn.MaxPool2d(2, 2, ceil_mode=True), act=nn.ReLU())),
@@ -82,19 +65,12 @@ def convnet(
     ]  # fmt: skip
     out = _spatial_head(hidden, nn.Conv2d(c4, num_classes, 1), input_shape, model)
     net = LayeredClassifier([*hidden, ("out", out)])
-    if init == "he":
+    if p.init == "he":
         _he_init(net)
     return net
 
 
-def nin(
-    input_shape: tuple[int, int, int],
-    num_classes: int,
-    *,
-    width: float = 1.0,
-    dropout: float = 0.0,
-    init: str = "he",
-) -> LayeredClassifier:
+def nin(input_shape: tuple[int, int, int], num_classes: int, p: NINParams) -> LayeredClassifier:
     """DeepDefense's Network-in-Network (deepdefense.md, supplementary Table 3; authors' ``models/cifar10.py``).
 
     Conv-5-192 ReLU, Conv-1-160 ReLU, Conv-1-96 ReLU, MaxPool-2 | Conv-5-192 ReLU, Conv-1-192 ReLU,
@@ -108,11 +84,8 @@ def nin(
     ``conv2`` and ``conv3``); the authors' code and the original NIN use 0.5. ``init="he"`` (kaiming-normal,
     zero bias) follows the authors' PyTorch code; ``"default"`` keeps PyTorch's initialisation.
     """
-    model = "nin"
-    width = check_width(width, model)
-    dropout = check_dropout(dropout, model)
-    _check_init(init, model)
-    c = {k: scaled(v, width) for k, v in {"192": 192, "160": 160, "96": 96}.items()}
+    dropout = p.dropout
+    c = {k: scaled(v, p.width) for k, v in {"192": 192, "160": 160, "96": 96}.items()}
 
     def layer(c_in: int, c_out: int, k: int, *, pool: nn.Module | None = None, drop: bool = False) -> nn.Sequential:
         layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -136,19 +109,12 @@ def nin(
     ]
     out = _seq(conv=nn.Conv2d(c["192"], num_classes, 1), gap=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(start_dim=1))
     net = LayeredClassifier([*hidden, ("out", out)])
-    if init == "he":
+    if p.init == "he":
         _he_init(net)
     return net
 
 
-def lwa_cifar(
-    input_shape: tuple[int, int, int],
-    num_classes: int,
-    *,
-    width: float = 1.0,
-    dropout: float = 0.0,
-    batch_norm: bool = False,
-) -> LayeredClassifier:
+def lwa_cifar(input_shape: tuple[int, int, int], num_classes: int, p: LWACifarParams) -> LayeredClassifier:
     """LWA's CIFAR-10 network (learning-with-a-strong-adversary.md, sec. 7.2 "Experiments on CIFAR-10").
 
     "2 stage convolution layers with 3 fully connected layers": per stage three 3x3 convs (pad 1) with ReLU,
@@ -162,10 +128,7 @@ def lwa_cifar(
     the authors' MXNet code does (``ConvFactory``); the paper mentions none. PyTorch's default initialisation.
     """
     model = "lwa_cifar"
-    width = check_width(width, model)
-    dropout = check_dropout(dropout, model)
-    if not isinstance(batch_norm, bool):
-        raise ValueError(f"{model}: batch_norm must be True or False, got {batch_norm!r}")
+    width, dropout, batch_norm = p.width, p.dropout, p.batch_norm
     filters = [scaled(128, width)] * 3 + [scaled(256, width)] * 3
     fc = scaled(2048, width)
 

@@ -11,36 +11,23 @@ from collections import OrderedDict
 
 from torch import nn
 
-from .base import (
-    LayeredClassifier,
-    check_dropout,
-    check_positive_int,
-    infer_output_shape,
-    make_activation,
-)
+from .base import LayeredClassifier, infer_output_shape, make_activation
+from .catalog import LeNetParams
 
 __all__ = ["lenet"]
 
 
-def _conv_block(c_in: int, c_out: int, act: str | None, model: str) -> nn.Sequential:
+def _conv_block(c_in: int, c_out: int, act: str | None) -> nn.Sequential:
     layers: OrderedDict[str, nn.Module] = OrderedDict()
     layers["conv"] = nn.Conv2d(c_in, c_out, kernel_size=5)  # unpadded
-    act_module = make_activation(act, model=model, kwarg="conv_activation", allowed=(None, "relu", "tanh"))
+    act_module = make_activation(act)
     if act_module is not None:
         layers["act"] = act_module
     layers["pool"] = nn.MaxPool2d(kernel_size=2, stride=2)
     return nn.Sequential(layers)
 
 
-def lenet(
-    input_shape: tuple[int, int, int],
-    num_classes: int,
-    *,
-    conv_activation: str | None = None,
-    activation: str = "relu",
-    fc_width: int = 500,
-    dropout: float = 0.0,
-) -> LayeredClassifier:
+def lenet(input_shape: tuple[int, int, int], num_classes: int, p: LeNetParams) -> LayeredClassifier:
     """LeNet (deepdefense.md, supplementary Table 3; authors' ``models/mnist.py``).
 
     Conv-5-20, MaxPool-2, Conv-5-50, MaxPool-2, FC-``fc_width`` (500), ``activation`` (ReLU), FC-num_classes.
@@ -54,24 +41,18 @@ def lenet(
     (``MNIST_LeNet.ipynb``, after the MXNet LeNet example: conv -> tanh -> pool) uses a narrower FC layer:
     ``fc_width`` 100 (FIDELITY.md: 100/200/400).
     """
-    model = "lenet"
-    make_activation(conv_activation, model=model, kwarg="conv_activation", allowed=(None, "relu", "tanh"))
-    make_activation(activation, model=model, kwarg="activation", allowed=("relu", "tanh"))
-    fc_width = check_positive_int(fc_width, model, "fc_width")
-    dropout = check_dropout(dropout, model)
-
-    conv1 = _conv_block(input_shape[0], 20, conv_activation, model)
-    conv2 = _conv_block(20, 50, conv_activation, model)
-    flat = math.prod(infer_output_shape(nn.Sequential(conv1, conv2), input_shape, model))
+    conv1 = _conv_block(input_shape[0], 20, p.conv_activation)
+    conv2 = _conv_block(20, 50, p.conv_activation)
+    flat = math.prod(infer_output_shape(nn.Sequential(conv1, conv2), input_shape, "lenet"))
 
     fc1: OrderedDict[str, nn.Module] = OrderedDict()
     fc1["flatten"] = nn.Flatten(start_dim=1)
-    fc1["linear"] = nn.Linear(flat, fc_width)
-    fc1["act"] = make_activation(activation, model=model, kwarg="activation", allowed=("relu", "tanh"))
+    fc1["linear"] = nn.Linear(flat, p.fc_width)
+    fc1["act"] = make_activation(p.activation)
     out: OrderedDict[str, nn.Module] = OrderedDict()
-    if dropout > 0:
-        out["dropout"] = nn.Dropout(dropout)
-    out["linear"] = nn.Linear(fc_width, num_classes)
+    if p.dropout > 0:
+        out["dropout"] = nn.Dropout(p.dropout)
+    out["linear"] = nn.Linear(p.fc_width, num_classes)
     return LayeredClassifier(
         [("conv1", conv1), ("conv2", conv2), ("fc1", nn.Sequential(fc1)), ("out", nn.Sequential(out))]
     )

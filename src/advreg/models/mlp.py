@@ -14,12 +14,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from .base import (
-    LayeredClassifier,
-    check_dropout,
-    check_positive_int,
-    make_activation,
-)
+from .base import LayeredClassifier, make_activation
+from .catalog import MLPDataGradParams, MLPDeepDefenseParams, MLPLWAParams
 
 __all__ = ["mlp_datagrad", "mlp_lwa", "mlp_deepdefense", "mlp_blocks"]
 
@@ -30,7 +26,6 @@ def mlp_blocks(
     num_classes: int,
     activation: str,
     dropout: float,
-    model: str,
 ) -> list[tuple[str, nn.Module]]:
     """Blocks ``fc1..fc{len(hidden)}, out`` of a flatten -> (linear -> act)* -> linear classifier."""
     blocks: list[tuple[str, nn.Module]] = []
@@ -42,7 +37,7 @@ def mlp_blocks(
         elif dropout > 0:
             layers["dropout"] = nn.Dropout(dropout)
         layers["linear"] = nn.Linear(width_in, width)
-        layers["act"] = make_activation(activation, model=model, kwarg="activation", allowed=("relu", "tanh"))
+        layers["act"] = make_activation(activation)
         blocks.append((f"fc{i}", nn.Sequential(layers)))
         width_in = width
     out: OrderedDict[str, nn.Module] = OrderedDict()
@@ -53,15 +48,7 @@ def mlp_blocks(
     return blocks
 
 
-def _check_hidden(hidden, model: str) -> tuple[int, ...]:
-    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or len(hidden) < 1:
-        raise ValueError(f"{model}: hidden must be a non-empty sequence of layer widths, got {hidden!r}")
-    return tuple(check_positive_int(h, model, "hidden") for h in hidden)
-
-
-def mlp_datagrad(
-    input_shape: tuple[int, int, int], num_classes: int, *, width: int = 784, depth: int = 3, aux_classes: int = 0
-) -> LayeredClassifier:
+def mlp_datagrad(input_shape: tuple[int, int, int], num_classes: int, p: MLPDataGradParams) -> LayeredClassifier:
     """DataGrad's deep sparse rectifier network (datagrad.md, sec. 3 "Experimental Results").
 
     "three hidden layers, each with 784 latent variables, with parameters initialized following the scheme
@@ -75,16 +62,11 @@ def mlp_datagrad(
     the rest. It is created after the main network, so the main network's initial weights do not depend on
     ``aux_classes``. Used by the ``mt*`` methods with ``aux_classes: 5`` (footnote 4's rotation classes).
     """
-    model = "mlp_datagrad"
-    width = check_positive_int(width, model, "width")
-    depth = check_positive_int(depth, model, "depth")
-    if isinstance(aux_classes, bool) or not isinstance(aux_classes, int) or aux_classes < 0:
-        raise ValueError(f"{model}: aux_classes must be a non-negative integer (0 = no auxiliary head), got {aux_classes!r}")
     in_features = math.prod(input_shape)
-    blocks = mlp_blocks(in_features, [width] * depth, num_classes, "relu", 0.0, model)
+    blocks = mlp_blocks(in_features, [p.width] * p.depth, num_classes, "relu", 0.0)
     for _name, block in blocks:
         _he_init(block)
-    aux_head = _he_init(nn.Linear(width, aux_classes)) if aux_classes > 0 else None
+    aux_head = _he_init(nn.Linear(p.width, p.aux_classes)) if p.aux_classes > 0 else None
     return LayeredClassifier(blocks, aux_head=aux_head)
 
 
@@ -97,14 +79,7 @@ def _he_init(module: nn.Module) -> nn.Module:
     return module
 
 
-def mlp_lwa(
-    input_shape: tuple[int, int, int],
-    num_classes: int,
-    *,
-    hidden: Sequence[int] = (500, 500),
-    activation: str = "relu",
-    dropout: float = 0.0,
-) -> LayeredClassifier:
+def mlp_lwa(input_shape: tuple[int, int, int], num_classes: int, p: MLPLWAParams) -> LayeredClassifier:
     """LWA's 2-hidden-layer MNIST network (learning-with-a-strong-adversary.md, sec. 7.2 "Experiments on
     MNIST", Table 1): 784-500-500-10 ReLU (FIDELITY.md: the authors' code).
 
@@ -113,21 +88,13 @@ def mlp_lwa(
     "Dropout" baseline) is applied to each hidden activation at the start of the next block. PyTorch's
     default initialisation.
     """
-    model = "mlp_lwa"
-    hidden = _check_hidden(hidden, model)
-    dropout = check_dropout(dropout, model)
-    make_activation(activation, model=model, kwarg="activation", allowed=("relu", "tanh"))
-    return LayeredClassifier(mlp_blocks(math.prod(input_shape), hidden, num_classes, activation, dropout, model))
+    return LayeredClassifier(mlp_blocks(math.prod(input_shape), p.hidden, num_classes, p.activation, p.dropout))
 
 
-def mlp_deepdefense(
-    input_shape: tuple[int, int, int], num_classes: int, *, hidden: Sequence[int] = (500, 150)
-) -> LayeredClassifier:
+def mlp_deepdefense(input_shape: tuple[int, int, int], num_classes: int, p: MLPDeepDefenseParams) -> LayeredClassifier:
     """DeepDefense's MNIST MLP (deepdefense.md, supplementary Table 3; authors' ``models/mnist.py``).
 
     784-500-150-10 with ReLU, i.e. "a four-layer MLP" counting the input layer. PyTorch's default
     initialisation.
     """
-    model = "mlp_deepdefense"
-    hidden = _check_hidden(hidden, model)
-    return LayeredClassifier(mlp_blocks(math.prod(input_shape), hidden, num_classes, "relu", 0.0, model))
+    return LayeredClassifier(mlp_blocks(math.prod(input_shape), p.hidden, num_classes, "relu", 0.0))

@@ -18,23 +18,14 @@ from collections import OrderedDict
 
 from torch import nn
 
-from .base import (
-    LayeredClassifier,
-    check_positive_int,
-    check_width,
-    infer_output_shape,
-    make_activation,
-    scaled,
-)
+from .base import LayeredClassifier, infer_output_shape, make_activation, scaled
+from .catalog import VGGParams
 
 __all__ = ["vgg", "VGG16_CONFIG"]
 
 VGG16_CONFIG: tuple[int | str, ...] = (
     64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M",
 )  # fmt: skip
-
-_ORDERS = ("act_bn", "bn_act")
-
 
 def _pool() -> nn.MaxPool2d:
     # ceil_mode=True is Keras' MaxPool2D(padding='same') for 2x2/stride 2, and lets 28x28 inputs through
@@ -49,15 +40,7 @@ def _act_bn(layers: OrderedDict, act: nn.Module, bn: nn.Module, order: str) -> N
         layers["bn"], layers["act"] = bn, act
 
 
-def vgg(
-    input_shape: tuple[int, int, int],
-    num_classes: int,
-    *,
-    width: float = 1.0,
-    activation: str = "elu",
-    order: str = "act_bn",
-    dense: int = 512,
-) -> LayeredClassifier:
+def vgg(input_shape: tuple[int, int, int], num_classes: int, p: VGGParams) -> LayeredClassifier:
     """VGG-16-BN of HLDR (latent-disparity-regularization.md, sec. V; FIDELITY.md for the code's choices).
 
     Args:
@@ -70,15 +53,10 @@ def vgg(
     Convolutions keep PyTorch's default initialisation and biases; BatchNorm uses PyTorch's defaults
     (eps 1e-5, momentum 0.1), not Keras' (eps 1e-3, momentum 0.99).
     """
-    model = "vgg"
-    width = check_width(width, model)
-    dense = check_positive_int(dense, model, "dense")
-    make_activation(activation, model=model, kwarg="activation", allowed=("elu", "relu", "tanh"))
-    if order not in _ORDERS:
-        raise ValueError(f"{model}: unknown order={order!r}; allowed: {list(_ORDERS)}")
+    width, order = p.width, p.order
 
     def act() -> nn.Module:
-        return make_activation(activation, model=model, kwarg="activation", allowed=("elu", "relu", "tanh"))
+        return make_activation(p.activation)
 
     blocks: list[tuple[str, nn.Module]] = []
     c_in, pool_pending = input_shape[0], False
@@ -96,8 +74,8 @@ def vgg(
         c_in, pool_pending = c_out, False
 
     final_pool = _pool()
-    flat = math.prod(infer_output_shape(nn.Sequential(*(m for _, m in blocks), final_pool), input_shape, model))
-    units = scaled(dense, width)
+    flat = math.prod(infer_output_shape(nn.Sequential(*(m for _, m in blocks), final_pool), input_shape, "vgg"))
+    units = scaled(p.dense, width)
     fc1: OrderedDict[str, nn.Module] = OrderedDict()
     fc1["pool"] = final_pool
     fc1["flatten"] = nn.Flatten(start_dim=1)

@@ -16,7 +16,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from advreg.reporting.tables import with_ids  # noqa: E402
 
 
 def _save(figure, path: str | Path) -> None:
@@ -27,7 +26,7 @@ def _save(figure, path: str | Path) -> None:
 
 
 def accuracy_vs_epsilon(frame: pd.DataFrame, attack: str, path: str | Path, title: str, norm: str = "") -> None:
-    part = with_ids(frame[frame["attack"] == attack]).sort_values(["attacker", "target", "epsilon"])
+    part = frame[frame["attack"] == attack].sort_values(["attacker", "target", "epsilon"])
     if part.empty:
         raise ValueError(f"no cross-evaluation rows for attack {attack!r}")
     part = part.assign(accuracy_pct=part["accuracy"] * 100.0)
@@ -50,7 +49,6 @@ def latent_disparity_figure(frame: pd.DataFrame, path: str | Path, title: str) -
     part = frame[frame["metric"] == "latent_disparity"].copy()
     if part.empty:
         raise ValueError("no latent_disparity rows")
-    part["model"] = part["method"] + "/" + part["variant"]
     layers = list(dict.fromkeys(part["layer"]))
     part["layer"] = pd.Categorical(part["layer"], categories=layers, ordered=True)
     sns.set_theme(style="whitegrid", context="paper")

@@ -12,20 +12,9 @@ import pandas as pd
 
 from advreg.atomic import atomic_write_text
 
-ID_COLUMNS = ["attacker_method", "attacker_variant", "target_method", "target_variant"]
-
-
-def with_ids(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add ``attacker`` and ``target`` model-id columns (``method/variant``)."""
-    frame = frame.copy()
-    frame["attacker"] = frame["attacker_method"] + "/" + frame["attacker_variant"]
-    frame["target"] = frame["target_method"] + "/" + frame["target_variant"]
-    return frame
-
-
 def accuracy_pivot(frame: pd.DataFrame, attack: str) -> pd.DataFrame:
     """Rows (attacker, target), columns epsilon, values accuracy in percent, for one attack."""
-    part = with_ids(frame[frame["attack"] == attack])
+    part = frame[frame["attack"] == attack]
     if part.empty:
         raise ValueError(f"no cross-evaluation rows for attack {attack!r}")
     table = part.pivot_table(index=["attacker", "target"], columns="epsilon", values="accuracy", aggfunc="mean") * 100.0
@@ -46,10 +35,9 @@ def write_accuracy_tables(frame: pd.DataFrame, attack: str, csv_path: str | Path
 
 def robustness_pivot(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows = models, columns = scalar robustness metrics (mean over folds), in the order they were computed."""
-    part = frame[frame["metric"] != "latent_disparity"].copy()
+    part = frame[frame["metric"] != "latent_disparity"]
     if part.empty:
         raise ValueError("no robustness rows")
-    part["model"] = part["method"] + "/" + part["variant"]
     order = list(dict.fromkeys(part["metric"]))
     table = part.pivot_table(index="model", columns="metric", values="value", aggfunc="mean")
     return table[order]

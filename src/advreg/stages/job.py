@@ -8,20 +8,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from advreg.settings import RuntimeParams, reproducibility_settings, runtime_settings
+
 
 @dataclass
 class JobContext:
     log: Callable[[str], None]
     device: Any  # torch.device, or None for jobs that do not use torch
     seed: int
+    runtime: RuntimeParams
 
 
 @contextmanager
-def job(log_path: str | Path, threads: int, config: dict, torch_runtime: bool = True) -> Iterator[JobContext]:
+def job(log_path: str | Path, config: dict, torch_runtime: bool = True) -> Iterator[JobContext]:
     """Context for one rule execution; a failure's traceback goes to the log and is re-raised.
 
-    With ``torch_runtime`` (the default) torch is configured for determinism, ``threads`` and the config's
-    device; table and figure jobs pass False and never import torch.
+    With ``torch_runtime`` (the default) torch is configured for determinism, the config's thread count
+    (``reproducibility.threads``, not Snakemake's, which depends on ``--cores``) and device; table and figure
+    jobs pass False and never import torch. The log's second line says how long the
+    process took to get here (interpreter, imports, set-up): ``benchmarks/stage_times.py`` reads it as the
+    job's start-up time.
     """
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w", encoding="utf-8") as handle:
@@ -37,11 +43,25 @@ def job(log_path: str | Path, threads: int, config: dict, torch_runtime: bool = 
 
                 from advreg.runtime import configure
 
-                device = configure(threads, config.get("device", "auto"))
+                device = configure(reproducibility_settings(config).threads, config.get("device", "auto"))
                 log(f"advreg job: device={device} threads={torch.get_num_threads()} torch={torch.__version__}")
             else:
                 log("advreg job: no torch needed")
-            yield JobContext(log=log, device=device, seed=int(config["seed"]))
+            log(f"advreg start-up: {startup_seconds():.2f} s")
+            yield JobContext(log=log, device=device, seed=int(config["seed"]), runtime=runtime_settings(config))
         except BaseException:
             handle.write(traceback.format_exc())
             raise
+
+
+def startup_seconds() -> float:
+    """Seconds since this process started (from /proc; the monotonic clock elsewhere is not comparable)."""
+    try:
+        import os
+
+        ticks = os.sysconf("SC_CLK_TCK")
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - start_ticks / ticks
+    except (OSError, ValueError, IndexError):
+        return float("nan")

@@ -1,28 +1,58 @@
-"""Stages that render figures and tables from the gathered tidy CSVs."""
+"""Stage that gathers an experiment's results over folds and parts, and renders its generic figures and tables
+(torch-free): accuracy under every attack, the white-box robustness table and the latent disparity figure."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
 import pandas as pd
 
+from advreg.atomic import atomic_write_text
+from advreg.reporting.examples import read_examples, write_examples
 from advreg.reporting.figures import accuracy_vs_epsilon, latent_disparity_figure
 from advreg.reporting.tables import write_accuracy_tables, write_robustness_tables
+from advreg.stages.assess import CROSSEVAL_KEYS, ROBUSTNESS_KEYS, write_tidy
 
 
 def _title(experiment: str, what: str, description: str) -> str:
     return f"{experiment}: {what}" + (f" ({description})" if description else "")
 
 
-def render_attack(crosseval_csv, *, experiment: str, attack: str, norm: str, description: str, figure_out, table_csv, table_md) -> None:
-    frame = pd.read_csv(crosseval_csv)
-    frame = frame[frame["experiment"] == experiment]
-    title = _title(experiment, f"accuracy under {attack}", description)
-    accuracy_vs_epsilon(frame, attack, figure_out, title, norm)
-    write_accuracy_tables(frame, attack, table_csv, table_md, title)
+def gather_histories(histories: Mapping[str, Sequence[Any]], out) -> None:
+    """``histories``: path -> (experiment, fold, model id); one tidy CSV with those three columns first."""
+    frames = [pd.read_csv(path).assign(experiment=e, fold=f, model=m) for path, (e, f, m) in histories.items()]
+    write_tidy(out, frames, ["experiment", "fold", "model", "epoch"])
 
 
-def render_robustness(robustness_csv, *, experiment: str, description: str, figure_out, table_csv, table_md) -> None:
-    frame = pd.read_csv(robustness_csv)
-    frame["layer"] = frame["layer"].fillna("")
-    frame = frame[frame["experiment"] == experiment]
-    write_robustness_tables(frame, table_csv, table_md, _title(experiment, "white-box robustness", description))
-    latent_disparity_figure(frame, figure_out, _title(experiment, "latent disparity under FGSM", description))
+def summarise_experiment(*, experiment: str, description: str, norms: Mapping[str, str], parts: Sequence[Mapping[str, str]],
+                         histories: Mapping[str, Sequence[Any]], outputs: Mapping[str, str], log) -> None:
+    """``parts``: every assessment part's files and its ``fold``; ``norms``: attack -> norm. Examples are kept
+    from fold 0 only."""
+    crosseval = [pd.read_csv(p["crosseval"]) for p in parts]
+    robustness = [pd.read_csv(p["robustness"]) for p in parts]
+    write_tidy(outputs["crosseval"], crosseval, CROSSEVAL_KEYS)
+    write_tidy(outputs["robustness"], robustness, ROBUSTNESS_KEYS + ["metric", "layer", "value"])
+    gather_histories(histories, outputs["histories"])
+    fold0 = {}
+    for p in parts:
+        if int(p["fold"]) == 0:
+            fold0.update(read_examples(p["examples"]))
+    write_examples(outputs["examples"], fold0)
+
+    figures, tables = Path(outputs["figures"]), Path(outputs["tables"])
+    figures.mkdir(parents=True, exist_ok=True)
+    tables.mkdir(parents=True, exist_ok=True)
+    frame = pd.read_csv(outputs["crosseval"])
+    for attack, norm in norms.items():
+        title = _title(experiment, f"accuracy under {attack}", description)
+        accuracy_vs_epsilon(frame, attack, figures / f"accuracy_{attack}.png", title, norm)
+        write_accuracy_tables(frame, attack, tables / f"accuracy_{attack}.csv", tables / f"accuracy_{attack}.md", title)
+    robust = pd.read_csv(outputs["robustness"])
+    if not robust.empty:
+        robust["layer"] = robust["layer"].fillna("")
+        write_robustness_tables(robust, tables / "robustness.csv", tables / "robustness.md",
+                                _title(experiment, "white-box robustness", description))
+        latent_disparity_figure(robust, figures / "latent_disparity.png",
+                                _title(experiment, "latent disparity under FGSM", description))
+    log(f"{experiment}: {len(frame)} cross-evaluation rows, {len(robust)} robustness rows, {len(norms)} attacks")

@@ -1,4 +1,4 @@
-"""Stages that train models: reference pretraining and per-method fine-tuning."""
+"""Stages that train models: reference pretraining and per-variant training (fine-tuning or from scratch)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,19 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
-import torch
 
 from advreg.atomic import atomic_write_text
 from advreg.checkpoints import load_model, save_model
-from advreg.data import load_dataset
+from advreg.data.prepare import load_dataset
+from advreg.ids import REFERENCE, ModelId
 from advreg.methods import build_method
-from advreg.models import build_model
+from advreg.models import MODELS, build_from_params
 from advreg.runtime import derive_seed, seed_everything
+from advreg.settings import DataParams
 from advreg.splits import make_splits
 from advreg.stages.job import JobContext
-from advreg.training import TrainSettings, train
+from advreg.training.loop import train
+from advreg.training.settings import TrainSettings
 
 
 def _write_history(path: str | Path, history: list[dict[str, Any]]) -> None:
@@ -28,46 +30,45 @@ def _input_shape(dataset: Mapping[str, Any]) -> tuple[int, int, int]:
     return (int(c), int(h), int(w))
 
 
-def pretrain_reference(ctx: JobContext, *, dataset_path, model_out, history_out, experiment: str, exp_cfg: Mapping[str, Any]) -> None:
+def pretrain_reference(ctx: JobContext, *, dataset_path, model_out, history_out, experiment: str, arch: str,
+                       model_kwargs: Mapping[str, Any], data: Mapping[str, Any], pretrain: Mapping[str, Any]) -> None:
     """Train the experiment's reference model with plain cross-entropy (fold 0's split)."""
     dataset = load_dataset(dataset_path)
-    splits = make_splits(dataset, exp_cfg.get("data", {}), ctx.seed, experiment, 0)
+    splits = make_splits(dataset, DataParams.parse(data, "data"), ctx.seed, experiment, 0)
     generator = seed_everything(derive_seed(ctx.seed, experiment, "reference"))
-    arch, kwargs = exp_cfg["model"]["arch"], dict(exp_cfg["model"].get("kwargs") or {})
+    spec = MODELS.get_spec(arch)
+    kwargs = spec.parse(model_kwargs, "model.kwargs")
     num_classes = len(dataset["class_names"])
-    model = build_model(arch, _input_shape(dataset), num_classes, **kwargs).to(ctx.device)
-    settings = TrainSettings.from_config(exp_cfg["pretrain"])
+    model = build_from_params(spec, _input_shape(dataset), num_classes, kwargs).to(ctx.device)
+    settings = TrainSettings.parse(pretrain, "pretrain")
     identity = f"experiment {experiment}, reference pretraining (method plain)"
-    history = train(model, build_method("plain"), settings, splits["train"], splits["val"], generator, identity, ctx.log)
-    save_model(model_out, model, arch=arch, arch_kwargs=kwargs, input_shape=_input_shape(dataset), num_classes=num_classes,
-               info={"experiment": experiment, "method": "reference", "variant": "pretrained"})
+    history = train(model, build_method("plain"), settings, splits["train"], splits["val"], generator, identity, ctx.log,
+                    ctx.runtime.eval_batch_size)
+    save_model(model_out, model, arch=arch, arch_kwargs=kwargs.to_dict(), input_shape=_input_shape(dataset),
+               num_classes=num_classes, info={"experiment": experiment, "model": str(REFERENCE)})
     _write_history(history_out, history)
 
 
-def finetune_variant(
-    ctx: JobContext, *, dataset_path, reference_path, model_out, history_out, experiment: str, exp_cfg: Mapping[str, Any],
-    fold: int, method: str, variant: str, params: Mapping[str, Any], train_overrides: Mapping[str, Any], model_overrides: Mapping[str, Any],
-) -> None:
+def train_variant(ctx: JobContext, *, dataset_path, reference_path, model_out, history_out, experiment: str, fold: int,
+                  model_id: ModelId, arch: str, data: Mapping[str, Any], params: Mapping[str, Any],
+                  train_settings: Mapping[str, Any], model_kwargs: Mapping[str, Any]) -> None:
     """Train one method variant, from the reference (``init: reference``) or from scratch (``init: scratch``)."""
     dataset = load_dataset(dataset_path)
-    splits = make_splits(dataset, exp_cfg.get("data", {}), ctx.seed, experiment, fold)
-    generator = seed_everything(derive_seed(ctx.seed, experiment, fold, method, variant))
-    train_cfg = {**(exp_cfg.get("finetune") or {}), **dict(train_overrides)}
-    init = train_cfg.get("init", "reference")
-    identity = f"experiment {experiment}, fold {fold}, method {method}, variant {variant}"
-    arch = exp_cfg["model"]["arch"]
-    kwargs = {**(exp_cfg["model"].get("kwargs") or {}), **dict(model_overrides)}
+    splits = make_splits(dataset, DataParams.parse(data, "data"), ctx.seed, experiment, fold)
+    generator = seed_everything(derive_seed(ctx.seed, experiment, fold, model_id.method, model_id.variant))
+    settings = TrainSettings.parse(train_settings, "train")
+    identity = f"experiment {experiment}, fold {fold}, method {model_id.method}, variant {model_id.variant}"
+    spec = MODELS.get_spec(arch)
+    kwargs = spec.parse(model_kwargs, "model.kwargs")
     num_classes = len(dataset["class_names"])
-    if init == "reference":
-        if model_overrides:
-            raise ValueError(f"{identity}: model overrides {sorted(model_overrides)} need finetune init 'scratch' (the reference fixes the architecture)")
+    if settings.init == "reference":
         model, _meta = load_model(reference_path, ctx.device)
-    elif init == "scratch":
-        model = build_model(arch, _input_shape(dataset), num_classes, **kwargs).to(ctx.device)
     else:
-        raise ValueError(f"{identity}: unknown finetune init {init!r} (known: reference, scratch)")
-    settings = TrainSettings.from_config(train_cfg)
-    history = train(model, build_method(method, dict(params)), settings, splits["train"], splits["val"], generator, identity, ctx.log)
-    save_model(model_out, model, arch=arch, arch_kwargs=kwargs, input_shape=_input_shape(dataset), num_classes=num_classes,
-               info={"experiment": experiment, "fold": fold, "method": method, "variant": variant, "params": dict(params)})
+        model = build_from_params(spec, _input_shape(dataset), num_classes, kwargs).to(ctx.device)
+    method = build_method(model_id.method, params)
+    history = train(model, method, settings, splits["train"], splits["val"], generator, identity, ctx.log,
+                    ctx.runtime.eval_batch_size)
+    save_model(model_out, model, arch=arch, arch_kwargs=kwargs.to_dict(), input_shape=_input_shape(dataset),
+               num_classes=num_classes, info={"experiment": experiment, "fold": fold, "model": str(model_id),
+                                              "params": method.params.to_dict()})
     _write_history(history_out, history)

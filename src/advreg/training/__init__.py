@@ -1,5 +1,2 @@
-"""Generic training loop shared by reference pretraining and every fine-tuning method."""
-
-from advreg.training.loop import TrainingDivergedError, TrainSettings, evaluate_accuracy, train
-
-__all__ = ["TrainingDivergedError", "TrainSettings", "evaluate_accuracy", "train"]
+"""Training: the settings (:mod:`.settings`, torch-free) and the generic loop shared by reference pretraining
+and every fine-tuning method (:mod:`.loop`)."""

@@ -10,56 +10,33 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from advreg.methods.base import Batch, Method
 from advreg.splits import Split
+from advreg.training.settings import LRScheduleParams, OptimizerParams, TrainSettings
 
 
 class TrainingDivergedError(RuntimeError):
     """The loss became NaN, infinite or larger than the configured bound."""
 
 
-@dataclass
-class TrainSettings:
-    epochs: int = 1
-    batch_size: int = 100
-    optimizer: dict[str, Any] = field(default_factory=lambda: {"name": "sgd", "lr": 0.01})
-    lr_schedule: dict[str, Any] | None = None  # {"milestones": [fractions of epochs], "gamma": factor}
-    select: str = "last"  # "last" or "best_val" (highest validation accuracy, earliest on ties)
-    batchnorm: str = "train"  # "train" or "frozen" (BN layers kept in eval mode, DeepDefense's fine-tuning)
-    max_loss: float = 1.0e3
-    eval_batch_size: int = 1000
-
-    @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> "TrainSettings":
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(cfg) - known - {"init"})
-        if unknown:
-            raise ValueError(f"unknown training setting(s) {unknown} (known: {sorted(known | {'init'})})")
-        return cls(**{k: v for k, v in cfg.items() if k in known})
+def build_optimizer(params, spec: OptimizerParams) -> torch.optim.Optimizer:
+    if spec.name == "sgd":
+        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay,
+                               nesterov=spec.nesterov)
+    if spec.name == "adam":
+        return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
+    return torch.optim.NAdam(params, lr=spec.lr, weight_decay=spec.weight_decay)
 
 
-def build_optimizer(params, spec: Mapping[str, Any]) -> torch.optim.Optimizer:
-    spec = dict(spec)
-    name = spec.pop("name", "sgd")
-    if name == "sgd":
-        return torch.optim.SGD(params, **spec)
-    if name == "adam":
-        return torch.optim.Adam(params, **spec)
-    if name == "nadam":
-        return torch.optim.NAdam(params, **spec)
-    raise ValueError(f"unknown optimizer {name!r} (known: sgd, adam, nadam)")
-
-
-def _milestones(schedule: Mapping[str, Any] | None, epochs: int) -> tuple[list[int], float]:
-    if not schedule:
+def _milestones(schedule: LRScheduleParams | None, epochs: int) -> tuple[list[int], float]:
+    if schedule is None:
         return [], 1.0
-    return [max(1, round(float(f) * epochs)) for f in schedule.get("milestones", [])], float(schedule.get("gamma", 0.1))
+    return [max(1, round(f * epochs)) for f in schedule.milestones], schedule.gamma
 
 
 def _set_mode(model: nn.Module, batchnorm: str) -> None:
@@ -68,8 +45,6 @@ def _set_mode(model: nn.Module, batchnorm: str) -> None:
         for module in model.modules():
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.eval()
-    elif batchnorm != "train":
-        raise ValueError(f"unknown batchnorm setting {batchnorm!r} (known: train, frozen)")
 
 
 @torch.no_grad()
@@ -100,6 +75,7 @@ def train(
     generator: torch.Generator,
     identity: str,
     log: Callable[[str], None] = print,
+    eval_batch_size: int = 1000,
 ) -> list[dict[str, Any]]:
     """Train ``model`` in place; return one history row per epoch (epoch 0 = before training).
 
@@ -113,7 +89,7 @@ def train(
     method.setup(model, train_split.x, train_split.y)
 
     history: list[dict[str, Any]] = []
-    val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, settings.eval_batch_size)
+    val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, eval_batch_size)
     history.append({"epoch": 0, "train_loss": math.nan, "val_loss": val_loss, "val_acc": val_acc, "lr": optimizer.param_groups[0]["lr"]})
     best_state, best_acc = None, -math.inf
     n = train_split.x.shape[0]
@@ -142,7 +118,7 @@ def train(
             seen += idx.numel()
         if scheduler is not None:
             scheduler.step()
-        val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, settings.eval_batch_size)
+        val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, eval_batch_size)
         history.append({"epoch": epoch, "train_loss": loss_sum / seen, "val_loss": val_loss, "val_acc": val_acc, "lr": lr})
         log(f"{identity}: epoch {epoch}/{settings.epochs} train_loss {loss_sum / seen:.4f} val_acc {val_acc:.4f}")
         if settings.select == "best_val" and val_acc > best_acc:
@@ -151,7 +127,5 @@ def train(
         if best_state is None:
             raise ValueError(f"{identity}: select 'best_val' needs a validation split (data.val_size > 0)")
         model.load_state_dict(best_state)
-    elif settings.select != "last":
-        raise ValueError(f"unknown select {settings.select!r} (known: last, best_val)")
     model.eval()
     return history

@@ -10,12 +10,15 @@ on the reproduced numbers and listed as held / not held with their evidence.
 Model selection follows sec. 3 ("architectures that achieved best performance on the validation subset"):
 per method, the variant with the highest best-epoch validation accuracy stands for the method in the claims
 and figures; the tables list every variant.
+
+Inputs (``render``): the experiment's gathered ``crosseval.csv``, ``histories.csv`` and ``examples.npz``
+(fold 0's adversarial images, for Figure 3); config block: :class:`advreg.papers.catalog.DataGradPaper`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import matplotlib
 
@@ -24,9 +27,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+import yaml  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
+from advreg.ids import ModelId  # noqa: E402
+from advreg.papers.catalog import DataGradPaper  # noqa: E402
+from advreg.reporting.examples import read_examples  # noqa: E402
 from advreg.reporting.figures import _save  # noqa: E402
+
+FIGURE3_METHODS = ("rect", "l1", "dgl1")
 
 LABELS = {"rect": "Rect", "plain": "Rect", "l1": "L1", "l2": "L2", "dgl1": "DGL1", "dgl2": "DGL2", "mt": "MT",
           "mt_dgl1": "MT-DGL1", "mt_dgl2": "MT-DGL2", "dgl1_exact": "DGL1 (exact)", "dgl2_exact": "DGL2 (exact)",
@@ -34,33 +43,28 @@ LABELS = {"rect": "Rect", "plain": "Rect", "l1": "L1", "l2": "L2", "dgl1": "DGL1
 
 
 def paper_label(model_id: str) -> str:
-    method, variant = model_id.split("/", 1)
-    name = LABELS.get(method, method)
-    return name if variant == "default" else f"{name} {variant}"
+    model = ModelId.parse(model_id)
+    name = LABELS.get(model.method, model.method)
+    return name if model.variant == "default" else f"{name} {model.variant}"
 
 
-def best_by_validation(histories: Mapping[str, pd.DataFrame]) -> dict[str, str]:
-    """Method -> model id of its variant with the highest validation accuracy (earliest listed on ties)."""
+def best_by_validation(histories: pd.DataFrame) -> dict[str, str]:
+    """Method -> model id of its variant with the highest validation accuracy (earliest listed on ties).
+
+    ``histories``: the tidy histories (columns model, epoch, val_acc, ...) of fold 0, trained models only."""
     best: dict[str, tuple[float, str]] = {}
-    for model_id, history in histories.items():
-        method = model_id.split("/", 1)[0]
+    for model_id, history in histories.groupby("model", sort=False):
+        method = ModelId.parse(model_id).method
         score = float(history["val_acc"].max())
         if method not in best or score > best[method][0]:
             best[method] = (score, model_id)
     return {method: model_id for method, (_, model_id) in best.items()}
 
 
-def _with_ids(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
-    frame["attacker"] = frame["attacker_method"] + "/" + frame["attacker_variant"]
-    frame["target"] = frame["target_method"] + "/" + frame["target_variant"]
-    return frame
-
-
 def published_key(model_id: str, params: Mapping[str, Any]) -> str:
     """The published row a model corresponds to: ``method/lam{lam}_phi{phi}`` from its lam and phi (in that
     order, as the paper's row labels), ``method/default`` for a method without them."""
-    method = model_id.split("/", 1)[0]
+    method = ModelId.parse(model_id).method
     parts = [f"{key}{params[key]!r}" for key in ("lam", "phi") if key in params]
     return f"{method}/{'_'.join(parts) if parts else 'default'}"
 
@@ -70,8 +74,7 @@ def table_vs_published(frame: pd.DataFrame, attack: str, attacker: str, publishe
     """Rows = targets; for each phi: reproduced %, published %, difference (reproduced - published).
 
     ``keys`` maps a target's model id to its published row (default: the model id itself)."""
-    part = _with_ids(frame[(frame["attack"] == attack)])
-    part = part[part["attacker"] == attacker]
+    part = frame[(frame["attack"] == attack) & (frame["attacker"] == attacker)]
     if part.empty:
         raise ValueError(f"no {attack} rows for attacker {attacker!r}")
     pivot = part.pivot_table(index="target", columns="epsilon", values="accuracy", aggfunc="mean") * 100
@@ -92,6 +95,7 @@ def table_vs_published(frame: pd.DataFrame, attack: str, attacker: str, publishe
 
 def write_tables(frame, published_doc, tables: Mapping[str, str], attack: str, out_dir: str | Path, dataset: str,
                  keys: Mapping[str, str] | None = None) -> list[Path]:
+    """Tables 1-5 (``tables``: table number -> attacker model id) as CSV and markdown in ``out_dir``."""
     out_dir = Path(out_dir)
     phis = [float(p) for p in published_doc["phis"]]
     written = []
@@ -113,7 +117,7 @@ def write_tables(frame, published_doc, tables: Mapping[str, str], attack: str, o
 
 
 def _white_box(frame: pd.DataFrame, attack: str) -> pd.DataFrame:
-    part = _with_ids(frame[(frame["attack"] == attack) & frame["white_box"]])
+    part = frame[(frame["attack"] == attack) & frame["white_box"]]
     return part.pivot_table(index="target", columns="epsilon", values="accuracy", aggfunc="mean") * 100
 
 
@@ -168,7 +172,7 @@ def write_claims(claims: list[dict[str, str]], path: str | Path, dataset: str) -
 def figure_own_adversary(frame: pd.DataFrame, best: Mapping[str, str], attacks: list[str], path: str | Path, title: str) -> None:
     """Figure 1: each (best-validation) model attacked by itself, one panel per noise type."""
     chosen = set(best.values())
-    part = _with_ids(frame[frame["white_box"] & frame["attack"].isin(attacks)])
+    part = frame[frame["white_box"] & frame["attack"].isin(attacks)]
     part = part[part["target"].isin(chosen)].assign(model=lambda f: f["target"].map(paper_label), accuracy_pct=lambda f: f["accuracy"] * 100)
     sns.set_theme(style="whitegrid", context="paper")
     grid = sns.relplot(data=part, x="epsilon", y="accuracy_pct", hue="model", col="attack", kind="line", marker="o",
@@ -182,7 +186,7 @@ def figure_fixed_adversaries(frame: pd.DataFrame, best: Mapping[str, str], attac
     """Figure 2: all (best-validation) models attacked by Rect and by MT."""
     attackers = [best[m] for m in ("rect", "plain", "mt") if m in best]
     chosen = set(best.values())
-    part = _with_ids(frame[(frame["attack"] == attack)])
+    part = frame[(frame["attack"] == attack)]
     part = part[part["attacker"].isin(attackers) & part["target"].isin(chosen)]
     part = part.assign(model=part["target"].map(paper_label), adversary=part["attacker"].map(paper_label), accuracy_pct=part["accuracy"] * 100)
     sns.set_theme(style="whitegrid", context="paper")
@@ -210,3 +214,48 @@ def figure_samples(images: Mapping[str, np.ndarray], phis: list[float], path: st
                 ax.set_ylabel(label, fontsize=8)
     figure.suptitle(title, fontsize=9)
     _save(figure, path)
+
+
+def figure3_images(examples: Mapping[str, np.ndarray], best: Mapping[str, str], attack: str,
+                   phis: list[float]) -> dict[str, np.ndarray]:
+    """Per Figure 3 model (Rect, L1, DGL1, best variants): its own R1 noise on the first test image, one
+    grey image per phi, (len(phis), H, W) in [0, 1]."""
+    images = {}
+    for method in FIGURE3_METHODS:
+        model_id = best.get(method)
+        keys = [f"{model_id}|{attack}|{phi!r}" for phi in phis]
+        if model_id is None or not all(k in examples for k in keys):
+            continue
+        images[paper_label(model_id)] = np.stack([examples[k][0].astype(np.float64).mean(-1) / 255.0 for k in keys])
+    return images
+
+
+def render(params: DataGradPaper, inputs: Mapping[str, Mapping[str, str]], context: Mapping[str, Any],
+           out_dir: str | Path, log: Callable[[str], None]) -> None:
+    """Tables 1-5, claims and Figures 1-3 of the DataGrad paper into ``out_dir`` (tables/, figures/, claims.md).
+
+    ``inputs[experiment]`` holds the experiment's gathered files; ``context`` the published numbers' path and
+    the experiment's summary (:meth:`advreg.plan.Experiment.summary`: dataset, every variant's parameters)."""
+    out_dir = Path(out_dir)
+    files = inputs[params.experiment]
+    summary = context["experiments"][params.experiment]
+    dataset, variant_params, published_path = summary["dataset"], summary["variants"], context["published"]
+    frame = pd.read_csv(files["crosseval"])
+    histories = pd.read_csv(files["histories"])
+    histories = histories[(histories["fold"] == 0) & (histories["model"] != str(ModelId("reference", "pretrained")))]
+    published = yaml.safe_load(Path(published_path).read_text())
+    best = best_by_validation(histories)
+    log(f"best-validation variants: {best}")
+    keys = {model_id: published_key(model_id, p) for model_id, p in variant_params.items()}
+    tables = {str(n): attacker for n, attacker in enumerate(params.table_attackers, start=1)}
+    write_tables(frame, published, tables, params.r1, out_dir / "tables", dataset, keys)
+    claims = check_claims(frame, best, params.r1, params.r2)
+    write_claims(claims, out_dir / "claims.md", dataset)
+    figure_own_adversary(frame, best, [a for a in (params.r1, params.r2) if a], out_dir / "figures" / "figure1.png",
+                         f"DataGrad Fig. 1 ({dataset}): each model as its own adversary")
+    figure_fixed_adversaries(frame, best, params.r1, out_dir / "figures" / "figure2.png",
+                             f"DataGrad Fig. 2 ({dataset}): Rect and MT as adversaries")
+    phis = sorted(frame.loc[frame["attack"] == params.r1, "epsilon"].unique().tolist())
+    images = figure3_images(read_examples(files["examples"]), best, params.r1, phis)
+    figure_samples(images, phis, out_dir / "figures" / "figure3.png",
+                   f"DataGrad Fig. 3 ({dataset}): each model's own R1 noise on one test image")

@@ -1,0 +1,45 @@
+"""Where every artifact of the pipeline lives (torch-free): the rules' output patterns and the path builders
+that input functions, stages and paper modules use, so that a path is written once."""
+
+from __future__ import annotations
+
+from advreg.ids import ModelId
+
+DATASET = "results/data/{dataset}.pt"
+REFERENCE_MODEL = "results/{experiment}/reference/model.pt"
+REFERENCE_HISTORY = "results/{experiment}/reference/history.csv"
+MODEL = "results/{experiment}/fold{fold}/models/{method}/{variant}/model.pt"
+HISTORY = "results/{experiment}/fold{fold}/models/{method}/{variant}/history.csv"
+# One assessment job per (experiment, fold, part): the parts share out the models (config evaluation.jobs).
+PART_FILES = {
+    "adversarial": "results/{experiment}/fold{fold}/assess/part{part}/adversarial.pt",  # every attacker's sets
+    "crosseval": "results/{experiment}/fold{fold}/assess/part{part}/crosseval.csv",
+    "robustness": "results/{experiment}/fold{fold}/assess/part{part}/robustness.csv",
+    "examples": "results/{experiment}/fold{fold}/assess/part{part}/examples.npz",
+}
+# Per experiment, gathered over folds and parts (tidy, torch-free to read).
+CROSSEVAL = "results/{experiment}/crosseval.csv"
+ROBUSTNESS = "results/{experiment}/robustness.csv"
+HISTORIES = "results/{experiment}/histories.csv"
+EXAMPLES = "results/{experiment}/examples.npz"
+FIGURES = "results/{experiment}/figures"
+TABLES = "results/{experiment}/tables"
+PAPER = "results/papers/{paper}"
+LOG = "logs/{name}.log"
+BENCHMARK = "results/benchmarks/{name}.tsv"
+
+
+def model_path(experiment: str, fold: int, model_id: ModelId, what: str = "model.pt") -> str:
+    """A model's artifact (``model.pt`` or ``history.csv``); the reference is shared by all folds."""
+    pattern = {"model.pt": (REFERENCE_MODEL, MODEL), "history.csv": (REFERENCE_HISTORY, HISTORY)}[what]
+    if model_id.is_reference:
+        return pattern[0].format(experiment=experiment)
+    return pattern[1].format(experiment=experiment, fold=fold, method=model_id.method, variant=model_id.variant)
+
+
+def part_file(experiment: str, fold: int, part: int, what: str) -> str:
+    return PART_FILES[what].format(experiment=experiment, fold=fold, part=part)
+
+
+def experiment_file(pattern: str, experiment: str) -> str:
+    return pattern.format(experiment=experiment)

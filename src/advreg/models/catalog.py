@@ -1,0 +1,94 @@
+"""Every architecture's name and keyword arguments (torch-free: the workflow's plan is built from this).
+
+The builders live in :mod:`.mlp`, :mod:`.lenet`, :mod:`.vgg` and :mod:`.cifar` and receive the parsed
+parameters; ``representation_layer`` (the LWA_Rep split, validated against the hidden blocks when the model
+is built) is accepted by every architecture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from advreg.params import Params, Registry, Spec, param
+
+
+@dataclass(frozen=True)
+class ModelSpec(Spec):
+    pass
+
+
+def model(name: str, params: type[Params], module: str, summary: str) -> ModelSpec:
+    return ModelSpec("model", name, params, f"advreg.models.{module}:{name}", summary)
+
+
+@dataclass(frozen=True)
+class ModelParams(Params):
+    representation_layer: str | None = param(None, "hidden block whose output LWA_Rep perturbs (default: the model's own)")
+
+
+@dataclass(frozen=True)
+class MLPDataGradParams(ModelParams):
+    width: int = param(784, "units per hidden layer", ge=1)
+    depth: int = param(3, "hidden layers", ge=1)
+    aux_classes: int = param(0, "outputs of the second (multitask) head on the last hidden layer; 0: none", ge=0)
+
+
+@dataclass(frozen=True)
+class MLPLWAParams(ModelParams):
+    hidden: tuple[int, ...] = param((500, 500), "hidden layer widths (Table 1 varies them per method)", ge=1, min_items=1)
+    activation: Literal["relu", "tanh"] = param("relu", "hidden activation")
+    dropout: float = param(0.0, "dropout probability on each hidden activation", ge=0, lt=1)
+
+
+@dataclass(frozen=True)
+class MLPDeepDefenseParams(ModelParams):
+    hidden: tuple[int, ...] = param((500, 150), "hidden layer widths", ge=1, min_items=1)
+
+
+@dataclass(frozen=True)
+class LeNetParams(ModelParams):
+    conv_activation: Literal["relu", "tanh"] | None = param(None, "activation between conv and pool (DeepDefense: none; LWA: tanh)")
+    activation: Literal["relu", "tanh"] = param("relu", "activation of the fully connected hidden layer")
+    fc_width: int = param(500, "units of the fully connected hidden layer", ge=1)
+    dropout: float = param(0.0, "dropout probability before the last layer", ge=0, lt=1)
+
+
+@dataclass(frozen=True)
+class VGGParams(ModelParams):
+    width: float = param(1.0, "channel multiplier (every layer gets max(1, round(c * width)) channels)", gt=0)
+    activation: Literal["elu", "relu", "tanh"] = param("elu", "activation (paper: ELU; authors' code: ReLU)")
+    order: Literal["act_bn", "bn_act"] = param("act_bn", "conv -> act -> BN (authors' code) or conv -> BN -> act")
+    dense: int = param(512, "units of the penultimate dense layer (scaled by width)", ge=1)
+
+
+@dataclass(frozen=True)
+class ConvNetParams(ModelParams):
+    width: float = param(1.0, "channel multiplier", gt=0)
+    init: Literal["he", "default"] = param("he", "kaiming-normal weights and zero biases (authors' code) or PyTorch's")
+
+
+@dataclass(frozen=True)
+class NINParams(ConvNetParams):
+    dropout: float = param(0.0, "dropout after each pool (authors' code and NIN: 0.5)", ge=0, lt=1)
+
+
+@dataclass(frozen=True)
+class LWACifarParams(ModelParams):
+    width: float = param(1.0, "filter and unit multiplier", gt=0)
+    dropout: float = param(0.0, "dropout after each FC-2048 activation", ge=0, lt=1)
+    batch_norm: bool = param(False, "BN between conv and ReLU (the authors' MXNet code; the paper has none)")
+
+
+MODELS: Registry[ModelSpec] = Registry(
+    "architecture",
+    model("mlp_datagrad", MLPDataGradParams, "mlp", "DataGrad sec. 3: 3 x 784 ReLU, He init"),
+    model("mlp_lwa", MLPLWAParams, "mlp", "LWA sec. 7.2 / Table 1: 784-500-500-10"),
+    model("mlp_deepdefense", MLPDeepDefenseParams, "mlp", "DeepDefense supp. Table 3: 784-500-150-10"),
+    model("lenet", LeNetParams, "lenet", "DeepDefense supp. Table 3 (LWA's variant via kwargs)"),
+    model("vgg", VGGParams, "vgg", "HLDR sec. V: VGG-16 with BN"),
+    model("convnet", ConvNetParams, "cifar", "DeepDefense supp. Table 3 (CIFAR-10 ConvNet)"),
+    model("nin", NINParams, "cifar", "DeepDefense supp. Table 3 (Network in Network)"),
+    model("lwa_cifar", LWACifarParams, "cifar", "LWA sec. 7.2 (CIFAR-10, VGG-D-like)"),
+)
+MODEL_NAMES: tuple[str, ...] = tuple(MODELS)

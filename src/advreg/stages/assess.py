@@ -1,0 +1,96 @@
+"""The assessment of a fold's models, one job per part of them (config ``evaluation.jobs``).
+
+For every model of the part: its white-box robustness metrics; for every model of the part that is an
+attacker: every attack's adversarial set of the test split, stored compactly, and the cross-evaluation of
+every target model of the fold on it at every budget. One process does all of it, so torch is imported and
+the models and data are loaded once (see README, "What reruns when").
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import torch
+
+from advreg.artifacts import save_artifact
+from advreg.atomic import atomic_write_text
+from advreg.attacks import build_attack
+from advreg.attacks.base import predicted_labels
+from advreg.checkpoints import load_model
+from advreg.evaluation.crosseval import cross_evaluate
+from advreg.metrics.catalog import RobustnessParams
+from advreg.metrics.robustness import robustness_rows
+from advreg.reporting.examples import COUNT, example_key, write_examples
+from advreg.runtime import derive_seed, seed_everything
+from advreg.settings import DataParams
+from advreg.splits import load_test_split
+from advreg.stages.job import JobContext
+
+CROSSEVAL_KEYS = ["experiment", "fold", "attack", "attacker", "target", "epsilon"]
+ROBUSTNESS_KEYS = ["experiment", "fold", "model"]
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(k, C, H, W) in [0, 1] (clamped) -> uint8 (k, H, W, C)."""
+    return images.detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def assess_part(ctx: JobContext, *, dataset_path, model_paths: Mapping[str, str], outputs: Mapping[str, str],
+                experiment: str, fold: int, params: Mapping[str, Any]) -> None:
+    """``params``: :meth:`advreg.plan.Experiment.assess_params` of this part; ``model_paths``: every target."""
+    test = load_test_split(dataset_path, DataParams.parse(params["data"], "data"), ctx.seed, experiment, fold)
+    x, y = test.x.to(ctx.device), test.y.to(ctx.device)
+    models = {name: load_model(path, ctx.device)[0] for name, path in sorted(model_paths.items())}
+    batch, eval_batch = ctx.runtime.batch_size, ctx.runtime.eval_batch_size
+
+    robustness = RobustnessParams.parse(params["robustness"], "robustness")
+    robustness_frames = []
+    if robustness.enabled:
+        for name in params["models"]:
+            started = time.perf_counter()
+            seed_everything(derive_seed(ctx.seed, experiment, fold, "robustness", name))
+            rows = pd.DataFrame(robustness_rows(models[name], x, y, robustness, batch_size=eval_batch))
+            robustness_frames.append(rows.assign(experiment=experiment, fold=fold, model=name))
+            ctx.log(f"robustness of {name}: {len(rows)} rows ({time.perf_counter() - started:.1f} s)")
+
+    targets = {name: models[name] for name in params["targets"]}
+    clean_ok = {name: predicted_labels(model, x, eval_batch) == y for name, model in targets.items()}
+    examples = {"clean": to_uint8(x[:COUNT])}
+    sets: dict[str, Any] = {}
+    crosseval_frames = []
+    for attacker in params["attackers"]:
+        sets[attacker] = {}
+        for attack_name, spec in params["attacks"].items():
+            started = time.perf_counter()
+            attack = build_attack(attack_name, spec["params"])
+            epsilons = [float(e) for e in spec["epsilons"]]
+            generator = seed_everything(derive_seed(ctx.seed, experiment, fold, "attack", attack_name, attacker))
+            payload = attack.craft(models[attacker], x, y, epsilons, generator, batch_size=batch)
+            sets[attacker][attack_name] = {"epsilons": epsilons, "params": attack.params.to_dict(),
+                                           "payload": {k: v.detach().cpu() for k, v in payload.items()}}
+            rows = cross_evaluate(targets, attack, payload, x, y, epsilons, attacker, eval_batch, clean_ok)
+            crosseval_frames.append(pd.DataFrame(rows).assign(experiment=experiment, fold=fold, attack=attack_name))
+            head = {k: v[:COUNT] for k, v in payload.items()}
+            for i, eps in enumerate(epsilons):
+                examples[example_key(attacker, attack_name, eps)] = to_uint8(attack.materialise(head, x[:COUNT], eps, i))
+            ctx.log(f"{attack_name} by {attacker} on {x.shape[0]} test inputs: {len(rows)} rows "
+                    f"({time.perf_counter() - started:.1f} s)")
+
+    save_artifact(outputs["adversarial"], {"experiment": experiment, "fold": fold, "n": int(x.shape[0]), "sets": sets})
+    write_tidy(outputs["crosseval"], crosseval_frames, CROSSEVAL_KEYS)
+    write_tidy(outputs["robustness"], robustness_frames, ROBUSTNESS_KEYS + ["metric", "layer", "value"])
+    write_examples(outputs["examples"], examples)
+
+
+def write_tidy(path: str | Path, frames: list[pd.DataFrame], keys: list[str]) -> None:
+    """Concatenate tidy frames, identifying columns first, rows in a stable order (empty: header only)."""
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=keys)
+    first = [c for c in keys if c in frame]
+    frame = frame[first + [c for c in frame.columns if c not in first]]
+    sort = [c for c in CROSSEVAL_KEYS + ROBUSTNESS_KEYS if c in frame]
+    frame = frame.sort_values(list(dict.fromkeys(sort)), kind="mergesort").reset_index(drop=True)
+    atomic_write_text(path, frame.to_csv(index=False, float_format="%.6g"))

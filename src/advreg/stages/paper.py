@@ -1,0 +1,17 @@
+"""Stage that renders one paper's tables, figures and claims with its module (torch-free)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from advreg.papers import PAPERS
+
+
+def render_paper(*, paper: str, params: Mapping[str, Any], inputs: Mapping[str, Mapping[str, str]],
+                 context: Mapping[str, Any], out_dir: str | Path, log) -> None:
+    spec = PAPERS.get_spec(paper)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    spec.load()(spec.parse(params, f"papers.{paper}"), inputs, context, out, log)
+    log(f"{paper}: wrote {sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())}")

@@ -1,0 +1,46 @@
+"""Training settings of a config's ``pretrain`` / ``finetune`` sections and of a variant's ``train`` overrides
+(torch-free: the workflow's plan is built from this)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from advreg.params import ConfigError, Params, param
+
+
+@dataclass(frozen=True)
+class OptimizerParams(Params):
+    """The optimiser (``momentum`` and ``nesterov`` apply to SGD only)."""
+
+    name: Literal["sgd", "adam", "nadam"] = param("sgd", "SGD, Adam or Nadam (HLDR)")
+    lr: float = param(0.01, "learning rate", gt=0)
+    momentum: float = param(0.0, "SGD momentum", ge=0)
+    weight_decay: float = param(0.0, "L2 weight decay added by the optimiser", ge=0)
+    nesterov: bool = param(False, "Nesterov momentum (SGD)")
+
+    def check(self, where: str) -> None:
+        if self.name != "sgd" and (self.momentum or self.nesterov):
+            raise ConfigError(f"{where}: momentum and nesterov apply to sgd only, not {self.name}")
+
+
+@dataclass(frozen=True)
+class LRScheduleParams(Params):
+    """Multiply the learning rate by ``gamma`` after the given fractions of the epochs."""
+
+    milestones: tuple[float, ...] = param((), "fractions of the epochs after which the rate is multiplied by gamma", gt=0, le=1)
+    gamma: float = param(0.1, "factor applied at each milestone", gt=0)
+
+
+@dataclass(frozen=True)
+class TrainSettings(Params):
+    """How a model is trained: from the reference or from scratch, optimiser, schedule and model selection."""
+
+    init: Literal["reference", "scratch"] = param("reference", "fine-tune the experiment's reference or train from scratch")
+    epochs: int = param(1, "passes over the training split", ge=0)
+    batch_size: int = param(100, "samples per update", ge=1)
+    optimizer: OptimizerParams = param(OptimizerParams, "the optimiser")
+    lr_schedule: LRScheduleParams | None = param(None, "learning-rate milestones (none: constant rate)")
+    select: Literal["last", "best_val"] = param("last", "keep the last epoch or the best validation epoch (earliest on ties)")
+    batchnorm: Literal["train", "frozen"] = param("train", "frozen: BatchNorm layers stay in eval mode (DeepDefense)")
+    max_loss: float = param(1.0e3, "a loss above this (or non-finite) stops the job as diverged", gt=0)

@@ -1,0 +1,29 @@
+# Stages 4-5: per (experiment, fold, part) one job that computes the white-box robustness metrics of its
+# models, crafts every attack's adversarial set with each of its models that is an attacker, and evaluates
+# every target model of the fold on those sets. Attacks are registered in src/advreg/attacks/catalog.py.
+
+
+rule assess:
+    input:
+        unpack(assess_inputs),
+    output:
+        adversarial=layout.PART_FILES["adversarial"],
+        crosseval=layout.PART_FILES["crosseval"],
+        robustness=layout.PART_FILES["robustness"],
+        examples=layout.PART_FILES["examples"],
+    log:
+        "logs/{experiment}/fold{fold}/assess/part{part}.log",
+    benchmark:
+        "results/benchmarks/{experiment}/fold{fold}/assess/part{part}.tsv"
+    params:
+        job=assess_params,
+    threads: TORCH_THREADS
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        cpus_per_task=lambda wildcards, threads: threads,
+        gpu=GPUS,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../../scripts/assess.py"
