@@ -9,7 +9,7 @@ SNAKEMAKE := $(BIN)/snakemake
 CORES ?= all
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: run test test-slurm setup system-data lint dry-run clean
+.PHONY: run test test-slurm setup system-data style lint dry-run clean
 
 setup: $(STAMP)
 
@@ -34,15 +34,21 @@ run: setup system-data
 	  $(SNAKEMAKE) --report results/report.html; \
 	else echo "results/report.html is up to date"; fi
 
-test: setup system-data
+# Style first (seconds), then the suite: ruff (lint and format, line length 120), snakefmt, Snakemake's lint.
+test: setup system-data style
 	$(BIN)/python -m pytest
+
+style: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check .
+	$(SNAKEMAKE) --lint
 
 # A real single-node SLURM (root, Debian): the tiny config through profiles/slurm, checked against a local run.
 test-slurm: setup
 	bash tests/cluster/run_slurm_ci.sh
 
-lint: setup
-	$(SNAKEMAKE) --lint
+lint: style
 
 dry-run: setup
 	$(SNAKEMAKE) -n

@@ -19,11 +19,11 @@ import torch.nn.functional as F
 import yaml
 
 from advreg.attacks import ATTACKS, build_attack
-from advreg.settings import DataParams
 from advreg.checkpoints import load_model
 from advreg.data.prepare import load_dataset
 from advreg.models import build_model
 from advreg.runtime import configure, seed_everything
+from advreg.settings import DataParams
 from advreg.splits import make_splits
 
 
@@ -63,7 +63,11 @@ def main() -> None:
             model, _ = load_model(reference, device)
         else:
             seed_everything(0)
-            model = build_model(exp["model"]["arch"], tuple(x.shape[1:]), 10, **exp["model"].get("kwargs", {})).to(device).eval()
+            model = (
+                build_model(exp["model"]["arch"], tuple(x.shape[1:]), 10, **exp["model"].get("kwargs", {}))
+                .to(device)
+                .eval()
+            )
         unit = fwd_bwd_seconds(model, x, y)
         for attack_name in args.attacks:
             spec = exp["attacks"].get(attack_name) or {"epsilons": [0.1]}
@@ -75,7 +79,10 @@ def main() -> None:
             if device.type == "cuda":
                 torch.cuda.synchronize()
             seconds = time.perf_counter() - start
-            print(f"{name:<14}{attack_name:<12}{len(epsilons):>8}{seconds:>9.2f}{len(x) / seconds:>9.0f}{seconds / unit:>11.1f}")
+            print(
+                f"{name:<14}{attack_name:<12}{len(epsilons):>8}{seconds:>9.2f}"
+                f"{len(x) / seconds:>9.0f}{seconds / unit:>11.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -50,12 +50,17 @@ def time_updates(args, device: torch.device) -> None:
     g = torch.Generator().manual_seed(0)
     x, y = load_images(args.dataset, args.batch, g)
     x, y = x.to(device), y.to(device)
-    print(f"== one update: mlp_datagrad 3 x {args.width}, batch {args.batch}, 28x28, device {device}, threads {torch.get_num_threads()}")
+    print(
+        f"== one update: mlp_datagrad 3 x {args.width}, batch {args.batch}, 28x28, device {device}, "
+        f"threads {torch.get_num_threads()}"
+    )
     steps = {}
     for name in TIMED:
         seed_everything(0)
         multitask = name.startswith("mt")
-        model = build_model("mlp_datagrad", (1, 28, 28), 10, width=args.width, aux_classes=5 if multitask else 0).to(device)
+        model = build_model("mlp_datagrad", (1, 28, 28), 10, width=args.width, aux_classes=5 if multitask else 0).to(
+            device
+        )
         method = build_method(name)
         if multitask:  # rotation labels for the batch (the loop's prepare_data would build the 5x set)
             method.rotation = torch.arange(args.batch) % 5
@@ -75,8 +80,10 @@ def time_updates(args, device: torch.device) -> None:
     fastest = {name: min(t) for name, t in times.items()}
     print(f"{'method':<12}{'median ms':>11}{'x plain':>9}{'min ms':>9}{'x plain':>9}")
     for name in TIMED:
-        print(f"{name:<12}{median[name]:>11.2f}{median[name] / median['plain']:>9.2f}"
-              f"{fastest[name]:>9.2f}{fastest[name] / fastest['plain']:>9.2f}")
+        print(
+            f"{name:<12}{median[name]:>11.2f}{median[name] / median['plain']:>9.2f}"
+            f"{fastest[name]:>9.2f}{fastest[name] / fastest['plain']:>9.2f}"
+        )
 
 
 def _make_step(model, method, batch):
@@ -135,7 +142,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--width", type=int, default=784)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--dataset", default=None, help="a dataset artifact (e.g. results/data/fashion_mnist.pt); default random images")
+    parser.add_argument(
+        "--dataset", default=None, help="a dataset artifact (e.g. results/data/fashion_mnist.pt); default random images"
+    )
     parser.add_argument("--pretrain-steps", type=int, default=200)
     parser.add_argument("--skip-agreement", action="store_true")
     parser.add_argument("--device", default="auto")

@@ -28,17 +28,29 @@ def main(root: str = "results/benchmarks", logs: str = "logs") -> None:
     for path in sorted(Path(root).rglob("*.tsv")):
         frame = pd.read_csv(path, sep="\t")
         name = path.relative_to(root).with_suffix("").as_posix()
-        rows.append({"job": name, "seconds": frame["s"].iloc[-1], "startup_s": startup_seconds(Path(logs) / f"{name}.log"),
-                     "max_rss_mb": frame["max_rss"].iloc[-1], "cpu_time_s": frame["cpu_time"].iloc[-1]})
+        rows.append(
+            {
+                "job": name,
+                "seconds": frame["s"].iloc[-1],
+                "startup_s": startup_seconds(Path(logs) / f"{name}.log"),
+                "max_rss_mb": frame["max_rss"].iloc[-1],
+                "cpu_time_s": frame["cpu_time"].iloc[-1],
+            }
+        )
     if not rows:
         sys.exit(f"no benchmark files under {root}: run the pipeline first")
     table = pd.DataFrame(rows)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     total, startup = table["seconds"].sum(), table["startup_s"].sum()
-    print(f"\n{len(table)} jobs; sum of job wall times {total:.1f} s; largest peak memory {table['max_rss_mb'].max():.0f} MB "
-          f"({table.loc[table['max_rss_mb'].idxmax(), 'job']})")
-    print(f"start-up share: {startup:.1f} s of {total:.1f} s of job wall time = {100 * startup / total:.1f}% "
-          f"(start-up: process start to the end of set-up, as each job logged it)")
+    peak = table.loc[table["max_rss_mb"].idxmax()]
+    print(
+        f"\n{len(table)} jobs; sum of job wall times {total:.1f} s; "
+        f"peak memory {peak['max_rss_mb']:.0f} MB ({peak['job']})"
+    )
+    print(
+        f"start-up share: {startup:.1f} s of {total:.1f} s of job wall time = {100 * startup / total:.1f}% "
+        f"(start-up: process start to the end of set-up, as each job logged it)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Rule assess: robustness metrics, adversarial sets and cross-evaluation for one part of a fold's models."""
 
 import _library  # noqa: F401  (puts src/ on sys.path)
+
 from advreg.stages.assess import assess_part
 from advreg.stages.job import job
 

@@ -1,6 +1,7 @@
 """Rule prepare_dataset: find or download a dataset, verify its pinned checksums, store it compactly."""
 
 import _library  # noqa: F401  (puts src/ on sys.path)
+
 from advreg.data.prepare import prepare_dataset
 from advreg.stages.job import job
 

@@ -1,6 +1,7 @@
 """Rule pretrain: train an experiment's reference model."""
 
 import _library  # noqa: F401  (puts src/ on sys.path)
+
 from advreg.stages.job import job
 from advreg.stages.train import pretrain_reference
 

@@ -1,6 +1,7 @@
 """Rule summarise_experiment: gather an experiment's results and render its generic figures and tables."""
 
 import _library  # noqa: F401  (puts src/ on sys.path)
+
 from advreg.stages.job import job
 from advreg.stages.render import summarise_experiment
 

@@ -1,6 +1,7 @@
 """Rule train: train one method variant (from the reference or from scratch)."""
 
 import _library  # noqa: F401  (puts src/ on sys.path)
+
 from advreg.ids import ModelId
 from advreg.stages.job import job
 from advreg.stages.train import train_variant

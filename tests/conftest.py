@@ -20,7 +20,12 @@ def default_config():
 
 def tiny_config(local_dir=None):
     """A config small enough for end-to-end Snakemake runs in tests (real Fashion-MNIST, tiny subsets)."""
-    training = {"epochs": 2, "batch_size": 50, "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9}, "select": "best_val"}
+    training = {
+        "epochs": 2,
+        "batch_size": 50,
+        "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+        "select": "best_val",
+    }
     return {
         "seed": 7,
         "device": "cpu",
@@ -32,11 +37,20 @@ def tiny_config(local_dir=None):
                 "data": {"train_size": 1200, "val_size": 200, "test_size": 300},
                 "model": {"arch": "mlp_deepdefense", "kwargs": {"hidden": [64, 32]}},
                 "pretrain": training,
-                "finetune": {**training, "init": "reference", "epochs": 1, "select": "last",
-                             "optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.9}},
-                "methods": {"plain": {"variants": {"default": {}, "short": {"train": {"epochs": 1, "batch_size": 100}}}}},
-                "attacks": {"fgsm": {"epsilons": [0.0, 0.05, 0.2], "params": {"clip": True}},
-                            "grad_l2": {"epsilons": [0.0, 1.0, 3.0]}},
+                "finetune": {
+                    **training,
+                    "init": "reference",
+                    "epochs": 1,
+                    "select": "last",
+                    "optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.9},
+                },
+                "methods": {
+                    "plain": {"variants": {"default": {}, "short": {"train": {"epochs": 1, "batch_size": 100}}}}
+                },
+                "attacks": {
+                    "fgsm": {"epsilons": [0.0, 0.05, 0.2], "params": {"clip": True}},
+                    "grad_l2": {"epsilons": [0.0, 1.0, 3.0]},
+                },
                 "attackers": "all",
                 "evaluation": {"jobs": 2},
                 "robustness": {"deepfool": {"max_iter": 20}, "fgs": {"steps": 10}},

@@ -2,21 +2,27 @@
 
 import math
 from fractions import Fraction
+from itertools import pairwise
 
+import conftest
 import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from advreg.attacks.apgd import (
-    APGDCE, APGDT, AutoAttackStyle, checkpoints, dlr_targeted_loss, target_ranking, targeted_loss,
+    APGDCE,
+    APGDT,
+    AutoAttackStyle,
+    checkpoints,
+    dlr_targeted_loss,
+    target_ranking,
+    targeted_loss,
 )
 from advreg.attacks.fgsm import FGSM
 from advreg.attacks.pgd import PGDLinf
 from advreg.models import build_model
 from advreg.models.base import LayeredClassifier
-
-import conftest
 
 EPSILONS = [0.0, 0.05, 0.1, 0.15, 0.2, 0.3]
 FAST = {"n_iter": 20, "n_target_classes": 3}  # K = 4 classes: all three non-true classes
@@ -35,9 +41,16 @@ def toy():
 def toy_accuracies(toy):
     """Accuracy at every budget of FGSM, PGD (same iterations as APGD) and the three APGD attacks (one seed)."""
     model, x, y = toy
-    attacks = {"fgsm": FGSM(), "pgd_linf": PGDLinf({"steps": FAST["n_iter"]}), "apgd_ce": APGDCE({"n_iter": 20}),
-               "apgd_t": APGDT(FAST), "autoattack": AutoAttackStyle(FAST)}
-    return {name: accuracies(model, a, a.craft(model, x, y, EPSILONS, gen()), x, y, EPSILONS) for name, a in attacks.items()}
+    attacks = {
+        "fgsm": FGSM(),
+        "pgd_linf": PGDLinf({"steps": FAST["n_iter"]}),
+        "apgd_ce": APGDCE({"n_iter": 20}),
+        "apgd_t": APGDT(FAST),
+        "autoattack": AutoAttackStyle(FAST),
+    }
+    return {
+        name: accuracies(model, a, a.craft(model, x, y, EPSILONS, gen()), x, y, EPSILONS) for name, a in attacks.items()
+    }
 
 
 def gen(seed=0):
@@ -46,12 +59,17 @@ def gen(seed=0):
 
 def accuracies(model, attack, artifact, x, y, epsilons):
     with torch.no_grad():
-        return [(model(attack.materialise(artifact, x, eps, i)).argmax(1) == y).float().mean().item()
-                for i, eps in enumerate(epsilons)]
+        return [
+            (model(attack.materialise(artifact, x, eps, i)).argmax(1) == y).float().mean().item()
+            for i, eps in enumerate(epsilons)
+        ]
 
 
-ALL = [(APGDCE, {"n_iter": 10}), (APGDT, {"n_iter": 10, "n_target_classes": 2}),
-       (AutoAttackStyle, {"n_iter": 10, "n_target_classes": 2})]
+ALL = [
+    (APGDCE, {"n_iter": 10}),
+    (APGDT, {"n_iter": 10, "n_target_classes": 2}),
+    (AutoAttackStyle, {"n_iter": 10, "n_target_classes": 2}),
+]
 
 
 @pytest.mark.parametrize("cls, params", ALL)
@@ -82,17 +100,17 @@ def test_zero_budget_returns_the_clean_inputs(toy, cls, params):
 def test_apgd_ce_is_at_least_as_strong_as_fgsm(toy_accuracies):
     acc = toy_accuracies
     assert acc["apgd_ce"][0] > 0.9
-    assert all(a <= f for a, f in zip(acc["apgd_ce"], acc["fgsm"])), acc
-    assert all(a <= f for a, f in zip(acc["apgd_t"], acc["fgsm"])), acc
+    assert all(a <= f for a, f in zip(acc["apgd_ce"], acc["fgsm"], strict=True)), acc
+    assert all(a <= f for a, f in zip(acc["apgd_t"], acc["fgsm"], strict=True)), acc
 
 
 def test_autoattack_is_at_least_as_strong_as_each_stage_and_as_pgd(toy_accuracies):
     acc = toy_accuracies
     # By construction (same random stream per stage, samples treated independently): the union of both.
-    assert all(a <= min(c, t) for a, c, t in zip(acc["autoattack"], acc["apgd_ce"], acc["apgd_t"])), acc
+    assert all(a <= min(c, t) for a, c, t in zip(acc["autoattack"], acc["apgd_ce"], acc["apgd_t"], strict=True)), acc
     # Empirical, on this toy model: the ensemble beats PGD with the same number of iterations.
-    assert all(a <= p for a, p in zip(acc["autoattack"], acc["pgd_linf"])), acc
-    assert all(a >= b for a, b in zip(acc["autoattack"], acc["autoattack"][1:])), acc
+    assert all(a <= p for a, p in zip(acc["autoattack"], acc["pgd_linf"], strict=True)), acc
+    assert all(a >= b for a, b in pairwise(acc["autoattack"])), acc
 
 
 def test_checkpoints_follow_the_papers_formula():
@@ -164,8 +182,8 @@ def test_fewer_than_four_classes_use_the_targeted_cross_entropy():
     acc_fgsm = accuracies(model, fgsm, fgsm.craft(model, x, y, EPSILONS, gen()), x, y, EPSILONS)
     for attack in (APGDT({"n_iter": 20}), AutoAttackStyle({"n_iter": 20})):
         acc = accuracies(model, attack, attack.craft(model, x, y, EPSILONS, gen()), x, y, EPSILONS)
-        assert all(a <= f for a, f in zip(acc, acc_fgsm)), (attack.name, acc, acc_fgsm)
-        assert all(a >= b for a, b in zip(acc, acc[1:])), (attack.name, acc)
+        assert all(a <= f for a, f in zip(acc, acc_fgsm, strict=True)), (attack.name, acc, acc_fgsm)
+        assert all(a >= b for a, b in pairwise(acc)), (attack.name, acc)
         assert acc[-1] < 0.5
 
 

@@ -19,8 +19,14 @@ from advreg.training.loop import train
 from advreg.training.settings import TrainSettings
 
 EPSILONS = {"linf": [0.0, 0.05, 0.1, 0.2], "l2": [0.0, 0.25, 0.5, 1.0], "sigma": [0.0, 0.1, 0.3, 0.6]}
-FAST = {"pgd_linf": {"steps": 5}, "pgd_l2": {"steps": 5}, "apgd_ce": {"n_iter": 10}, "apgd_t": {"n_iter": 10, "n_target_classes": 2},
-        "autoattack": {"n_iter": 10, "n_target_classes": 2}, "deepfool": {"max_iter": 20}}
+FAST = {
+    "pgd_linf": {"steps": 5},
+    "pgd_l2": {"steps": 5},
+    "apgd_ce": {"n_iter": 10},
+    "apgd_t": {"n_iter": 10, "n_target_classes": 2},
+    "autoattack": {"n_iter": 10, "n_target_classes": 2},
+    "deepfool": {"max_iter": 20},
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +38,16 @@ def trained():
     x[torch.arange(n), 0, 1, y] += 0.4
     model = build_model("mlp_lwa", (1, 4, 4), 3, hidden=(16,))
     data = Split(x, y, torch.arange(n))
-    train(model, build_method("plain"), TrainSettings.of(epochs=15, batch_size=30, optimizer={"name": "sgd", "lr": 0.3, "momentum": 0.9}),
-          data, data, gen, "contract", log=lambda m: None)
+    train(
+        model,
+        build_method("plain"),
+        TrainSettings.of(epochs=15, batch_size=30, optimizer={"name": "sgd", "lr": 0.3, "momentum": 0.9}),
+        data,
+        data,
+        gen,
+        "contract",
+        log=lambda m: None,
+    )
     return model.eval(), x[:60], y[:60]
 
 

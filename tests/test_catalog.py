@@ -25,7 +25,13 @@ class Example(Params):
 def test_parse_fills_defaults_and_normalises():
     p = Example.parse({"rate": 1, "sizes": [4]}, "x")
     assert p == Example(rate=1.0, steps=3, mode="a", sizes=(4,), cap=None)
-    assert isinstance(p.rate, float) and p.to_dict() == {"rate": 1.0, "steps": 3, "mode": "a", "sizes": [4], "cap": None}
+    assert isinstance(p.rate, float) and p.to_dict() == {
+        "rate": 1.0,
+        "steps": 3,
+        "mode": "a",
+        "sizes": [4],
+        "cap": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -52,8 +58,12 @@ def test_errors_name_the_full_key(given, message):
 def test_schema_of_a_declaration():
     schema = Example.json_schema()
     assert schema["additionalProperties"] is False
-    assert schema["properties"]["rate"] == {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
-                                            "description": "a rate (default: 0.5)"}
+    assert schema["properties"]["rate"] == {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "maximum": 1,
+        "description": "a rate (default: 0.5)",
+    }
     assert schema["properties"]["mode"]["enum"] == ["a", "b"]
     assert schema["properties"]["sizes"]["minItems"] == 1
     assert schema["properties"]["cap"]["anyOf"][1] == {"type": "null"}

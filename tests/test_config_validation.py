@@ -58,13 +58,25 @@ def test_schema_errors_name_the_key(default_config, mutate, needle):
     "mutate, needle",
     [
         (lambda e: e.update(dataset="svhn"), "experiments.fmnist_mlp.dataset: unknown dataset 'svhn'"),
-        (lambda e: e["model"].update(arch="resnet50"), "experiments.fmnist_mlp.model.arch: unknown architecture 'resnet50'"),
-        (lambda e: e["methods"].update(dataggrad={}), "experiments.fmnist_mlp.methods.dataggrad: unknown method 'dataggrad'"),
-        (lambda e: e["attacks"].update(pgd={"epsilons": [0.1]}), "experiments.fmnist_mlp.attacks.pgd: unknown attack 'pgd'"),
+        (
+            lambda e: e["model"].update(arch="resnet50"),
+            "experiments.fmnist_mlp.model.arch: unknown architecture 'resnet50'",
+        ),
+        (
+            lambda e: e["methods"].update(dataggrad={}),
+            "experiments.fmnist_mlp.methods.dataggrad: unknown method 'dataggrad'",
+        ),
+        (
+            lambda e: e["attacks"].update(pgd={"epsilons": [0.1]}),
+            "experiments.fmnist_mlp.attacks.pgd: unknown attack 'pgd'",
+        ),
         (lambda e: e.update(attackers=["plain/nope"]), "experiments.fmnist_mlp.attackers: ['plain/nope']"),
         (lambda e: e.pop("pretrain"), "there is no 'pretrain' section"),
         (lambda e: e["methods"].update(reference={}), "'reference' is reserved"),
-        (lambda e: e["methods"].update(plain={"model": {"hidden": [10]}}), "experiments.fmnist_mlp.methods.plain.default.model"),
+        (
+            lambda e: e["methods"].update(plain={"model": {"hidden": [10]}}),
+            "experiments.fmnist_mlp.methods.plain.default.model",
+        ),
         (lambda e: e.update(evaluation={"jobs": 3}), "experiments.fmnist_mlp.evaluation.jobs: 3 jobs for 2 models"),
     ],
 )
@@ -78,22 +90,38 @@ def test_plan_errors_name_the_key(default_config, mutate, needle):
 @pytest.mark.parametrize(
     "mutate, needle",
     [  # the typed validator alone (no schema): every message names the full key
-        (lambda e: e["methods"].update(plain={"params": {"lam": 1}}),
-         "experiments.fmnist_mlp.methods.plain.default.params: unknown parameter(s) ['lam'] for method 'plain'"),
-        (lambda e: e["attacks"]["fgsm"].update(params={"clipping": True}),
-         "experiments.fmnist_mlp.attacks.fgsm.params: unknown parameter(s) ['clipping'] for attack 'fgsm'"),
-        (lambda e: e["attacks"]["pgd_linf"].update(params={"steps": 0}),
-         "experiments.fmnist_mlp.attacks.pgd_linf.params.steps: must be >= 1, got 0"),
-        (lambda e: e["attacks"]["autoattack"].update(params={"rho": 1.5}),
-         "experiments.fmnist_mlp.attacks.autoattack.params.rho: must be > 0 and <= 1, got 1.5"),
-        (lambda e: e["methods"].update(plain={"train": {"optimizer": {"name": "adam", "lr": 0.1, "momentum": 0.9}}}),
-         "experiments.fmnist_mlp.methods.plain.default.train.optimizer: momentum and nesterov apply to sgd only"),
-        (lambda e: e["model"].update(kwargs={"hidden": [500, "wide"]}),
-         "experiments.fmnist_mlp.model.kwargs.hidden[1]: must be an integer, got 'wide'"),
-        (lambda e: e["robustness"].update(fgs={"eps_max": -1}),
-         "experiments.fmnist_mlp.robustness.fgs.eps_max: must be > 0, got -1"),
-        (lambda e: e["attacks"]["deepfool"].update(params={"start": "random"}),
-         "experiments.fmnist_mlp.attacks.deepfool.params.start: must be one of ['predicted', 'true'], got 'random'"),
+        (
+            lambda e: e["methods"].update(plain={"params": {"lam": 1}}),
+            "experiments.fmnist_mlp.methods.plain.default.params: unknown parameter(s) ['lam'] for method 'plain'",
+        ),
+        (
+            lambda e: e["attacks"]["fgsm"].update(params={"clipping": True}),
+            "experiments.fmnist_mlp.attacks.fgsm.params: unknown parameter(s) ['clipping'] for attack 'fgsm'",
+        ),
+        (
+            lambda e: e["attacks"]["pgd_linf"].update(params={"steps": 0}),
+            "experiments.fmnist_mlp.attacks.pgd_linf.params.steps: must be >= 1, got 0",
+        ),
+        (
+            lambda e: e["attacks"]["autoattack"].update(params={"rho": 1.5}),
+            "experiments.fmnist_mlp.attacks.autoattack.params.rho: must be > 0 and <= 1, got 1.5",
+        ),
+        (
+            lambda e: e["methods"].update(plain={"train": {"optimizer": {"name": "adam", "lr": 0.1, "momentum": 0.9}}}),
+            "experiments.fmnist_mlp.methods.plain.default.train.optimizer: momentum and nesterov apply to sgd only",
+        ),
+        (
+            lambda e: e["model"].update(kwargs={"hidden": [500, "wide"]}),
+            "experiments.fmnist_mlp.model.kwargs.hidden[1]: must be an integer, got 'wide'",
+        ),
+        (
+            lambda e: e["robustness"].update(fgs={"eps_max": -1}),
+            "experiments.fmnist_mlp.robustness.fgs.eps_max: must be > 0, got -1",
+        ),
+        (
+            lambda e: e["attacks"]["deepfool"].update(params={"start": "random"}),
+            "experiments.fmnist_mlp.attacks.deepfool.params.start: must be one of ['predicted', 'true'], got 'random'",
+        ),
     ],
 )
 def test_typed_validator_names_the_full_key(default_config, mutate, needle):
@@ -167,9 +195,23 @@ def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path, default_config)
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(yaml.safe_dump(default_config))
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-s", str(ROOT / "Snakefile"),
-         "--directory", str(tmp_path), "--configfile", str(cfg)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "1",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(cfg),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode != 0
     assert "-0.1" in proc.stdout + proc.stderr and "epsilons" in proc.stdout + proc.stderr

@@ -21,13 +21,11 @@ import pytest
 import torch
 
 from advreg.artifacts import load_artifact, sha256_file
-from advreg.data.prepare import DatasetChecksumError, load_dataset, prepare_dataset
-from advreg.data.registry import DATASETS, DatasetSpec, array_digest, get_spec
-from advreg.data.sources import DownloadError
 from advreg.data.cifar import UnsafePickleError, load_cifar10, write_cifar_batches
 from advreg.data.idx import load_idx_dataset, read_idx, write_idx
-from advreg.data.registry import ARRAY_ROLES, MEMBER_MD5, PENDING
-from advreg.data.sources import download, find_local
+from advreg.data.prepare import DatasetChecksumError, load_dataset, prepare_dataset
+from advreg.data.registry import ARRAY_ROLES, DATASETS, MEMBER_MD5, PENDING, DatasetSpec, array_digest, get_spec
+from advreg.data.sources import DownloadError, download, find_local
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = get_spec("mnist").files
@@ -49,9 +47,7 @@ def tiny_arrays(seed: int = 0) -> dict[str, np.ndarray]:
 
 def decoded(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """What load_idx_dataset makes of tiny_arrays: images (N,H,W,1), labels int64."""
-    return {
-        role: a[..., None] if role.endswith("images") else a.astype(np.int64) for role, a in arrays.items()
-    }
+    return {role: a[..., None] if role.endswith("images") else a.astype(np.int64) for role, a in arrays.items()}
 
 
 def digests_of(arrays: dict[str, np.ndarray]) -> dict[str, str]:
@@ -218,7 +214,7 @@ def test_cifar_round_trip_folder_and_tar(tmp_path, as_tar):
         ops = [(op.name, arg) for op, arg, _ in pickletools.genops((written / "data_batch_1").read_bytes())]
         assert ("GLOBAL", "numpy.core.multiarray _reconstruct") in ops
         assert not [name for name, _ in ops if "UNICODE" in name]
-    for source in ([written] if as_tar else [written, tmp_path / "extracted"]):  # batch folder or its parent
+    for source in [written] if as_tar else [written, tmp_path / "extracted"]:  # batch folder or its parent
         out = load_cifar10(source)
         assert out["train_images"].shape == (20, 32, 32, 3) and out["train_images"].dtype == np.uint8
         assert out["train_images"].flags.c_contiguous
@@ -322,8 +318,12 @@ def test_prepare_from_local_dir_and_load_back(tmp_path):
     out = tmp_path / "out" / "tiny.pt"
     logged: list[str] = []
     summary = prepare_dataset(
-        tiny_spec(), out, local_dir=tmp_path / "local", download_dir=tmp_path / "dl",
-        expected_digests=digests_of(arrays), log=logged.append,
+        tiny_spec(),
+        out,
+        local_dir=tmp_path / "local",
+        download_dir=tmp_path / "dl",
+        expected_digests=digests_of(arrays),
+        log=logged.append,
     )
     assert summary["source"] == str(folder) and any(str(folder) in line for line in logged)
     assert summary["shapes"]["train_images"] == (12, 4, 5, 1)
@@ -338,8 +338,9 @@ def test_prepare_from_local_dir_and_load_back(tmp_path):
 
 def test_prepare_cifar_from_tarball(tmp_path):
     (train_images, train_labels), (test_images, test_labels) = cifar_arrays()
-    write_cifar_batches(tmp_path / "local" / "cifar-10-python.tar.gz", (train_images, train_labels),
-                        (test_images, test_labels))
+    write_cifar_batches(
+        tmp_path / "local" / "cifar-10-python.tar.gz", (train_images, train_labels), (test_images, test_labels)
+    )
     expected = {
         "train_images": array_digest(train_images),
         "train_labels": array_digest(train_labels.astype(np.int64)),
@@ -347,13 +348,21 @@ def test_prepare_cifar_from_tarball(tmp_path):
         "test_labels": array_digest(test_labels.astype(np.int64)),
     }
     spec = dataclasses.replace(
-        get_spec("cifar10"), system_dirs=(), mirrors=(), member_md5={},
-        shapes={"train_images": (20, 32, 32, 3), "train_labels": (20,), "test_images": (3, 32, 32, 3),
-                "test_labels": (3,)},
+        get_spec("cifar10"),
+        system_dirs=(),
+        mirrors=(),
+        member_md5={},
+        shapes={
+            "train_images": (20, 32, 32, 3),
+            "train_labels": (20,),
+            "test_images": (3, 32, 32, 3),
+            "test_labels": (3,),
+        },
     )
     out = tmp_path / "cifar10.pt"
-    summary = prepare_dataset(spec, out, local_dir=tmp_path / "local", download_dir=tmp_path / "dl",
-                              expected_digests=expected, log=quiet)
+    summary = prepare_dataset(
+        spec, out, local_dir=tmp_path / "local", download_dir=tmp_path / "dl", expected_digests=expected, log=quiet
+    )
     assert summary["source"] == str(tmp_path / "local")
     data = load_dataset(out, verify=True)
     assert data["class_names"][0] == "airplane" and tuple(data["train_images"].shape) == (20, 32, 32, 3)
@@ -364,16 +373,29 @@ def test_cifar_batch_md5_pins_vouch_for_images(tmp_path):
     """Images pinned as MEMBER_MD5 pass when every batch file matches its MD5, and fail when one does not."""
     (train_images, train_labels), (test_images, test_labels) = cifar_arrays()
     folder = write_cifar_batches(tmp_path / "local", (train_images, train_labels), (test_images, test_labels))
-    md5 = {f.name: hashlib.md5(f.read_bytes()).hexdigest() for f in folder.iterdir()
-           if f.name.startswith(("data_batch_", "test_batch"))}
+    md5 = {
+        f.name: hashlib.md5(f.read_bytes()).hexdigest()
+        for f in folder.iterdir()
+        if f.name.startswith(("data_batch_", "test_batch"))
+    }
     assert len(md5) == 6
     spec = dataclasses.replace(
-        get_spec("cifar10"), system_dirs=(), mirrors=(), member_md5=md5,
-        digests={"train_images": MEMBER_MD5, "test_images": MEMBER_MD5,
-                 "train_labels": array_digest(train_labels.astype(np.int64)),
-                 "test_labels": array_digest(test_labels.astype(np.int64))},
-        shapes={"train_images": (20, 32, 32, 3), "train_labels": (20,), "test_images": (3, 32, 32, 3),
-                "test_labels": (3,)},
+        get_spec("cifar10"),
+        system_dirs=(),
+        mirrors=(),
+        member_md5=md5,
+        digests={
+            "train_images": MEMBER_MD5,
+            "test_images": MEMBER_MD5,
+            "train_labels": array_digest(train_labels.astype(np.int64)),
+            "test_labels": array_digest(test_labels.astype(np.int64)),
+        },
+        shapes={
+            "train_images": (20, 32, 32, 3),
+            "train_labels": (20,),
+            "test_images": (3, 32, 32, 3),
+            "test_labels": (3,),
+        },
     )
     out = tmp_path / "cifar10.pt"
     prepare_dataset(spec, out, local_dir=tmp_path / "local", download_dir=tmp_path / "dl", log=quiet)
@@ -399,8 +421,14 @@ def test_prepare_wrong_digest_writes_nothing(tmp_path):
     expected = digests_of(arrays) | {"test_labels": "0" * 64}
     out = tmp_path / "out" / "tiny.pt"
     with pytest.raises(DatasetChecksumError) as info:
-        prepare_dataset(tiny_spec(), out, local_dir=tmp_path / "local", download_dir=tmp_path / "dl",
-                        expected_digests=expected, log=quiet)
+        prepare_dataset(
+            tiny_spec(),
+            out,
+            local_dir=tmp_path / "local",
+            download_dir=tmp_path / "dl",
+            expected_digests=expected,
+            log=quiet,
+        )
     message = str(info.value)
     assert "'tiny'" in message and "test_labels" in message and "0" * 64 in message
     assert digests_of(arrays)["test_labels"] in message and str(tmp_path / "local") in message
@@ -414,8 +442,14 @@ def test_prepare_wrong_shape_fails(tmp_path):
     write_idx_folder(tmp_path / "local", arrays)
     spec = tiny_spec(shapes=tiny_spec().shapes | {"test_images": (3, 5, 4, 1)})
     with pytest.raises(DatasetChecksumError, match=r"test_images has shape \(3, 4, 5, 1\), expected \(3, 5, 4, 1\)"):
-        prepare_dataset(spec, tmp_path / "o.pt", local_dir=tmp_path / "local", download_dir=tmp_path / "dl",
-                        expected_digests=digests_of(arrays), log=quiet)
+        prepare_dataset(
+            spec,
+            tmp_path / "o.pt",
+            local_dir=tmp_path / "local",
+            download_dir=tmp_path / "dl",
+            expected_digests=digests_of(arrays),
+            log=quiet,
+        )
     assert not (tmp_path / "o.pt").exists()
 
 
@@ -429,8 +463,14 @@ def test_prepare_pending_pins_fail_clearly(tmp_path):
     assert not out.exists()
     # a partial override still leaves the other arrays unpinned
     with pytest.raises(DatasetChecksumError, match="train_labels, test_images, test_labels"):
-        prepare_dataset(tiny_spec(), out, local_dir=tmp_path / "local", download_dir=tmp_path / "dl", log=quiet,
-                        expected_digests={"train_images": digests_of(arrays)["train_images"]})
+        prepare_dataset(
+            tiny_spec(),
+            out,
+            local_dir=tmp_path / "local",
+            download_dir=tmp_path / "dl",
+            log=quiet,
+            expected_digests={"train_images": digests_of(arrays)["train_images"]},
+        )
     assert not out.exists()
 
 
@@ -439,8 +479,14 @@ def test_prepare_is_bit_identical(tmp_path):
     write_idx_folder(tmp_path / "local", arrays)
     outs = [tmp_path / "a" / "tiny.pt", tmp_path / "b" / "tiny.pt"]
     for out in outs:
-        prepare_dataset(tiny_spec(), out, local_dir=tmp_path / "local", download_dir=tmp_path / "dl",
-                        expected_digests=digests_of(arrays), log=quiet)
+        prepare_dataset(
+            tiny_spec(),
+            out,
+            local_dir=tmp_path / "local",
+            download_dir=tmp_path / "dl",
+            expected_digests=digests_of(arrays),
+            log=quiet,
+        )
     assert sha256_file(outs[0]) == sha256_file(outs[1])
 
 
@@ -519,8 +565,9 @@ def test_prepare_downloads_and_removes_bad_downloads(http_root, tmp_path):
     assert summary["source"] == f"download:{base}m/"
     assert load_dataset(tmp_path / "x.pt")["digests"] == digests_of(arrays)
     # the verified download is reused from download_dir/<name>/ next time, without the network
-    again = prepare_dataset(tiny_spec(), tmp_path / "y.pt", expected_digests=digests_of(arrays),
-                            **(kwargs | {"mirrors": []}))
+    again = prepare_dataset(
+        tiny_spec(), tmp_path / "y.pt", expected_digests=digests_of(arrays), **(kwargs | {"mirrors": []})
+    )
     assert again["source"] == str(tmp_path / "dl" / "tiny")
 
 
@@ -534,8 +581,14 @@ def test_mirrors_with_different_compression_decode_identically(http_root, tmp_pa
         paths = download(tiny_spec(), tmp_path / mirror, mirrors=[f"{base}{mirror}/"], timeout=5)
         assert {role: array_digest(a) for role, a in load_idx_dataset(paths).items()} == digests_of(arrays)
         out = tmp_path / f"{mirror}.pt"
-        prepare_dataset(tiny_spec(), out, download_dir=tmp_path / f"dl-{mirror}", mirrors=[f"{base}{mirror}/"],
-                        expected_digests=digests_of(arrays), log=quiet)
+        prepare_dataset(
+            tiny_spec(),
+            out,
+            download_dir=tmp_path / f"dl-{mirror}",
+            mirrors=[f"{base}{mirror}/"],
+            expected_digests=digests_of(arrays),
+            log=quiet,
+        )
         outs.append(out)
     name = IDX_FILES["train_images"]
     assert (root / "gz" / name).read_bytes() != (root / "raw" / name).read_bytes()

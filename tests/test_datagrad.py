@@ -107,7 +107,7 @@ def test_update_is_eq_2_4_from_separate_gradients(reg):
     direction = g.sign() if reg == "1" else 2 * g
     x_r = batch.x + phi * direction
     adv = torch.autograd.grad(F.cross_entropy(model(x_r), batch.y), params)
-    expected = torch.cat([(lam0 * c + lam / phi * (a - c)).flatten() for c, a in zip(clean, adv)])
+    expected = torch.cat([(lam0 * c + lam / phi * (a - c)).flatten() for c, a in zip(clean, adv, strict=True)])
     got, loss = update(model, build_method(f"dgl{reg}", {"lam": lam, "phi": phi, "lam0": lam0}), batch)
     assert torch.allclose(got, expected, rtol=1e-10, atol=1e-12)
     # the value the loop sees: lam0 L(x) + (lam/phi) (L(x_r) - L(x)), with x_r unclipped

@@ -3,27 +3,43 @@
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT
 
 from advreg.papers import datagrad as dg
 
-from conftest import ROOT
-
 PHIS = [0.0, 0.05, 0.1]
 # white-box accuracy per model at each phi (attacker == target); transfer rows are a bit higher
-ACC = {"rect/default": [0.98, 0.50, 0.10], "l1/default": [0.97, 0.70, 0.30], "l2/default": [0.98, 0.60, 0.20],
-       "dgl1/default": [0.985, 0.95, 0.90], "mt/default": [0.98, 0.30, 0.05], "mt_dgl1/default": [0.99, 0.97, 0.95]}
+ACC = {
+    "rect/default": [0.98, 0.50, 0.10],
+    "l1/default": [0.97, 0.70, 0.30],
+    "l2/default": [0.98, 0.60, 0.20],
+    "dgl1/default": [0.985, 0.95, 0.90],
+    "mt/default": [0.98, 0.30, 0.05],
+    "mt_dgl1/default": [0.99, 0.97, 0.95],
+}
 
 
 def frame():
     rows = []
     for attacker in ACC:
         for target, accs in ACC.items():
-            for phi, acc in zip(PHIS, accs):
+            for phi, acc in zip(PHIS, accs, strict=True):
                 value = acc if attacker == target or phi == 0 else min(1.0, acc + 0.05)
                 for attack, shift in (("fgsm", 0.0), ("grad_l2", 0.02)):
-                    rows.append({"experiment": "e", "fold": 0, "attack": attack, "attacker": attacker,
-                                 "target": target, "white_box": attacker == target,
-                                 "epsilon": phi, "accuracy": min(1.0, value + (shift if phi > 0 else 0)) if attack == "fgsm" else min(1.0, 0.9 + value / 10)})
+                    rows.append(
+                        {
+                            "experiment": "e",
+                            "fold": 0,
+                            "attack": attack,
+                            "attacker": attacker,
+                            "target": target,
+                            "white_box": attacker == target,
+                            "epsilon": phi,
+                            "accuracy": min(1.0, value + (shift if phi > 0 else 0))
+                            if attack == "fgsm"
+                            else min(1.0, 0.9 + value / 10),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -31,7 +47,11 @@ def test_table_shows_ours_paper_and_difference():
     published = {"rect/default": [97.99, 49.06, 10.83]}
     table = dg.table_vs_published(frame(), "fgsm", "rect/default", published, PHIS)
     rect = table.set_index("model").loc["rect/default"]
-    assert rect["phi=0.05 ours"] == 50.0 and rect["phi=0.05 paper"] == 49.06 and rect["phi=0.05 diff"] == pytest.approx(0.94)
+    assert (
+        rect["phi=0.05 ours"] == 50.0
+        and rect["phi=0.05 paper"] == 49.06
+        and rect["phi=0.05 diff"] == pytest.approx(0.94)
+    )
     assert table.set_index("model").loc["dgl1/default"].isna()["phi=0.05 paper"]  # not published -> blank
     with pytest.raises(ValueError, match="no fgsm rows for attacker 'x/y'"):
         dg.table_vs_published(frame(), "fgsm", "x/y", published, PHIS)
@@ -41,14 +61,21 @@ def test_published_key_follows_the_paper_labels():
     assert dg.published_key("dgl1/default", {"lam": 0.01, "phi": 0.1}) == "dgl1/lam0.01_phi0.1"
     assert dg.published_key("mt_dgl2/x", {"gamma": 0.5, "phi": 0.05, "lam": 0.001}) == "mt_dgl2/lam0.001_phi0.05"
     assert dg.published_key("rect/default", {}) == "rect/default"
-    table = dg.table_vs_published(frame(), "fgsm", "rect/default", {"dgl1/lam0.01_phi0.1": [1, 2, 3]}, PHIS,
-                                  keys={"dgl1/default": "dgl1/lam0.01_phi0.1"})
+    table = dg.table_vs_published(
+        frame(),
+        "fgsm",
+        "rect/default",
+        {"dgl1/lam0.01_phi0.1": [1, 2, 3]},
+        PHIS,
+        keys={"dgl1/default": "dgl1/lam0.01_phi0.1"},
+    )
     assert table.set_index("model").loc["dgl1/default", "phi=0.1 paper"] == 3
 
 
 def test_best_by_validation_picks_the_highest_validation_accuracy():
-    histories = pd.DataFrame({"model": ["dgl1/a", "dgl1/a", "dgl1/b", "dgl1/b", "rect/default"],
-                              "val_acc": [0.1, 0.8, 0.85, 0.7, 0.5]})
+    histories = pd.DataFrame(
+        {"model": ["dgl1/a", "dgl1/a", "dgl1/b", "dgl1/b", "rect/default"], "val_acc": [0.1, 0.8, 0.85, 0.7, 0.5]}
+    )
     assert dg.best_by_validation(histories) == {"dgl1": "dgl1/b", "rect": "rect/default"}
 
 
@@ -62,7 +89,12 @@ def test_claims_are_judged_on_the_numbers():
     assert claims and all(c["evidence"] for c in claims.values())
     # flip the data: DGL1 now worse than L1 -> the claim is not held
     flipped = frame()
-    mask = (flipped["target"] == "dgl1/default") & flipped["white_box"] & (flipped["epsilon"] == 0.05) & (flipped["attack"] == "fgsm")
+    mask = (
+        (flipped["target"] == "dgl1/default")
+        & flipped["white_box"]
+        & (flipped["epsilon"] == 0.05)
+        & (flipped["attack"] == "fgsm")
+    )
     flipped.loc[mask, "accuracy"] = 0.2
     verdicts = {c["claim"].split(" (")[0]: c["verdict"] for c in dg.check_claims(flipped, best, "fgsm", "grad_l2")}
     assert verdicts["DGL1 is more robust than L1 and L2 weight decay under R1 noise at phi = 0.05"] == "not held"

@@ -26,7 +26,7 @@ def hand_deepfool_step(linear, x, start):
     w_k = W_k - W_s, l = argmin_{k != s} |f_k| / ||w_k||. Returns (l, |f_l|, w_l) per sample."""
     W, b = linear.weight.detach(), linear.bias.detach()
     out = []
-    for xi, s in zip(x.flatten(1), start.tolist()):
+    for xi, s in zip(x.flatten(1), start.tolist(), strict=True):
         best = None
         for k in range(W.shape[0]):
             if k == s:
@@ -47,7 +47,7 @@ def test_affine_model_is_fooled_in_one_step_with_the_closed_form_norm():
     res = deepfool(model, x, start, overshoot=0.02, max_iter=50, step_eps=1e-4)
     assert res.iterations.tolist() == [1] * 20
     assert bool(res.fooled.all())
-    for i, (l, f_abs, w) in enumerate(hand_deepfool_step(linear, x, start)):
+    for i, (_target, f_abs, w) in enumerate(hand_deepfool_step(linear, x, start)):
         # Reference code: r = (|f_l| / ||w_l|| + 1e-4) * w_l / ||w_l||, returned as (1 + overshoot) * r.
         expected = 1.02 * (f_abs / float(w.norm()) + 1e-4) * w / w.norm()
         assert torch.allclose(res.perturbation[i].flatten(), expected, rtol=1e-10, atol=1e-12)
@@ -67,16 +67,16 @@ def test_without_step_eps_and_overshoot_the_iterate_sits_on_the_boundary():
         res = deepfool(model, x, start, overshoot=0.0, step_eps=0.0, max_iter=max_iter)
         with torch.no_grad():
             logits = model(x + res.perturbation)
-        for i, (l, f_abs, w) in enumerate(hand_deepfool_step(linear, x, start)):
-            gap = float(logits[i, l] - logits[i, start[i]])
+        for i, (target, f_abs, w) in enumerate(hand_deepfool_step(linear, x, start)):
+            gap = float(logits[i, target] - logits[i, start[i]])
             assert abs(gap) < 1e-9
             assert float(res.perturbation[i].norm()) == pytest.approx(f_abs / float(w.norm()), rel=1e-8)
     # With the defaults the gap is strictly positive: at least 1.02 * 1e-4 * ||w_l||.
     res = deepfool(model, x, start)
     with torch.no_grad():
         logits = model(x + res.perturbation)
-    for i, (l, f_abs, w) in enumerate(hand_deepfool_step(linear, x, start)):
-        assert float(logits[i, l] - logits[i, start[i]]) >= 1.02 * 1e-4 * float(w.norm()) * (1 - 1e-6)
+    for i, (target, _f_abs, w) in enumerate(hand_deepfool_step(linear, x, start)):
+        assert float(logits[i, target] - logits[i, start[i]]) >= 1.02 * 1e-4 * float(w.norm()) * (1 - 1e-6)
 
 
 def trained_toy_mlp(seed=0):

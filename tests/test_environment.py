@@ -44,7 +44,9 @@ def test_conda_envs_agree_with_the_lock():
             name, _, version = spec.partition("==")
             assert version, f"{env_file.name}: {spec!r} is not an exact pin"
             key = name.lower().replace("_", "-")
-            assert lock.get(key) == version, f"{env_file.name}: {name}=={version} but requirements.lock has {lock.get(key)}"
+            assert lock.get(key) == version, (
+                f"{env_file.name}: {name}=={version} but requirements.lock has {lock.get(key)}"
+            )
         assert any(str(d).startswith("python=") for d in env["dependencies"]), f"{env_file.name} does not pin python"
 
 

@@ -25,8 +25,11 @@ def test_fgsm_matches_closed_form_on_binary_affine_model():
     assert torch.equal(art["sign"].float(), expected_sign)
     eps = 0.05
     adv = attack.materialise(art, x, eps, 0)
+
     # The margin logit_1 - logit_0 grows by exactly eps * ||w1 - w0||_1.
-    margin = lambda z: (z[:, 1] - z[:, 0])
+    def margin(z):
+        return z[:, 1] - z[:, 0]
+
     with torch.no_grad():
         gain = margin(model(adv)) - margin(model(x))
     assert torch.allclose(gain, torch.full((5,), eps * (w[1] - w[0]).abs().sum().item()), atol=1e-5)

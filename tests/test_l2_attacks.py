@@ -32,8 +32,11 @@ def test_grad_l2_is_the_normalised_loss_gradient():
     assert torch.allclose(art["direction"].double(), expected, atol=1e-6)
     adv = attack.materialise(art, x, 0.5, 0)
     assert torch.allclose((adv - x).flatten(1).norm(dim=1), torch.full((6,), 0.5, dtype=torch.float64), atol=1e-6)
+
     # Moving along the gradient raises the loss (first order: by eps * ||g||).
-    loss = lambda z: nn.functional.cross_entropy(model(z), y, reduction="none")
+    def loss(z):
+        return nn.functional.cross_entropy(model(z), y, reduction="none")
+
     assert (loss(attack.materialise(art, x, 1e-3, 0)) > loss(x)).all()
 
 
@@ -68,7 +71,11 @@ def test_agn_is_seeded_gaussian_and_clipped():
     a = attack.craft(model, x, y, [0.1], torch.Generator().manual_seed(1))
     b = attack.craft(model, x, y, [0.1], torch.Generator().manual_seed(1))
     c = attack.craft(model, x, y, [0.1], torch.Generator().manual_seed(2))
-    assert a["noise"].dtype == torch.float16 and torch.equal(a["noise"], b["noise"]) and not torch.equal(a["noise"], c["noise"])
+    assert (
+        a["noise"].dtype == torch.float16
+        and torch.equal(a["noise"], b["noise"])
+        and not torch.equal(a["noise"], c["noise"])
+    )
     noisy = build_attack("agn", {"clip": False}).materialise(a, x, 0.1, 0)
     assert abs((noisy - x).std().item() - 0.1) < 0.005 and abs((noisy - x).mean().item()) < 0.005
     assert torch.equal(attack.materialise(a, x, 0.0, 0), x)
@@ -82,6 +89,8 @@ def test_l2_attacks_do_not_clip_by_default_but_can(name):
     x = torch.rand(4, 1, 3, 4)
     y = torch.randint(0, 4, (4,))
     art = build_attack(name).craft(model, x, y, [3.0], torch.Generator())
-    assert not ((build_attack(name).materialise(art, x, 3.0, 0)).clamp(0, 1) == build_attack(name).materialise(art, x, 3.0, 0)).all()
+    assert not (
+        (build_attack(name).materialise(art, x, 3.0, 0)).clamp(0, 1) == build_attack(name).materialise(art, x, 3.0, 0)
+    ).all()
     clipped = build_attack(name, {"clip": True}).materialise(art, x, 3.0, 0)
     assert clipped.min() >= 0 and clipped.max() <= 1

@@ -51,10 +51,12 @@ def test_misclassified_samples_have_zero_budget_and_unfooled_are_censored():
 
 def test_latent_disparity_of_a_positively_homogeneous_layer():
     torch.manual_seed(0)
-    model = LayeredClassifier([
-        ("fc1", nn.Sequential(nn.Flatten(), nn.Linear(6, 5, bias=False), nn.ReLU())),
-        ("out", nn.Linear(5, 2)),
-    ]).eval()
+    model = LayeredClassifier(
+        [
+            ("fc1", nn.Sequential(nn.Flatten(), nn.Linear(6, 5, bias=False), nn.ReLU())),
+            ("out", nn.Linear(5, 2)),
+        ]
+    ).eval()
     x = torch.rand(8, 1, 2, 3)
     assert latent_disparity(model, x, x) == {"fc1": 0.0}
     # relu(W (2x)) = 2 relu(W x): the disparity |s(2x) - s(x)| / |s(x)| is exactly 1
@@ -77,8 +79,16 @@ def test_robustness_rows_on_a_trained_model():
     x[torch.arange(n), 0, 0, y] += 0.5  # class written in one of three pixels
     data = Split(x, y, torch.arange(n))
     model = build_model("mlp_lwa", (1, 4, 4), 3, hidden=(16,))
-    train(model, build_method("plain"), TrainSettings.of(epochs=20, batch_size=30, optimizer={"name": "sgd", "lr": 0.5, "momentum": 0.9}),
-          data, data, gen, "metrics job", log=lambda m: None)
+    train(
+        model,
+        build_method("plain"),
+        TrainSettings.of(epochs=20, batch_size=30, optimizer={"name": "sgd", "lr": 0.5, "momentum": 0.9}),
+        data,
+        data,
+        gen,
+        "metrics job",
+        log=lambda m: None,
+    )
     rows = robustness_rows(model, x, y, {"fgs": {"steps": 25}})
     values = {(r["metric"], r["layer"]): r["value"] for r in rows}
     assert values[("clean_accuracy", "")] > 0.9

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import pytest
 import torch
@@ -185,7 +186,7 @@ def test_param_count_nin():
 def test_param_count_vgg():
     model = build_model("vgg", (3, 32, 32), 10)
     chans = [3, 64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
-    convs = sum(conv_params(a, b, 3) + 2 * b for a, b in zip(chans, chans[1:]))  # + BN affine
+    convs = sum(conv_params(a, b, 3) + 2 * b for a, b in pairwise(chans))  # + BN affine
     assert n_params(model) == convs + (512 * 512 + 512 + 2 * 512) + (512 * 10 + 10)
 
 

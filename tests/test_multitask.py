@@ -66,7 +66,9 @@ def test_left_and_right_rotations():
 def test_prepare_data_builds_the_five_fold_set():
     g = torch.Generator().manual_seed(0)
     n = 6
-    split = Split(torch.rand(n, 1, 8, 8, generator=g), torch.randint(0, 10, (n,), generator=g), torch.arange(100, 100 + n))
+    split = Split(
+        torch.rand(n, 1, 8, 8, generator=g), torch.randint(0, 10, (n,), generator=g), torch.arange(100, 100 + n)
+    )
     method = build_method("mt")
     expanded = method.prepare_data(split)
     assert expanded.x.shape == (5 * n, 1, 8, 8) and expanded.x.dtype == torch.float32
@@ -146,7 +148,7 @@ def test_mt_dgl_update_matches_hand_computed_combination(reg):
 
     def grads(fn):
         out = torch.autograd.grad(fn(), params, allow_unused=True)
-        return [torch.zeros_like(p) if g is None else g for p, g in zip(params, out)]
+        return [torch.zeros_like(p) if g is None else g for p, g in zip(params, out, strict=True)]
 
     x = batch.x.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(F.cross_entropy(model(x), batch.y, reduction="sum"), x)  # direction from L0 only
@@ -154,7 +156,9 @@ def test_mt_dgl_update_matches_hand_computed_combination(reg):
     g0 = grads(lambda: F.cross_entropy(model(batch.x), batch.y))
     g1 = grads(lambda: F.cross_entropy(model.forward_aux(batch.x)[1], rotation))
     g0r = grads(lambda: F.cross_entropy(model(x_r), batch.y))
-    expected = torch.cat([(lam0 * a + gamma * b + lam / phi * (c - a)).flatten() for a, b, c in zip(g0, g1, g0r)])
+    expected = torch.cat(
+        [(lam0 * a + gamma * b + lam / phi * (c - a)).flatten() for a, b, c in zip(g0, g1, g0r, strict=True)]
+    )
 
     model.zero_grad(set_to_none=True)
     loss, logs = method.loss(model, batch)
@@ -213,12 +217,18 @@ def test_aux_model_checkpoint_round_trip(tmp_path):
     torch.manual_seed(0)
     model = build_model("mlp_datagrad", (1, 8, 8), 10, width=12, depth=2, aux_classes=5)
     path = tmp_path / "model.pt"
-    save_model(path, model, arch="mlp_datagrad", arch_kwargs={"width": 12, "depth": 2, "aux_classes": 5},
-               input_shape=(1, 8, 8), num_classes=10)
+    save_model(
+        path,
+        model,
+        arch="mlp_datagrad",
+        arch_kwargs={"width": 12, "depth": 2, "aux_classes": 5},
+        input_shape=(1, 8, 8),
+        num_classes=10,
+    )
     loaded, meta = load_model(path)
     assert meta["arch_kwargs"]["aux_classes"] == 5
     a, b = model.state_dict(), loaded.state_dict()
     assert a.keys() == b.keys() and {"aux_head.weight", "aux_head.bias"} <= set(a)
     assert all(torch.equal(a[k], b[k]) for k in a)
     x = torch.rand(3, 1, 8, 8)
-    assert all(torch.equal(u, v) for u, v in zip(model.eval().forward_aux(x), loaded.forward_aux(x)))
+    assert all(torch.equal(u, v) for u, v in zip(model.eval().forward_aux(x), loaded.forward_aux(x), strict=True))

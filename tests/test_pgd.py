@@ -1,5 +1,8 @@
 """PGD (Madry et al. 2018) against closed forms on affine classifiers and against FGSM on a trained toy model."""
 
+from itertools import pairwise
+
+import conftest
 import pytest
 import torch
 from torch import nn
@@ -8,8 +11,6 @@ from torch.nn import functional as F
 from advreg.attacks.fgsm import FGSM
 from advreg.attacks.pgd import PGDL2, PGDLinf, project_delta
 from advreg.models.base import LayeredClassifier
-
-import conftest
 
 LINF_EPS = [0.0, 0.05, 0.1, 0.3, 1.0]
 L2_EPS = [0.0, 0.25, 0.5, 1.5, 4.0]
@@ -32,8 +33,10 @@ def toy():
 
 def accuracies(model, attack, artifact, x, y, epsilons):
     with torch.no_grad():
-        return [(model(attack.materialise(artifact, x, eps, i)).argmax(1) == y).float().mean().item()
-                for i, eps in enumerate(epsilons)]
+        return [
+            (model(attack.materialise(artifact, x, eps, i)).argmax(1) == y).float().mean().item()
+            for i, eps in enumerate(epsilons)
+        ]
 
 
 def gen(seed=0):
@@ -121,7 +124,7 @@ def test_accuracy_does_not_increase_with_the_budget(toy, cls, epsilons):
     attack = cls()
     acc = accuracies(model, attack, attack.craft(model, x, y, epsilons, gen()), x, y, epsilons)
     assert acc[0] > 0.9  # the toy model is accurate
-    assert all(a >= b for a, b in zip(acc, acc[1:])), acc
+    assert all(a >= b for a, b in pairwise(acc)), acc
     assert acc[-1] < 0.5  # and the attack does break it
 
 
@@ -136,7 +139,7 @@ def test_pgd_linf_is_at_least_as_strong_as_fgsm(toy, params):
     acc_fgsm = accuracies(model, fgsm, fgsm.craft(model, x, y, epsilons, gen()), x, y, epsilons)
     acc_pgd = accuracies(model, pgd, pgd.craft(model, x, y, epsilons, gen()), x, y, epsilons)
     if params:
-        assert all(p <= f for p, f in zip(acc_pgd, acc_fgsm)), (acc_pgd, acc_fgsm)
+        assert all(p <= f for p, f in zip(acc_pgd, acc_fgsm, strict=True)), (acc_pgd, acc_fgsm)
     assert sum(acc_pgd) < sum(acc_fgsm), (acc_pgd, acc_fgsm)
 
 
@@ -147,7 +150,7 @@ def test_more_restarts_never_help_the_model(toy):
     one, three = PGDLinf({"steps": 5}), PGDLinf({"steps": 5, "restarts": 3})
     acc_one = accuracies(model, one, one.craft(model, x, y, epsilons, gen(3)), x, y, epsilons)
     acc_three = accuracies(model, three, three.craft(model, x, y, epsilons, gen(3)), x, y, epsilons)
-    assert all(t <= o for t, o in zip(acc_three, acc_one)), (acc_three, acc_one)
+    assert all(t <= o for t, o in zip(acc_three, acc_one, strict=True)), (acc_three, acc_one)
 
 
 @pytest.mark.parametrize("cls", [PGDLinf, PGDL2])

@@ -9,19 +9,28 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from conftest import FASHION_DIR, NO_FASHION, ROOT, tiny_config
 
 from advreg.artifacts import load_artifact
 from advreg.checkpoints import load_model
 from advreg.reporting.examples import read_examples
 
-from conftest import FASHION_DIR, NO_FASHION, ROOT, tiny_config
-
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not FASHION_DIR.is_dir(), reason=NO_FASHION)]
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        *args,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return proc
@@ -52,7 +61,10 @@ def test_outputs_exist_and_models_learn(two_runs):
     run = two_runs[0]
     exp = run / "results" / "tiny"
     model, meta = load_model(exp / "reference" / "model.pt")
-    assert meta["arch"] == "mlp_deepdefense" and meta["arch_kwargs"] == {"hidden": [64, 32], "representation_layer": None}
+    assert meta["arch"] == "mlp_deepdefense" and meta["arch_kwargs"] == {
+        "hidden": [64, 32],
+        "representation_layer": None,
+    }
     for variant in ("default", "short"):
         assert (exp / "fold0" / "models" / "plain" / variant / "model.pt").is_file()
         history = pd.read_csv(exp / "fold0" / "models" / "plain" / variant / "history.csv")

@@ -4,11 +4,10 @@
 import pandas as pd
 import pytest
 import yaml
-
-from advreg.checkpoints import load_model
-
 from conftest import FASHION_DIR, NO_FASHION
 from test_pipeline import snakemake
+
+from advreg.checkpoints import load_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not FASHION_DIR.is_dir(), reason=NO_FASHION)]
 
@@ -24,14 +23,26 @@ def datagrad_config():
                 "dataset": "fashion_mnist",
                 "data": {"train_size": 600, "val_size": 200, "test_size": 200},
                 "model": {"arch": "mlp_datagrad", "kwargs": {"width": 64, "depth": 2}},
-                "finetune": {"init": "scratch", "epochs": 2, "batch_size": 50, "optimizer": {"name": "sgd", "lr": 0.1}, "select": "best_val"},
-                "methods": {
-                    "rect": {}, "l1": {"params": {"lam": 1e-4}}, "l2": {"params": {"lam": 1e-3}},
-                    "dgl1": {"params": {"lam": 0.01, "phi": 0.1}}, "dgl2": {"params": {"lam": 0.01, "phi": 0.1}},
-                    "mt": {"params": {"gamma": 0.5}, **mt}, "mt_dgl1": {"params": {"gamma": 0.5, "lam": 0.01, "phi": 0.1}, **mt},
+                "finetune": {
+                    "init": "scratch",
+                    "epochs": 2,
+                    "batch_size": 50,
+                    "optimizer": {"name": "sgd", "lr": 0.1},
+                    "select": "best_val",
                 },
-                "attacks": {"fgsm": {"epsilons": [0.0, 0.05, 0.1], "params": {"clip": False}},
-                            "grad_l2": {"epsilons": [0.0, 1.4, 2.8]}},
+                "methods": {
+                    "rect": {},
+                    "l1": {"params": {"lam": 1e-4}},
+                    "l2": {"params": {"lam": 1e-3}},
+                    "dgl1": {"params": {"lam": 0.01, "phi": 0.1}},
+                    "dgl2": {"params": {"lam": 0.01, "phi": 0.1}},
+                    "mt": {"params": {"gamma": 0.5}, **mt},
+                    "mt_dgl1": {"params": {"gamma": 0.5, "lam": 0.01, "phi": 0.1}, **mt},
+                },
+                "attacks": {
+                    "fgsm": {"epsilons": [0.0, 0.05, 0.1], "params": {"clip": False}},
+                    "grad_l2": {"epsilons": [0.0, 1.4, 2.8]},
+                },
                 "robustness": {"enabled": False},
             }
         },

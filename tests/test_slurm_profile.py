@@ -9,7 +9,6 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import ROOT, tiny_config
 
 PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
@@ -85,9 +84,25 @@ def slurm_dry_run(tmp_path_factory):
     config = tiny_config()
     config["cluster"] = {"gpu": 1}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), "-n", "--workflow-profile", str(ROOT / "profiles" / "slurm"),
-           "--cores", "2", "--default-resources", "slurm_account=myaccount", "slurm_partition=mypartition"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "-n",
+        "--workflow-profile",
+        str(ROOT / "profiles" / "slurm"),
+        "--cores",
+        "2",
+        "--default-resources",
+        "slurm_account=myaccount",
+        "slurm_partition=mypartition",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout + proc.stderr

@@ -42,7 +42,15 @@ def test_divergence_names_method_variant_and_epoch():
     model = tiny_model()
     settings = TrainSettings.of(epochs=3, batch_size=16, optimizer={"name": "sgd", "lr": 1e6}, max_loss=50.0)
     with pytest.raises(TrainingDivergedError) as info:
-        train(model, build_method("plain"), settings, toy_split(256, 1), toy_split(64, 2), gen, "method plain, variant huge_lr")
+        train(
+            model,
+            build_method("plain"),
+            settings,
+            toy_split(256, 1),
+            toy_split(64, 2),
+            gen,
+            "method plain, variant huge_lr",
+        )
     message = str(info.value)
     assert "method plain, variant huge_lr" in message and "epoch" in message
 
@@ -53,7 +61,15 @@ def test_nan_loss_is_caught():
     train_split = toy_split(64, 1)
     train_split.x[3] = float("nan")
     with pytest.raises(TrainingDivergedError, match="nan"):
-        train(model, build_method("plain"), TrainSettings.of(epochs=1, batch_size=64), train_split, toy_split(8, 2), gen, "nan job")
+        train(
+            model,
+            build_method("plain"),
+            TrainSettings.of(epochs=1, batch_size=64),
+            train_split,
+            toy_split(8, 2),
+            gen,
+            "nan job",
+        )
 
 
 def test_best_val_selection_restores_the_best_epoch():
@@ -72,8 +88,15 @@ def test_training_is_bit_reproducible():
     def run():
         gen = seed_everything(3)
         model = tiny_model()
-        train(model, build_method("plain"), TrainSettings.of(epochs=2, batch_size=16, optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9}),
-              toy_split(128, 1), toy_split(32, 2), gen, "repro")
+        train(
+            model,
+            build_method("plain"),
+            TrainSettings.of(epochs=2, batch_size=16, optimizer={"name": "sgd", "lr": 0.1, "momentum": 0.9}),
+            toy_split(128, 1),
+            toy_split(32, 2),
+            gen,
+            "repro",
+        )
         return torch.cat([p.detach().flatten() for p in model.parameters()])
 
     assert torch.equal(run(), run())
@@ -89,7 +112,10 @@ def test_unknown_training_setting_is_named():
 def test_splits_are_disjoint_seeded_and_sized():
     n_train, n_test = 100, 40
     dataset = {
-        "train_images": torch.arange(n_train * 4, dtype=torch.int64).remainder(256).to(torch.uint8).reshape(n_train, 2, 2, 1),
+        "train_images": torch.arange(n_train * 4, dtype=torch.int64)
+        .remainder(256)
+        .to(torch.uint8)
+        .reshape(n_train, 2, 2, 1),
         "train_labels": torch.arange(n_train) % 10,
         "test_images": torch.zeros(n_test, 2, 2, 1, dtype=torch.uint8),
         "test_labels": torch.arange(n_test) % 10,

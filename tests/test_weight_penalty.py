@@ -24,7 +24,11 @@ def tiny():
 
 def batch():
     g = torch.Generator().manual_seed(1)
-    return Batch(torch.rand(5, 1, 2, 2, generator=g, dtype=torch.float64), torch.randint(0, 3, (5,), generator=g), torch.arange(5))
+    return Batch(
+        torch.rand(5, 1, 2, 2, generator=g, dtype=torch.float64),
+        torch.randint(0, 3, (5,), generator=g),
+        torch.arange(5),
+    )
 
 
 def grads(model, method, b):

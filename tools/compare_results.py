@@ -22,7 +22,11 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
         method, variant = f"{prefix}_method" if prefix else "method", f"{prefix}_variant" if prefix else "variant"
         if method in frame and variant in frame:
             frame[prefix or "model"] = frame.pop(method) + "/" + frame.pop(variant)
-    keys = [c for c in ("experiment", "fold", "attack", "attacker", "target", "model", "metric", "layer", "epsilon") if c in frame]
+    keys = [
+        c
+        for c in ("experiment", "fold", "attack", "attacker", "target", "model", "metric", "layer", "epsilon")
+        if c in frame
+    ]
     if "layer" in frame:
         frame["layer"] = frame["layer"].fillna("")
     frame = frame[sorted(frame.columns)]

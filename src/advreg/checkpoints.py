@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,16 @@ from advreg.artifacts import load_artifact, save_artifact
 from advreg.models import build_model
 
 
-def save_model(path: str | Path, model: torch.nn.Module, *, arch: str, arch_kwargs: dict, input_shape, num_classes: int, info: dict[str, Any] | None = None) -> None:
+def save_model(
+    path: str | Path,
+    model: torch.nn.Module,
+    *,
+    arch: str,
+    arch_kwargs: dict,
+    input_shape: Sequence[int],
+    num_classes: int,
+    info: dict[str, Any] | None = None,
+) -> None:
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     save_artifact(
         path,

@@ -22,7 +22,7 @@ class ModelId:
     method: str
     variant: str
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not re.fullmatch(NAME_PATTERN, self.method):
             raise ConfigError(f"model id: method {self.method!r} must match {NAME_PATTERN}")
         if not re.fullmatch(VARIANT_PATTERN, self.variant):

@@ -37,8 +37,17 @@ class ConfigError(ValueError):
     """A config value is unknown, of the wrong type or out of range; the message names its full key."""
 
 
-def param(default: Any, doc: str, *, ge: float | None = None, gt: float | None = None, le: float | None = None,
-          lt: float | None = None, min_items: int | None = None, finite: bool = True) -> Any:
+def param(
+    default: Any,
+    doc: str,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    min_items: int | None = None,
+    finite: bool = True,
+) -> Any:
     """A dataclass field with its one-line description and bounds (``ge``/``gt``/``le``/``lt`` apply to numbers
     and to every item of a tuple; ``min_items`` to tuples; ``finite=False`` admits +-inf)."""
     meta = {"doc": doc, "ge": ge, "gt": gt, "le": le, "lt": lt, "min_items": min_items, "finite": finite}
@@ -65,7 +74,11 @@ def _type_name(tp: Any) -> str:
 
 
 def _bounds_text(meta: Mapping[str, Any]) -> str:
-    parts = [f"{op} {meta[key]:g}" for key, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if meta.get(key) is not None]
+    parts = [
+        f"{op} {meta[key]:g}"
+        for key, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+        if meta.get(key) is not None
+    ]
     return " and ".join(parts)
 
 
@@ -223,7 +236,14 @@ class Params:
             kind = _type_name(tp)
             bounds = _bounds_text(f.metadata)
             default = f.default if f.default is not dataclasses.MISSING else None
-            rows.append((f"{prefix}{f.name}", kind + (f", {bounds}" if bounds else ""), _yaml(default), f.metadata.get("doc", "")))
+            rows.append(
+                (
+                    f"{prefix}{f.name}",
+                    kind + (f", {bounds}" if bounds else ""),
+                    _yaml(default),
+                    f.metadata.get("doc", ""),
+                )
+            )
         return rows
 
 
@@ -253,7 +273,9 @@ def _type_schema(tp: Any, meta: Mapping[str, Any]) -> dict[str, Any]:
     origin = get_origin(tp)
     if origin in (types.UnionType, typing.Union):
         options = [a for a in get_args(tp) if a is not type(None)]
-        inner = _type_schema(options[0], meta) if len(options) == 1 else {"anyOf": [_type_schema(o, meta) for o in options]}
+        inner = (
+            _type_schema(options[0], meta) if len(options) == 1 else {"anyOf": [_type_schema(o, meta) for o in options]}
+        )
         if type(None) in get_args(tp):
             return {"anyOf": [inner, {"type": "null"}]}
         return inner
@@ -306,7 +328,7 @@ S = TypeVar("S", bound=Spec)
 class Registry(dict[str, S]):
     """Specs by name (insertion order kept); :meth:`get_spec` names the known ones for an unknown name."""
 
-    def __init__(self, kind: str, *specs: S):
+    def __init__(self, kind: str, *specs: S) -> None:
         super().__init__()
         self.kind = kind
         for spec in specs:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from advreg.attacks.catalog import ATTACKS, AttackSpec
 from advreg.ids import NAME_PATTERN, REFERENCE, VARIANT_PATTERN, ModelId
@@ -129,7 +130,7 @@ class Plan:
     def __getitem__(self, name: str) -> Experiment:
         return self.experiments[name]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Experiment]:
         return iter(self.experiments.values())
 
 
@@ -154,11 +155,16 @@ def _variant_specs(spec: Mapping[str, Any], where: str) -> list[tuple[str, dict,
     out = []
     for name, vspec in (spec.get("variants") or {}).items():
         vspec = vspec or {}
-        out.append((str(name), *({**b, **(vspec.get(key) or {})} for b, key in zip(base, ("params", "train", "model")))))
+        out.append(
+            (
+                str(name),
+                *({**b, **(vspec.get(key) or {})} for b, key in zip(base, ("params", "train", "model"), strict=True)),
+            )
+        )
     grid = spec.get("grid") or {}
     keys = list(grid)
     for values in itertools.product(*(grid[k] for k in keys)) if keys else ():
-        assignment = dict(zip(keys, values))
+        assignment = dict(zip(keys, values, strict=True))
         out.append((grid_variant_name(assignment), {**base[0], **assignment}, base[1], base[2]))
     if not out:
         out.append(("default", *base))
@@ -207,15 +213,23 @@ def _experiment(name: str, raw: Mapping[str, Any]) -> Experiment:
             vwhere = f"{mwhere}.{vname}"
             settings = TrainSettings.parse({**finetune, **train}, f"{vwhere}.train")
             if model and settings.init == "reference":
-                raise ConfigError(f"{vwhere}.model: architecture overrides {sorted(model)} need train init 'scratch' "
-                                  "(the reference fixes the architecture)")
+                raise ConfigError(
+                    f"{vwhere}.model: architecture overrides {sorted(model)} need train init 'scratch' "
+                    "(the reference fixes the architecture)"
+                )
             kwargs = MODELS[arch].parse({**model_kwargs, **model}, f"{vwhere}.model")
             if spec.needs_aux_head and not getattr(kwargs, "aux_classes", 0):
-                raise ConfigError(f"{vwhere}.model: method '{method}' needs a model with an auxiliary head "
-                                  f"(architecture '{arch}' with aux_classes > 0)")
-            exp.variants.append(Variant(ModelId(method, vname), spec.parse(params, f"{vwhere}.params"), settings, kwargs))
+                raise ConfigError(
+                    f"{vwhere}.model: method '{method}' needs a model with an auxiliary head "
+                    f"(architecture '{arch}' with aux_classes > 0)"
+                )
+            exp.variants.append(
+                Variant(ModelId(method, vname), spec.parse(params, f"{vwhere}.params"), settings, kwargs)
+            )
     if any(v.train.init == "reference" for v in exp.variants) and not exp.has_reference:
-        raise ConfigError(f"{where}: methods fine-tune from the reference (init: reference) but there is no 'pretrain' section")
+        raise ConfigError(
+            f"{where}: methods fine-tune from the reference (init: reference) but there is no 'pretrain' section"
+        )
     for attack, aspec in (cfg.get("attacks") or {}).items():
         awhere = f"{where}.attacks.{attack}"
         spec = ATTACKS.get_spec(attack, awhere)
@@ -229,8 +243,9 @@ def _experiment(name: str, raw: Mapping[str, Any]) -> Experiment:
         exp.attackers = [ModelId.parse(a, f"{where}.attackers") for a in wanted]
         missing = [str(a) for a in exp.attackers if a not in known]
         if missing:
-            raise ConfigError(f"{where}.attackers: {missing} are not models of this experiment "
-                              f"(known: {sorted(map(str, known))})")
+            raise ConfigError(
+                f"{where}.attackers: {missing} are not models of this experiment (known: {sorted(map(str, known))})"
+            )
     if exp.jobs > len(known):
         raise ConfigError(f"{where}.evaluation.jobs: {exp.jobs} jobs for {len(known)} models")
     return exp
@@ -248,8 +263,9 @@ def build_plan(config: Mapping[str, Any]) -> Plan:
         params = spec.parse(block, where)
         for exp_name in params.experiments():
             if exp_name not in experiments:
-                raise ConfigError(f"{where}: experiment {exp_name!r} is not in this config "
-                                  f"(known: {', '.join(experiments)})")
+                raise ConfigError(
+                    f"{where}: experiment {exp_name!r} is not in this config (known: {', '.join(experiments)})"
+                )
         spec.check(params, experiments, where)
         papers[name] = (spec, params)
     return Plan(experiments, papers)

@@ -29,8 +29,12 @@ class RuntimeParams(Params):
 class ReproducibilityParams(Params):
     """Settings that decide the bits of every result, fixed per job whatever the machine."""
 
-    threads: int = param(1, "torch threads of every compute job (results depend on it, so it is not taken from "
-                            "--cores; jobs run side by side instead)", ge=1)
+    threads: int = param(
+        1,
+        "torch threads of every compute job (results depend on it, so it is not taken from "
+        "--cores; jobs run side by side instead)",
+        ge=1,
+    )
 
 
 def runtime_settings(config: dict) -> RuntimeParams:

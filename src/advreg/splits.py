@@ -8,8 +8,10 @@ training set (validation first, then training), and a seeded random subset of th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -45,7 +47,9 @@ def _size(value: Any, available: int, key: str) -> int:
     return value
 
 
-def make_splits(dataset: Mapping[str, Any], data: DataParams, seed: int, experiment: str, fold: int) -> dict[str, Split]:
+def make_splits(
+    dataset: Mapping[str, Any], data: DataParams, seed: int, experiment: str, fold: int
+) -> dict[str, Split]:
     """Train, validation and test splits for one experiment and fold (see module docstring)."""
     n_train_pool = dataset["train_labels"].shape[0]
     n_test_pool = dataset["test_labels"].shape[0]
@@ -69,6 +73,6 @@ def make_splits(dataset: Mapping[str, Any], data: DataParams, seed: int, experim
     }
 
 
-def load_test_split(dataset_path, data: DataParams, seed: int, experiment: str, fold: int) -> Split:
+def load_test_split(dataset_path: str | Path, data: DataParams, seed: int, experiment: str, fold: int) -> Split:
     """The experiment's test split, read from the stored dataset (what every assessment job uses)."""
     return make_splits(load_dataset(dataset_path), data, seed, experiment, fold)["test"]

@@ -15,15 +15,15 @@ rule assess:
         "logs/{experiment}/fold{fold}/assess/part{part}.log",
     benchmark:
         "results/benchmarks/{experiment}/fold{fold}/assess/part{part}.tsv"
-    params:
-        job=assess_params,
+    conda:
+        "../../envs/torch.yaml"
     threads: TORCH_THREADS
     resources:
         mem_mb=8000,
         runtime=240,
         cpus_per_task=lambda wildcards, threads: threads,
         gpu=GPUS,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        job=assess_params,
     script:
         "../../scripts/assess.py"

@@ -16,7 +16,6 @@ from advreg.ids import NAME_PATTERN, REFERENCE, VARIANT_PATTERN, ModelId
 from advreg.plan import build_plan
 from advreg.settings import reproducibility_settings
 
-
 validate(config, "../schemas/config.schema.yaml")
 PLAN = build_plan(config)
 GPUS = config.get("cluster", {}).get("gpu", 0)
@@ -46,8 +45,12 @@ def wildcard_model(wildcards):
 
 def pretrain_params(wildcards):
     exp = PLAN[wildcards.experiment]
-    return {"arch": exp.arch, "model_kwargs": exp.model.to_dict(), "data": exp.data.to_dict(),
-            "pretrain": exp.pretrain.to_dict()}
+    return {
+        "arch": exp.arch,
+        "model_kwargs": exp.model.to_dict(),
+        "data": exp.data.to_dict(),
+        "pretrain": exp.pretrain.to_dict(),
+    }
 
 
 def train_inputs(wildcards):
@@ -79,8 +82,11 @@ def assess_params(wildcards):
 
 def experiment_parts(experiment):
     exp = PLAN[experiment]
-    return [{"fold": fold, **{what: layout.part_file(exp.name, fold, part, what) for what in layout.PART_FILES}}
-            for fold in range(exp.folds) for part in range(exp.jobs)]
+    return [
+        {"fold": fold, **{what: layout.part_file(exp.name, fold, part, what) for what in layout.PART_FILES}}
+        for fold in range(exp.folds)
+        for part in range(exp.jobs)
+    ]
 
 
 def experiment_histories(experiment):
@@ -107,7 +113,9 @@ def paper_block(wildcards):
 
 def paper_inputs(wildcards):
     spec, params = paper_block(wildcards)
-    inputs = [layout.experiment_file(getattr(layout, what.upper()), e) for e in params.experiments() for what in spec.reads]
+    inputs = [
+        layout.experiment_file(getattr(layout, what.upper()), e) for e in params.experiments() for what in spec.reads
+    ]
     published = getattr(params, "published", "")
     return inputs + ([workflow_file(published)] if published else [])
 
@@ -117,9 +125,14 @@ def paper_params(wildcards):
     published = getattr(params, "published", "")
     return {
         "params": params.to_dict(),
-        "inputs": {e: {w: layout.experiment_file(getattr(layout, w.upper()), e) for w in spec.reads} for e in params.experiments()},
-        "context": {"published": workflow_file(published) if published else None,
-                    "experiments": {e: PLAN[e].summary() for e in params.experiments()}},
+        "inputs": {
+            e: {w: layout.experiment_file(getattr(layout, w.upper()), e) for w in spec.reads}
+            for e in params.experiments()
+        },
+        "context": {
+            "published": workflow_file(published) if published else None,
+            "experiments": {e: PLAN[e].summary() for e in params.experiments()},
+        },
     }
 
 

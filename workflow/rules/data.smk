@@ -9,16 +9,16 @@ rule prepare_dataset:
         "logs/data/{dataset}.log",
     benchmark:
         "results/benchmarks/data/{dataset}.tsv"
-    params:
-        local_dir=config["data"].get("local_dir"),
-        download_dir=config["data"].get("download_dir", "resources/downloads"),
-        mirrors=lambda wildcards: (config["data"].get("mirrors") or {}).get(wildcards.dataset),
+    localrule: True
+    conda:
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    localrule: True
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        local_dir=config["data"].get("local_dir"),
+        download_dir=config["data"].get("download_dir", "resources/downloads"),
+        mirrors=lambda wildcards: (config["data"].get("mirrors") or {}).get(wildcards.dataset),
     script:
         "../../scripts/prepare_dataset.py"

@@ -42,18 +42,18 @@ rule summarise_experiment:
         "logs/{experiment}/summarise.log",
     benchmark:
         "results/benchmarks/{experiment}/summarise.tsv"
+    localrule: True
+    conda:
+        "../../envs/render.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
     params:
         description=lambda wildcards: PLAN[wildcards.experiment].description,
         norms=lambda wildcards: {n: a.spec.norm for n, a in PLAN[wildcards.experiment].attacks.items()},
         parts=lambda wildcards: experiment_parts(wildcards.experiment),
         histories=lambda wildcards: experiment_histories(wildcards.experiment),
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    localrule: True
-    conda:
-        "../../envs/render.yaml"
     script:
         "../../scripts/summarise_experiment.py"
 
@@ -73,14 +73,14 @@ rule render_paper:
         "logs/papers/{paper}.log",
     benchmark:
         "results/benchmarks/papers/{paper}.tsv"
-    params:
-        job=paper_params,
+    localrule: True
+    conda:
+        "../../envs/render.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    localrule: True
-    conda:
-        "../../envs/render.yaml"
+    params:
+        job=paper_params,
     script:
         "../../scripts/render_paper.py"

@@ -13,16 +13,16 @@ rule pretrain:
         "logs/{experiment}/pretrain.log",
     benchmark:
         "results/benchmarks/{experiment}/pretrain.tsv"
-    params:
-        job=pretrain_params,
+    conda:
+        "../../envs/torch.yaml"
     threads: TORCH_THREADS
     resources:
         mem_mb=8000,
         runtime=240,
         cpus_per_task=lambda wildcards, threads: threads,
         gpu=GPUS,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        job=pretrain_params,
     script:
         "../../scripts/pretrain.py"
 
@@ -37,15 +37,15 @@ rule train:
         "logs/{experiment}/fold{fold}/train/{method}/{variant}.log",
     benchmark:
         "results/benchmarks/{experiment}/fold{fold}/train/{method}/{variant}.tsv"
-    params:
-        job=train_params,
+    conda:
+        "../../envs/torch.yaml"
     threads: TORCH_THREADS
     resources:
         mem_mb=8000,
         runtime=240,
         cpus_per_task=lambda wildcards, threads: threads,
         gpu=GPUS,
-    conda:
-        "../../envs/torch.yaml"
+    params:
+        job=train_params,
     script:
         "../../scripts/train.py"

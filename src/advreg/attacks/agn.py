@@ -8,7 +8,10 @@ The stored artifact is z in float16 (one pattern serves every sigma).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import torch
+from torch import Tensor, nn
 
 from advreg.attacks import ATTACKS
 from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box
@@ -17,9 +20,17 @@ from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box
 class AGN(Attack):
     spec = ATTACKS["agn"]
 
-    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
+    def craft(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        epsilons: Sequence[float],
+        generator: torch.Generator,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> dict[str, Tensor]:
         noise = torch.randn(x.shape, generator=generator, dtype=torch.float32)
         return {"noise": noise.to(torch.float16).to(x.device)}
 
-    def materialise(self, artifact, x, epsilon, index) -> torch.Tensor:
+    def materialise(self, artifact: Mapping[str, Tensor], x: Tensor, epsilon: float, index: int) -> torch.Tensor:
         return clip_box(x + float(epsilon) * artifact["noise"].to(device=x.device, dtype=x.dtype), self.params.clip)

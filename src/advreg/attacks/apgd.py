@@ -34,12 +34,14 @@ the targeted cross-entropy instead (see :func:`targeted_loss`).
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.nn import functional as F
 
 from advreg.attacks import ATTACKS
@@ -121,18 +123,49 @@ def target_ranking(model: nn.Module, x: torch.Tensor, y: torch.Tensor, count: in
     return torch.cat(ranks) if ranks else torch.zeros((0, count), dtype=torch.long, device=x.device)
 
 
+def _cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
+    return F.cross_entropy(logits, y, reduction="none")
+
+
+@dataclass
+class Budget:
+    """One budget's runs: the attacker, its inputs, the budget and its index, the job's seed, the points kept
+    so far (:class:`Selection`), the ranked target classes (apgd_t) and the batch size."""
+
+    model: nn.Module
+    x: Tensor
+    y: Tensor
+    eps: float
+    index: int
+    seed: int
+    kept: Selection
+    targets: Tensor | None
+    batch_size: int
+
+
 class _APGDBase(PerBudgetAttack):
     uses_targets = False  # whether the attack needs the ranked target classes (apgd_t, autoattack)
 
     # -- Algorithm 1 ------------------------------------------------------------------------------------
 
-    def apgd_run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, start: torch.Tensor,
-                 loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    def apgd_run(
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        eps: float,
+        start: torch.Tensor,
+        loss_fn: Callable[[torch.Tensor], torch.Tensor],
+    ) -> torch.Tensor:
         """One run of Algorithm 1 from ``x + start`` maximising ``loss_fn(logits)`` (per sample)."""
         n_iter, rho, alpha, clip = self.params.n_iter, self.params.rho, self.params.alpha, self.params.clip
-        proj = lambda a: project(a, x, eps, "linf", clip)
-        col = lambda v: v.reshape(-1, *([1] * (x.ndim - 1)))  # (n,) -> broadcastable over x
         checks = checkpoints(n_iter)
+
+        def proj(a: Tensor) -> Tensor:
+            return project(a, x, eps, "linf", clip)
+
+        def col(v: Tensor) -> Tensor:  # (n,) -> broadcastable over x
+            return v.reshape(-1, *([1] * (x.ndim - 1)))
 
         x_prev = proj(x + start)
         f_prev, logits, g_prev = logits_and_grad(model, x_prev, loss_fn)
@@ -181,46 +214,55 @@ class _APGDBase(PerBudgetAttack):
 
     # -- runs over one budget --------------------------------------------------------------------------
 
-    def ce_runs(self, model, x, y, eps, e, seed, kept: Selection, first_covers_all: bool, batch_size: int) -> None:
-        """APGD-CE's restarts at budget index ``e``, offered to ``kept``."""
+    def ce_runs(self, b: Budget, first_covers_all: bool) -> None:
+        """APGD-CE's restarts at budget ``b``, offered to ``b.kept``."""
         for r in range(self.params.restarts):
-            index = torch.arange(x.shape[0], device=x.device) if (r == 0 and first_covers_all) else kept.remaining()
+            if r == 0 and first_covers_all:
+                index = torch.arange(b.x.shape[0], device=b.x.device)
+            else:
+                index = b.kept.remaining()
             if index.numel() == 0:
                 return
-            start = self.start(x, eps, run_generator(seed, "apgd_ce", e, r))
-            for part in batches(index, batch_size):
-                yp = y[part]
-                loss_fn = lambda logits, yp=yp: F.cross_entropy(logits, yp, reduction="none")
-                kept.offer(part, self.apgd_run(model, x[part], yp, eps, start[part], loss_fn))
+            start = self.start(b.x, b.eps, run_generator(b.seed, "apgd_ce", b.index, r))
+            for part in batches(index, b.batch_size):
+                loss_fn = functools.partial(_cross_entropy, y=b.y[part])
+                b.kept.offer(part, self.apgd_run(b.model, b.x[part], b.y[part], b.eps, start[part], loss_fn))
 
-    def targeted_runs(self, model, x, y, eps, e, seed, kept: Selection, targets: torch.Tensor,
-                      first_covers_all: bool, batch_size: int) -> None:
-        """APGD-T's runs at budget index ``e``: per target rank, its restarts, offered to ``kept``."""
-        for j in range(targets.shape[1]):
+    def targeted_runs(self, b: Budget, first_covers_all: bool) -> None:
+        """APGD-T's runs at budget ``b``: per target rank, its restarts, offered to ``b.kept``."""
+        assert b.targets is not None
+        for j in range(b.targets.shape[1]):
             for r in range(self.params.restarts):
                 first = j == 0 and r == 0 and first_covers_all
-                index = torch.arange(x.shape[0], device=x.device) if first else kept.remaining()
+                index = torch.arange(b.x.shape[0], device=b.x.device) if first else b.kept.remaining()
                 if index.numel() == 0:
                     return
-                start = self.start(x, eps, run_generator(seed, "apgd_t", e, j, r))
-                for part in batches(index, batch_size):
-                    yp, tp = y[part], targets[part, j]
-                    loss_fn = lambda logits, yp=yp, tp=tp: targeted_loss(logits, yp, tp)
-                    kept.offer(part, self.apgd_run(model, x[part], yp, eps, start[part], loss_fn))
+                start = self.start(b.x, b.eps, run_generator(b.seed, "apgd_t", b.index, j, r))
+                for part in batches(index, b.batch_size):
+                    loss_fn = functools.partial(targeted_loss, y=b.y[part], target=b.targets[part, j])
+                    b.kept.offer(part, self.apgd_run(b.model, b.x[part], b.y[part], b.eps, start[part], loss_fn))
 
-    def start(self, x, eps, generator):
+    def start(self, x: Tensor, eps: float, generator: torch.Generator) -> Tensor:
         if self.params.random_start:
             return random_start(x, eps, "linf", generator)
         return torch.zeros_like(x)
 
-    def targets(self, model, x, y, batch_size: int) -> torch.Tensor:
+    def targets(self, model: nn.Module, x: Tensor, y: Tensor, batch_size: int) -> Tensor:
         with torch.no_grad():
             probe = model(x[:1])
         k = check_logits(self.name, probe, 1, min_classes=2)
         count = min(self.params.n_target_classes, k - 1)
         return target_ranking(model, x, y, count, batch_size)
 
-    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
+    def craft(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        epsilons: Sequence[float],
+        generator: torch.Generator,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> dict[str, Tensor]:
         check_inputs(self.name, x, y)
         epsilons = check_epsilons(self.name, epsilons)
         batch_size = check_batch_size(batch_size)
@@ -233,12 +275,12 @@ class _APGDBase(PerBudgetAttack):
         for e, eps in enumerate(epsilons):
             if eps == 0:
                 continue
-            kept = Selection(self, model, x, y, eps)
-            self.budget_runs(model, x, y, eps, e, seed, kept, targets, batch_size)
-            out[:, e] = kept.delta.to(torch.float16)
+            budget = Budget(model, x, y, eps, e, seed, Selection(self, model, x, y, eps), targets, batch_size)
+            self.budget_runs(budget)
+            out[:, e] = budget.kept.delta.to(torch.float16)
         return {"delta": out}
 
-    def budget_runs(self, model, x, y, eps, e, seed, kept, targets, batch_size) -> None:
+    def budget_runs(self, b: Budget) -> None:
         raise NotImplementedError
 
 
@@ -247,8 +289,8 @@ class APGDCE(_APGDBase):
 
     spec = ATTACKS["apgd_ce"]
 
-    def budget_runs(self, model, x, y, eps, e, seed, kept, targets, batch_size):
-        self.ce_runs(model, x, y, eps, e, seed, kept, True, batch_size)
+    def budget_runs(self, b: Budget) -> None:
+        self.ce_runs(b, first_covers_all=True)
 
 
 class APGDT(_APGDBase):
@@ -260,8 +302,8 @@ class APGDT(_APGDBase):
     spec = ATTACKS["apgd_t"]
     uses_targets = True
 
-    def budget_runs(self, model, x, y, eps, e, seed, kept, targets, batch_size):
-        self.targeted_runs(model, x, y, eps, e, seed, kept, targets, True, batch_size)
+    def budget_runs(self, b: Budget) -> None:
+        self.targeted_runs(b, first_covers_all=True)
 
 
 class AutoAttackStyle(_APGDBase):
@@ -278,6 +320,6 @@ class AutoAttackStyle(_APGDBase):
     spec = ATTACKS["autoattack"]
     uses_targets = True
 
-    def budget_runs(self, model, x, y, eps, e, seed, kept, targets, batch_size):
-        self.ce_runs(model, x, y, eps, e, seed, kept, True, batch_size)
-        self.targeted_runs(model, x, y, eps, e, seed, kept, targets, False, batch_size)
+    def budget_runs(self, b: Budget) -> None:
+        self.ce_runs(b, first_covers_all=True)
+        self.targeted_runs(b, first_covers_all=False)

@@ -15,11 +15,11 @@ it changes memory use, never results.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from advreg.attacks.catalog import AttackSpec
 from advreg.params import Params
@@ -30,7 +30,7 @@ DEFAULT_BATCH_SIZE = 500
 class Attack:
     spec: ClassVar[AttackSpec]
 
-    def __init__(self, params: Mapping[str, Any] | Params | None = None):
+    def __init__(self, params: Mapping[str, Any] | Params | None = None) -> None:
         self.params = self.spec.parse(params)
 
     @property
@@ -42,14 +42,21 @@ class Attack:
         return self.spec.norm
 
     def craft(
-        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilons: Sequence[float], generator: torch.Generator,
+        self,
+        model: nn.Module,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        epsilons: Sequence[float],
+        generator: torch.Generator,
         batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> dict[str, torch.Tensor]:
+    ) -> dict[str, Tensor]:
         """Compute the stored artifact for inputs ``x`` and labels ``y`` (``generator`` for any randomness,
         on the CPU; draw with it and move the result to ``x.device`` for device-independent results)."""
         raise NotImplementedError
 
-    def materialise(self, artifact: dict[str, torch.Tensor], x: torch.Tensor, epsilon: float, index: int) -> torch.Tensor:
+    def materialise(
+        self, artifact: dict[str, torch.Tensor], x: torch.Tensor, epsilon: float, index: int
+    ) -> torch.Tensor:
         """Adversarial inputs at budget ``epsilon`` (the ``index``-th of the crafted budgets)."""
         raise NotImplementedError
 

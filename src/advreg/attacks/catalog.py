@@ -39,7 +39,9 @@ class NoClipParams(Params):
 
 @dataclass(frozen=True)
 class GradL2Params(Params):
-    normalise: bool = param(True, "scale the gradient to L2 norm epsilon (false: DataGrad eq. 2.4 literally, x + epsilon * 2g)")
+    normalise: bool = param(
+        True, "scale the gradient to L2 norm epsilon (false: DataGrad eq. 2.4 literally, x + epsilon * 2g)"
+    )
     clip: bool = param(False, "keep adversarial inputs in the [0, 1] pixel box")
 
 
@@ -55,7 +57,9 @@ class DeepFoolSettings(Params):
 
 @dataclass(frozen=True)
 class DeepFoolParams(DeepFoolSettings):
-    start: Literal["predicted", "true"] = param("predicted", "label to move away from: the model's 'predicted' or the 'true' one")
+    start: Literal["predicted", "true"] = param(
+        "predicted", "label to move away from: the model's 'predicted' or the 'true' one"
+    )
 
 
 @dataclass(frozen=True)
@@ -84,15 +88,47 @@ class APGDTParams(APGDParams):
 
 ATTACKS: Registry[AttackSpec] = Registry(
     "attack",
-    attack("fgsm", ClipParams, "fgsm", "FGSM", "linf", "fast gradient sign (Goodfellow et al.; DataGrad R1; DeepDefense FGS; HLDR FGSM)"),
-    attack("grad_l2", GradL2Params, "grad_l2", "GradL2", "l2", "loss gradient scaled to an L2 norm (LWA Adv_Loss; DataGrad R2)"),
-    attack("sign_l2", NoClipParams, "sign_l2", "SignL2", "l2", "gradient sign scaled to an L2 norm (LWA Adv_Loss_Sign)"),
-    attack("lwa_alpha", NoClipParams, "lwa_alpha", "LWAAlpha", "l2", "LWA Algorithm 1 on the softmax Jacobian (Adv_Alpha)"),
-    attack("deepfool", DeepFoolParams, "deepfool", "DeepFool", "l2", "multi-class L2 DeepFool, projected onto the budget's ball"),
+    attack(
+        "fgsm",
+        ClipParams,
+        "fgsm",
+        "FGSM",
+        "linf",
+        "fast gradient sign (Goodfellow et al.; DataGrad R1; DeepDefense FGS; HLDR FGSM)",
+    ),
+    attack(
+        "grad_l2",
+        GradL2Params,
+        "grad_l2",
+        "GradL2",
+        "l2",
+        "loss gradient scaled to an L2 norm (LWA Adv_Loss; DataGrad R2)",
+    ),
+    attack(
+        "sign_l2", NoClipParams, "sign_l2", "SignL2", "l2", "gradient sign scaled to an L2 norm (LWA Adv_Loss_Sign)"
+    ),
+    attack(
+        "lwa_alpha", NoClipParams, "lwa_alpha", "LWAAlpha", "l2", "LWA Algorithm 1 on the softmax Jacobian (Adv_Alpha)"
+    ),
+    attack(
+        "deepfool",
+        DeepFoolParams,
+        "deepfool",
+        "DeepFool",
+        "l2",
+        "multi-class L2 DeepFool, projected onto the budget's ball",
+    ),
     attack("agn", ClipParams, "agn", "AGN", "sigma", "additive Gaussian noise of standard deviation epsilon (HLDR)"),
     attack("pgd_linf", PGDParams, "pgd", "PGDLinf", "linf", "L-inf projected gradient descent (Madry et al. 2018)"),
     attack("pgd_l2", PGDParams, "pgd", "PGDL2", "l2", "L2 projected gradient descent"),
     attack("apgd_ce", APGDParams, "apgd", "APGDCE", "linf", "Auto-PGD on the cross-entropy (Croce & Hein 2020)"),
     attack("apgd_t", APGDTParams, "apgd", "APGDT", "linf", "targeted Auto-PGD on the DLR loss (Croce & Hein 2020)"),
-    attack("autoattack", APGDTParams, "apgd", "AutoAttackStyle", "linf", "APGD-CE then APGD-T (AutoAttack without FAB-T and Square)"),
+    attack(
+        "autoattack",
+        APGDTParams,
+        "apgd",
+        "AutoAttackStyle",
+        "linf",
+        "APGD-CE then APGD-T (AutoAttack without FAB-T and Square)",
+    ),
 )

@@ -24,13 +24,22 @@ images, misclassified ones attacked from their predicted label).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from advreg.attacks import ATTACKS
-from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, check_batch_size, clip_box, expand_like, per_sample_norm, predicted_labels
+from advreg.attacks.base import (
+    DEFAULT_BATCH_SIZE,
+    Attack,
+    check_batch_size,
+    clip_box,
+    expand_like,
+    per_sample_norm,
+    predicted_labels,
+)
 from advreg.attacks.catalog import DeepFoolSettings
 
 
@@ -133,7 +142,8 @@ def deepfool(
     Cost per iteration: one forward and K backward passes over the still-active samples of a batch.
     """
     settings = DeepFoolSettings.parse(
-        {"overshoot": overshoot, "max_iter": max_iter, "step_eps": step_eps, "clip": clip}, "deepfool")
+        {"overshoot": overshoot, "max_iter": max_iter, "step_eps": step_eps, "clip": clip}, "deepfool"
+    )
     overshoot, max_iter, step_eps, clip = settings.overshoot, settings.max_iter, settings.step_eps, settings.clip
     check_batch_size(batch_size)
     if x.ndim < 2:
@@ -159,7 +169,7 @@ def deepfool(
             torch.zeros(0, dtype=torch.int32, device=x.device),
             torch.zeros(0, dtype=torch.bool, device=x.device),
         )
-    perturbation, iterations, fooled = (torch.cat(items) for items in zip(*parts))
+    perturbation, iterations, fooled = (torch.cat(items) for items in zip(*parts, strict=True))
     return DeepFoolResult(perturbation=perturbation, iterations=iterations, fooled=fooled)
 
 
@@ -189,18 +199,34 @@ class DeepFool(Attack):
 
     spec = ATTACKS["deepfool"]
 
-    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, Tensor]:
+    def craft(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        epsilons: Sequence[float],
+        generator: torch.Generator,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> dict[str, Tensor]:
         p = self.params
         start = predicted_labels(model, x, batch_size) if p.start == "predicted" else y
-        result = deepfool(model, x, start, overshoot=p.overshoot, max_iter=p.max_iter, step_eps=p.step_eps,
-                          clip=p.clip, batch_size=batch_size)
+        result = deepfool(
+            model,
+            x,
+            start,
+            overshoot=p.overshoot,
+            max_iter=p.max_iter,
+            step_eps=p.step_eps,
+            clip=p.clip,
+            batch_size=batch_size,
+        )
         return {
             "perturbation": result.perturbation.float(),
             "fooled": result.fooled,
             "iterations": result.iterations.to(torch.int32),
         }
 
-    def materialise(self, artifact, x, epsilon, index) -> Tensor:
+    def materialise(self, artifact: Mapping[str, Tensor], x: Tensor, epsilon: float, index: int) -> Tensor:
         r = artifact["perturbation"].to(device=x.device, dtype=x.dtype)
         norms = per_sample_norm(r)
         eps = float(epsilon)

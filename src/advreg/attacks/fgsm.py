@@ -7,7 +7,10 @@ item 2 (the L-infinity solution). The stored artifact is the int8 sign pattern, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import torch
+from torch import Tensor, nn
 
 from advreg.attacks import ATTACKS
 from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box, input_gradient
@@ -16,10 +19,18 @@ from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box, input_grad
 class FGSM(Attack):
     spec = ATTACKS["fgsm"]
 
-    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
+    def craft(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        epsilons: Sequence[float],
+        generator: torch.Generator,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> dict[str, Tensor]:
         grad = input_gradient(model, x, y, batch_size)
         return {"sign": torch.sign(grad).to(torch.int8)}
 
-    def materialise(self, artifact, x, epsilon, index) -> torch.Tensor:
+    def materialise(self, artifact: Mapping[str, Tensor], x: Tensor, epsilon: float, index: int) -> Tensor:
         adv = x + float(epsilon) * artifact["sign"].to(device=x.device, dtype=x.dtype)
         return clip_box(adv, self.params.clip)

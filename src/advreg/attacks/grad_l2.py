@@ -8,7 +8,10 @@ the immediate gradient of the L2 penalty, 2 * dL/dd. The paper gives no scale fo
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import torch
+from torch import Tensor, nn
 
 from advreg.attacks import ATTACKS
 from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box, input_gradient, l2_normalise
@@ -17,10 +20,18 @@ from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box, input_grad
 class GradL2(Attack):
     spec = ATTACKS["grad_l2"]
 
-    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
+    def craft(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        epsilons: Sequence[float],
+        generator: torch.Generator,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> dict[str, Tensor]:
         grad = input_gradient(model, x, y, batch_size)
         direction = l2_normalise(grad) if self.params.normalise else 2.0 * grad
         return {"direction": direction.float()}
 
-    def materialise(self, artifact, x, epsilon, index) -> torch.Tensor:
+    def materialise(self, artifact: Mapping[str, Tensor], x: Tensor, epsilon: float, index: int) -> torch.Tensor:
         return clip_box(x + float(epsilon) * artifact["direction"].to(device=x.device, dtype=x.dtype), self.params.clip)

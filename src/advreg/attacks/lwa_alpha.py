@@ -17,6 +17,8 @@ hence ``clip: false`` by default.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import torch
 from torch import Tensor, nn
 
@@ -78,7 +80,15 @@ def lwa_alpha_direction(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor,
 class LWAAlpha(Attack):
     spec = ATTACKS["lwa_alpha"]
 
-    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, Tensor]:
+    def craft(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        epsilons: Sequence[float],
+        generator: torch.Generator,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> dict[str, Tensor]:
         bs = check_batch_size(batch_size)
         directions, targets = [], []
         for start in range(0, x.shape[0], bs):
@@ -90,6 +100,6 @@ class LWAAlpha(Attack):
             return {"direction": torch.zeros_like(x, dtype=torch.float32), "target": empty}
         return {"direction": torch.cat(directions).float(), "target": torch.cat(targets).to(torch.int64)}
 
-    def materialise(self, artifact, x, epsilon, index) -> Tensor:
+    def materialise(self, artifact: Mapping[str, Tensor], x: Tensor, epsilon: float, index: int) -> Tensor:
         direction = artifact["direction"].to(device=x.device, dtype=x.dtype)
         return clip_box(x + float(epsilon) * direction, self.params.clip)

@@ -26,16 +26,24 @@ input checks, projections, random starts, the per-budget artifact and the run-se
 
 from __future__ import annotations
 
+import functools
 import math
-import numbers
-from typing import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.nn import functional as F
 
 from advreg.attacks import ATTACKS
-from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, check_batch_size, clip_box, expand_like, l2_normalise, per_sample_norm
+from advreg.attacks.base import (
+    DEFAULT_BATCH_SIZE,
+    Attack,
+    check_batch_size,
+    clip_box,
+    expand_like,
+    l2_normalise,
+    per_sample_norm,
+)
 from advreg.runtime import derive_seed
 
 # ----------------------------------------------------------------------------------------------------------
@@ -55,10 +63,13 @@ def check_epsilons(attack: str, epsilons: Sequence[float]) -> list[float]:
 
 def check_inputs(attack: str, x: torch.Tensor, y: torch.Tensor) -> None:
     if not torch.is_floating_point(x) or x.ndim < 2:
-        raise ValueError(f"attack '{attack}': inputs x must be a floating (N, C, H, W) tensor, got {x.dtype} {tuple(x.shape)}")
+        raise ValueError(
+            f"attack '{attack}': inputs x must be a floating (N, C, H, W) tensor, got {x.dtype} {tuple(x.shape)}"
+        )
     if y.ndim != 1 or y.shape[0] != x.shape[0] or y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
         raise ValueError(
-            f"attack '{attack}': labels y must be an integer tensor of shape ({x.shape[0]},), got {y.dtype} {tuple(y.shape)}"
+            f"attack '{attack}': labels y must be an integer tensor of shape ({x.shape[0]},), "
+            f"got {y.dtype} {tuple(y.shape)}"
         )
 
 
@@ -125,8 +136,9 @@ def random_start(x: torch.Tensor, eps: float, norm: str, generator: torch.Genera
     return delta.to(device=x.device, dtype=x.dtype)
 
 
-def logits_and_grad(model: nn.Module, adv: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor],
-                    need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def logits_and_grad(
+    model: nn.Module, adv: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor], need_grad: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Per-sample loss, logits and the gradient of the summed loss with respect to the inputs (the sum
     keeps each sample's gradient independent of the others in the batch)."""
     if not need_grad:
@@ -141,7 +153,7 @@ def logits_and_grad(model: nn.Module, adv: torch.Tensor, loss_fn: Callable[[torc
     return loss.detach(), logits.detach(), grad.detach()
 
 
-def batches(indices: torch.Tensor, batch_size: int):
+def batches(indices: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
     for start in range(0, indices.numel(), batch_size):
         yield indices[start : start + batch_size]
 
@@ -162,16 +174,22 @@ class PerBudgetAttack(Attack):
         delta = delta.to(torch.float16).to(device=x.device, dtype=x.dtype)
         return clip_box(x + project_delta(delta, eps, self.norm), self.params.clip)
 
-    def materialise(self, artifact, x, epsilon, index) -> torch.Tensor:
+    def materialise(self, artifact: Mapping[str, Tensor], x: Tensor, epsilon: float, index: int) -> torch.Tensor:
         if "delta" not in artifact:
-            raise ValueError(f"attack '{self.name}': artifact has no 'delta' (keys: {sorted(artifact)}); was it made by "
-                             f"another attack?")
+            raise ValueError(
+                f"attack '{self.name}': artifact has no 'delta' (keys: {sorted(artifact)}); was it made by "
+                f"another attack?"
+            )
         delta = artifact["delta"]
         if delta.ndim != x.ndim + 1 or delta.shape[0] != x.shape[0] or tuple(delta.shape[2:]) != tuple(x.shape[1:]):
-            raise ValueError(f"attack '{self.name}': artifact delta of shape {tuple(delta.shape)} does not fit inputs "
-                             f"of shape {tuple(x.shape)} (expected (N, E, *x.shape[1:]))")
+            raise ValueError(
+                f"attack '{self.name}': artifact delta of shape {tuple(delta.shape)} does not fit inputs "
+                f"of shape {tuple(x.shape)} (expected (N, E, *x.shape[1:]))"
+            )
         if not 0 <= int(index) < delta.shape[1]:
-            raise ValueError(f"attack '{self.name}': budget index {index} out of range for {delta.shape[1]} stored budgets")
+            raise ValueError(
+                f"attack '{self.name}': budget index {index} out of range for {delta.shape[1]} stored budgets"
+            )
         eps = float(epsilon)
         if not math.isfinite(eps) or eps < 0:
             raise ValueError(f"attack '{self.name}': epsilon must be finite and >= 0, got {epsilon!r}")
@@ -185,7 +203,7 @@ class Selection:
     earlier run fooled the sample, or, while none has, when its cross-entropy on the attacker is higher.
     """
 
-    def __init__(self, attack: PerBudgetAttack, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float):
+    def __init__(self, attack: PerBudgetAttack, model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float) -> None:
         self.attack, self.model, self.x, self.y, self.eps = attack, model, x, y, eps
         self.delta = torch.zeros_like(x)
         self.fooled = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
@@ -221,13 +239,21 @@ class _PGD(PerBudgetAttack):
         clip = self.params.clip
         size = self.params.step_ratio * eps / self.params.steps
         adv = project(x + start, x, eps, self.norm, clip)
-        loss_fn = lambda logits: F.cross_entropy(logits, y, reduction="none")
+        loss_fn = functools.partial(F.cross_entropy, target=y, reduction="none")
         for _ in range(self.params.steps):
             _, _, grad = logits_and_grad(model, adv, loss_fn)
             adv = project(adv + size * self.step_direction(grad), x, eps, self.norm, clip)
         return adv
 
-    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
+    def craft(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        epsilons: Sequence[float],
+        generator: torch.Generator,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> dict[str, Tensor]:
         check_inputs(self.name, x, y)
         epsilons = check_epsilons(self.name, epsilons)
         batch_size = check_batch_size(batch_size)
@@ -257,7 +283,7 @@ class PGDLinf(_PGD):
 
     spec = ATTACKS["pgd_linf"]
 
-    def step_direction(self, grad):
+    def step_direction(self, grad: Tensor) -> Tensor:
         return torch.sign(grad)
 
 
@@ -268,5 +294,5 @@ class PGDL2(_PGD):
 
     spec = ATTACKS["pgd_l2"]
 
-    def step_direction(self, grad):
+    def step_direction(self, grad: Tensor) -> Tensor:
         return l2_normalise(grad)

@@ -6,7 +6,10 @@ LWA's code implements it (../shared/FIDELITY.md). The stored artifact is the int
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import torch
+from torch import Tensor, nn
 
 from advreg.attacks import ATTACKS
 from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box, input_gradient, l2_normalise
@@ -15,10 +18,18 @@ from advreg.attacks.base import DEFAULT_BATCH_SIZE, Attack, clip_box, input_grad
 class SignL2(Attack):
     spec = ATTACKS["sign_l2"]
 
-    def craft(self, model, x, y, epsilons, generator, batch_size=DEFAULT_BATCH_SIZE) -> dict[str, torch.Tensor]:
+    def craft(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        epsilons: Sequence[float],
+        generator: torch.Generator,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> dict[str, Tensor]:
         grad = input_gradient(model, x, y, batch_size)
         return {"sign": torch.sign(grad).to(torch.int8)}
 
-    def materialise(self, artifact, x, epsilon, index) -> torch.Tensor:
+    def materialise(self, artifact: Mapping[str, Tensor], x: Tensor, epsilon: float, index: int) -> torch.Tensor:
         direction = l2_normalise(artifact["sign"].to(device=x.device, dtype=x.dtype))
         return clip_box(x + float(epsilon) * direction, self.params.clip)

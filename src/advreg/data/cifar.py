@@ -49,7 +49,7 @@ class UnsafePickleError(ValueError):
 
 
 class _NumpyOnlyUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase, source: str):
+    def __init__(self, file: io.BufferedIOBase, source: str) -> None:
         # encoding="bytes": the original batches are Python 2 pickles; their str keys become bytes (b"data")
         super().__init__(file, encoding="bytes")
         self._source = source
@@ -156,7 +156,9 @@ def _check_batches(raw: dict[str, bytes], member_md5: dict[str, str], where: str
     for batch, want in sorted(member_md5.items()):
         got = hashlib.md5(raw[batch]).hexdigest()
         if got != want:
-            raise BatchChecksumError(f"CIFAR batch {where}/{batch}: MD5 {got}, expected {want} (corrupt or not the canonical file)")
+            raise BatchChecksumError(
+                f"CIFAR batch {where}/{batch}: MD5 {got}, expected {want} (corrupt or not the canonical file)"
+            )
 
 
 def load_cifar10(path: str | os.PathLike, member_md5: dict[str, str] | None = None) -> dict[str, np.ndarray]:
@@ -246,7 +248,7 @@ def write_cifar_batches(
             )
     train_images, train_labels = (np.asarray(a) for a in train_arrays)
     files: dict[str, bytes] = {}
-    chunks = zip(np.array_split(train_images, batches), np.array_split(train_labels, batches))
+    chunks = zip(np.array_split(train_images, batches), np.array_split(train_labels, batches), strict=True)
     for i, (images, labels) in enumerate(chunks, start=1):
         files[f"data_batch_{i}"] = _batch_bytes(images, labels, f"training batch {i} of {batches}")
     files[TEST_BATCH] = _batch_bytes(np.asarray(test_arrays[0]), np.asarray(test_arrays[1]), "testing batch 1 of 1")

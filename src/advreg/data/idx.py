@@ -44,9 +44,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     (magic,) = struct.unpack(">I", data[:4])
     if magic not in (LABELS_MAGIC, IMAGES_MAGIC):
         if data[:2] == b"\x00\x00" and data[2] != UBYTE and data[3] in (1, 3):
-            raise ValueError(
-                f"IDX file {path}: data type 0x{data[2]:02x} is not supported (only unsigned byte 0x08)"
-            )
+            raise ValueError(f"IDX file {path}: data type 0x{data[2]:02x} is not supported (only unsigned byte 0x08)")
         raise ValueError(
             f"IDX file {path}: bad magic number 0x{magic:08x} "
             f"(expected 0x{LABELS_MAGIC:08x} for labels or 0x{IMAGES_MAGIC:08x} for images)"
@@ -65,9 +63,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             f"IDX file {path}: truncated payload: dimensions {dims} need {expected} bytes, file has {actual}"
         )
     if actual > expected:
-        raise ValueError(
-            f"IDX file {path}: {actual - expected} trailing bytes after the payload of dimensions {dims}"
-        )
+        raise ValueError(f"IDX file {path}: {actual - expected} trailing bytes after the payload of dimensions {dims}")
     # copy() so the result owns writable memory instead of viewing the immutable decompressed bytes
     return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(dims).copy()
 

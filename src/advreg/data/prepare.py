@@ -97,7 +97,9 @@ def _verify(spec: DatasetSpec, arrays: dict[str, np.ndarray], expected: dict[str
                 f"(min {labels.min()}, max {labels.max()}; source: {source})"
             )
     actual = {role: array_digest(arrays[role]) for role in ARRAY_ROLES}
-    wrong = [role for role in ARRAY_ROLES if expected[role] not in (PENDING, MEMBER_MD5) and expected[role] != actual[role]]
+    wrong = [
+        role for role in ARRAY_ROLES if expected[role] not in (PENDING, MEMBER_MD5) and expected[role] != actual[role]
+    ]
     if wrong:
         lines = "\n".join(f"  {r}: expected {expected[r]}, actual {actual[r]}" for r in wrong)
         raise DatasetChecksumError(

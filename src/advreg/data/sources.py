@@ -13,7 +13,8 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from advreg.data.cifar import BATCH_NAMES, FOLDER as CIFAR_FOLDER
+from advreg.data.cifar import BATCH_NAMES
+from advreg.data.cifar import FOLDER as CIFAR_FOLDER
 from advreg.data.registry import DatasetSpec
 
 CHUNK = 1 << 20

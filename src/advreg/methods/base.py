@@ -37,7 +37,7 @@ class Method:
 
     spec: ClassVar[MethodSpec]
 
-    def __init__(self, params: Mapping[str, Any] | Params | None = None):
+    def __init__(self, params: Mapping[str, Any] | Params | None = None) -> None:
         self.params = self.spec.parse(params)
 
     @property

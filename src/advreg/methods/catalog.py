@@ -17,7 +17,7 @@ class MethodSpec(Spec):
     needs_aux_head: bool = False
 
 
-def method(name: str, params: type[Params], module: str, cls: str, summary: str, **extra) -> MethodSpec:
+def method(name: str, params: type[Params], module: str, cls: str, summary: str, **extra: bool) -> MethodSpec:
     return MethodSpec("method", name, params, f"advreg.methods.{module}:{cls}", summary, **extra)
 
 
@@ -58,9 +58,34 @@ METHODS: Registry[MethodSpec] = Registry(
     method("l2", WeightPenaltyParams, "weight_penalty", "L2", "cross-entropy + lam * sum W^2 (DataGrad's L2)"),
     method("dgl1", DataGradParams, "datagrad", "DGL1", "DataGrad-L1 by the paper's finite difference (eq. 2.4)"),
     method("dgl2", DataGradParams, "datagrad", "DGL2", "DataGrad-L2 by the paper's finite difference (eq. 2.4)"),
-    method("dgl1_exact", DataGradExactParams, "datagrad", "DGL1Exact", "DataGrad-L1's objective by double backpropagation"),
-    method("dgl2_exact", DataGradExactParams, "datagrad", "DGL2Exact", "DataGrad-L2's objective by double backpropagation"),
-    method("mt", MultitaskParams, "multitask", "MT", "DataGrad's multitask model (rotation task, eq. 3.1)", needs_aux_head=True),
-    method("mt_dgl1", MultitaskDataGradParams, "multitask", "MTDGL1", "multitask + DataGrad-L1 (eq. 3.1)", needs_aux_head=True),
-    method("mt_dgl2", MultitaskDataGradParams, "multitask", "MTDGL2", "multitask + DataGrad-L2 (eq. 3.1)", needs_aux_head=True),
+    method(
+        "dgl1_exact", DataGradExactParams, "datagrad", "DGL1Exact", "DataGrad-L1's objective by double backpropagation"
+    ),
+    method(
+        "dgl2_exact", DataGradExactParams, "datagrad", "DGL2Exact", "DataGrad-L2's objective by double backpropagation"
+    ),
+    method(
+        "mt",
+        MultitaskParams,
+        "multitask",
+        "MT",
+        "DataGrad's multitask model (rotation task, eq. 3.1)",
+        needs_aux_head=True,
+    ),
+    method(
+        "mt_dgl1",
+        MultitaskDataGradParams,
+        "multitask",
+        "MTDGL1",
+        "multitask + DataGrad-L1 (eq. 3.1)",
+        needs_aux_head=True,
+    ),
+    method(
+        "mt_dgl2",
+        MultitaskDataGradParams,
+        "multitask",
+        "MTDGL2",
+        "multitask + DataGrad-L2 (eq. 3.1)",
+        needs_aux_head=True,
+    ),
 )

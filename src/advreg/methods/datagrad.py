@@ -26,7 +26,8 @@ Finite differences, the paper's algorithm (``dgl1``, ``dgl2``; sec. 2.1 steps 1-
 
         surrogate = (lam/phi) * L(x_r) + sum_p < (lam0 - lam/phi) * dL(x)/dp (constant), p >
 
-    (implemented by :class:`_ConstantGradient`) and whose *value* is replaced by ``lam0 * L(x) + (lam/phi) * (L(x_r) - L(x))``: the function whose
+    (implemented by :class:`_ConstantGradient`) and whose *value* is replaced by
+    ``lam0 * L(x) + (lam/phi) * (L(x_r) - L(x))``: the function whose
     gradient (with ``x_r`` held fixed) is the eq. 2.4 update, so the loop's divergence check and the
     logged ``train_loss`` see a real loss. By Euler's theorem for homogeneous ``R`` this value tends to
     ``lam0 * L + lam * mean_i g_i . R'(g_i)``: ``lam0 * L + lam * mean R1`` for DGL1, but
@@ -45,7 +46,8 @@ has neither).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -94,12 +96,12 @@ class _ConstantGradient(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, scale: float, grads: list[torch.Tensor], *params: torch.Tensor) -> torch.Tensor:
+    def forward(ctx: Any, scale: float, grads: list[torch.Tensor], *params: torch.Tensor) -> torch.Tensor:
         ctx.scale, ctx.grads = scale, grads
         return params[0].new_zeros(())
 
     @staticmethod
-    def backward(ctx, grad_output: torch.Tensor):
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         factor = grad_output * ctx.scale
         return (None, None, *[g * factor for g in ctx.grads])
 
@@ -139,7 +141,7 @@ def finite_difference_step(
     l0_adv = adversarial_loss(x_r)
     ratio = lam / phi
     scale = (lam0 - ratio) / batch_size  # clean gradient of the *mean* loss, weighted as in eq. 2.4
-    used = [(p, gp) for p, gp in zip(params, clean_grads) if gp is not None]
+    used = [(p, gp) for p, gp in zip(params, clean_grads, strict=True) if gp is not None]
     surrogate = ratio * l0_adv
     if used and scale != 0:
         surrogate = surrogate + _ConstantGradient.apply(scale, [gp for _, gp in used], *[p for p, _ in used])
@@ -154,7 +156,13 @@ def finite_difference_step(
 
 
 def exact_penalty_loss(
-    logits_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor, *, reg: str, lam: float, lam0: float
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    reg: str,
+    lam: float,
+    lam0: float,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``lam0 * mean CE + lam * mean_i R(g_i)`` by double backpropagation; also returns (mean CE, mean R)."""
     x_in = x.detach().requires_grad_(True)
@@ -168,7 +176,7 @@ def exact_penalty_loss(
 class _DataGradFD(Method):
     reg: str = "l1"
 
-    def loss(self, model, batch: Batch):
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         y = batch.y
         return finite_difference_step(
             model,
@@ -201,7 +209,7 @@ class DGL2(_DataGradFD):
 class _DataGradExact(Method):
     reg: str = "l1"
 
-    def loss(self, model, batch: Batch):
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         loss, ce, penalty = exact_penalty_loss(
             model, batch.x, batch.y, reg=self.reg, lam=self.params.lam, lam0=self.params.lam0
         )

@@ -35,6 +35,9 @@ unchanged) is the training set (:meth:`prepare_data`). Choices the paper leaves 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -42,6 +45,7 @@ from torch import nn
 from advreg.methods import METHODS
 from advreg.methods.base import Batch, Method
 from advreg.methods.datagrad import finite_difference_step
+from advreg.params import Params
 from advreg.splits import Split
 
 # Rotation label k -> angle in degrees; positive = counter-clockwise = "to the left" (footnote 4).
@@ -59,7 +63,9 @@ def rotate_images(x: torch.Tensor, angle: float, chunk: int = 4096) -> torch.Ten
     if angle == 0:
         return x.clone()
     parts = [
-        TF.rotate(x[start : start + chunk], float(angle), interpolation=TF.InterpolationMode.BILINEAR, expand=False, fill=0.0)
+        TF.rotate(
+            x[start : start + chunk], float(angle), interpolation=TF.InterpolationMode.BILINEAR, expand=False, fill=0.0
+        )
         for start in range(0, x.shape[0], chunk)
     ]
     return torch.cat(parts) if parts else x.clone()
@@ -75,7 +81,7 @@ def rotated_training_set(train: Split) -> tuple[Split, torch.Tensor]:
 
 
 class _MultiTask(Method):
-    def __init__(self, params=None):
+    def __init__(self, params: Mapping[str, Any] | Params | None = None) -> None:
         super().__init__(params)
         self.rotation: torch.Tensor | None = None  # rotation label of each sample of the expanded set
 
@@ -90,15 +96,19 @@ class _MultiTask(Method):
                 f"(DataGrad sec. 3, eq. 3.1): set model kwargs aux_classes: {ROTATION_CLASSES}"
             )
 
-    def setup(self, model, train_x, train_y) -> None:
+    def setup(self, model: nn.Module, train_x: torch.Tensor, train_y: torch.Tensor) -> None:
         self._check_model(model)
 
     def _rotation_labels(self, batch: Batch, device: torch.device) -> torch.Tensor:
         if self.rotation is None:
-            raise RuntimeError(f"method '{self.name}': prepare_data() must run before loss() (the training loop calls it)")
+            raise RuntimeError(
+                f"method '{self.name}': prepare_data() must run before loss() (the training loop calls it)"
+            )
         return self.rotation[batch.index.cpu()].to(device)
 
-    def _clean_pass(self, model: nn.Module, x: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _clean_pass(
+        self, model: nn.Module, x: torch.Tensor, batch: Batch
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Summed L0, mean L1 and the main logits on ``x`` (the shared layers run once)."""
         self._check_model(model)
         rotation = self._rotation_labels(batch, x.device)
@@ -118,7 +128,7 @@ class MT(_MultiTask):
 
     spec = METHODS["mt"]
 
-    def loss(self, model, batch: Batch):
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         l0_sum, l1, _ = self._clean_pass(model, batch.x, batch)
         l0 = l0_sum / batch.x.shape[0]
         return l0 + self.params.gamma * l1, {"ce": l0.item(), "ce_aux": l1.item()}
@@ -127,11 +137,11 @@ class MT(_MultiTask):
 class _MultiTaskDataGrad(_MultiTask):
     reg: str = "l1"
 
-    def loss(self, model, batch: Batch):
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         gamma = self.params.gamma
         aux_value: dict[str, float] = {}
 
-        def clean_pass(x_in):
+        def clean_pass(x_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             l0_sum, l1, _ = self._clean_pass(model, x_in, batch)
             aux_value["ce_aux"] = l1.item()
             return l0_sum, gamma * l1

@@ -6,7 +6,9 @@ This is the baseline every paper compares against: DataGrad's *Rect* (sec. 3), L
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
+from torch import nn
 
 from advreg.methods import METHODS
 from advreg.methods.base import Batch, Method
@@ -15,7 +17,7 @@ from advreg.methods.base import Batch, Method
 class Plain(Method):
     spec = METHODS["plain"]
 
-    def loss(self, model, batch: Batch):
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         logits = model(batch.x)
         loss = F.cross_entropy(logits, batch.y)
         return loss, {}

@@ -47,7 +47,7 @@ class _WeightPenalty(Method):
             terms = [w.pow(2).sum() for w in weights]
         return torch.stack(terms).sum() if terms else torch.zeros(())
 
-    def loss(self, model, batch: Batch):
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         ce = F.cross_entropy(model(batch.x), batch.y)
         penalty = self.penalty(model)
         return ce + self.params.lam * penalty, {"ce": ce.item(), "penalty": penalty.item()}

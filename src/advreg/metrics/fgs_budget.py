@@ -31,8 +31,16 @@ def _wrong(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) 
     return predicted_labels(model, x, batch_size) != y
 
 
-def fgs_budgets(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps_max: float = 0.5, steps: int = 20,
-                clip: bool = True, batch_size: int = 1000) -> FGSBudgets:
+def fgs_budgets(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps_max: float = 0.5,
+    steps: int = 20,
+    clip: bool = True,
+    batch_size: int = 1000,
+) -> FGSBudgets:
     """Bisection for the per-sample and the 50% FGS budgets (``steps`` halvings each)."""
     model.eval()
     sign = torch.sign(input_gradient(model, x, y, batch_size))
@@ -72,7 +80,9 @@ def fgs_budgets(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps_max: 
     return FGSBudgets(per_sample.cpu(), censored.cpu(), rho_inf, eps_ref)
 
 
-def fgs_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, *, clip: bool = True, batch_size: int = 1000) -> float:
+def fgs_accuracy(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, *, clip: bool = True, batch_size: int = 1000
+) -> float:
     """Accuracy under FGS at one budget (white-box)."""
     sign = torch.sign(input_gradient(model, x, y, batch_size))
     return 1.0 - _wrong(model, clip_box(x + epsilon * sign, clip), y, batch_size).float().mean().item()

@@ -12,7 +12,9 @@ from torch import nn
 
 
 @torch.no_grad()
-def latent_disparity(model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, batch_size: int = 1000) -> dict[str, float]:
+def latent_disparity(
+    model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, batch_size: int = 1000
+) -> dict[str, float]:
     """Layer name -> normalised L1 disparity between clean and adversarial activations."""
     model.eval()
     diff: dict[str, float] = {}

@@ -13,23 +13,28 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
 
 from advreg.attacks.base import clip_box, input_gradient, per_sample_norm, predicted_labels
 from advreg.attacks.deepfool import deepfool, rho_2
-from advreg.metrics.fgs_budget import fgs_accuracy, fgs_budgets
 from advreg.metrics.catalog import RobustnessParams
+from advreg.metrics.fgs_budget import fgs_accuracy, fgs_budgets
 from advreg.metrics.latent import latent_disparity
 
 FRACTIONS = (0.2, 0.5, 1.0)
 
 
-def robustness_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                    settings: RobustnessParams | Mapping[str, Any] | None = None,
-                    batch_size: int = 1000) -> list[dict[str, Any]]:
+def robustness_rows(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    settings: RobustnessParams | Mapping[str, Any] | None = None,
+    batch_size: int = 1000,
+) -> list[dict[str, Any]]:
     """The metrics of the module docstring as rows {metric, layer, value}."""
     settings = RobustnessParams.parse(settings, "robustness")
     model.eval()
@@ -42,8 +47,16 @@ def robustness_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     add("clean_accuracy", (predicted == y).float().mean().item())
 
     df = settings.deepfool
-    result = deepfool(model, x, predicted, overshoot=df.overshoot, max_iter=df.max_iter, step_eps=df.step_eps,
-                      clip=df.clip, batch_size=batch_size)
+    result = deepfool(
+        model,
+        x,
+        predicted,
+        overshoot=df.overshoot,
+        max_iter=df.max_iter,
+        step_eps=df.step_eps,
+        clip=df.clip,
+        batch_size=batch_size,
+    )
     normalised, unnormalised = rho_2(result.perturbation, x)
     add("rho_2", normalised)
     add("rho_2_unnormalised", unnormalised)
@@ -58,7 +71,11 @@ def robustness_rows(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     inv_inf = (1.0 / per_sample_norm(x, float("inf")).clamp_min(1e-12)).mean().item()
     add("rho_inf_at_eps_ref", budgets.eps_ref * inv_inf)
     for fraction in FRACTIONS:
-        value = math.nan if math.isnan(budgets.eps_ref) else fgs_accuracy(model, x, y, fraction * budgets.eps_ref, clip=fgs.clip, batch_size=batch_size)
+        value = (
+            math.nan
+            if math.isnan(budgets.eps_ref)
+            else fgs_accuracy(model, x, y, fraction * budgets.eps_ref, clip=fgs.clip, batch_size=batch_size)
+        )
         add(f"acc_at_{fraction:g}_eps_ref", value)
 
     lat = settings.latent

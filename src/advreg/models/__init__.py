@@ -44,8 +44,9 @@ def check_input_shape(input_shape: Any, model: str) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
-def build_model(name: str, input_shape: tuple[int, int, int], num_classes: int, where: str | None = None,
-                **kwargs: Any) -> LayeredClassifier:
+def build_model(
+    name: str, input_shape: tuple[int, int, int], num_classes: int, where: str | None = None, **kwargs: Any
+) -> LayeredClassifier:
     """Build architecture ``name`` for (N, C, H, W) inputs of per-sample shape ``input_shape``.
 
     Raises ConfigError (a ValueError) for an unknown ``name`` (listing the known ones), an unknown kwarg

@@ -53,7 +53,7 @@ class LayeredClassifier(nn.Module):
         blocks: Sequence[tuple[str, nn.Module]],
         representation_layer: str | None = None,
         aux_head: nn.Module | None = None,
-    ):
+    ) -> None:
         super().__init__()
         blocks = list(blocks)
         if len(blocks) < 2:
@@ -115,7 +115,9 @@ class LayeredClassifier(nn.Module):
     def forward_aux(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """(main logits, auxiliary logits): the hidden blocks run once, then both heads read the last one."""
         if self.aux_head is None:
-            raise ValueError("this model has no auxiliary head (build it with an aux head, e.g. model kwargs aux_classes: 5)")
+            raise ValueError(
+                "this model has no auxiliary head (build it with an aux head, e.g. model kwargs aux_classes: 5)"
+            )
         for name in self._names[:-1]:
             x = self.blocks[name](x)
         return self.blocks[self._names[-1]](x), self.aux_head(x)

@@ -24,7 +24,9 @@ def model(name: str, params: type[Params], module: str, summary: str) -> ModelSp
 
 @dataclass(frozen=True)
 class ModelParams(Params):
-    representation_layer: str | None = param(None, "hidden block whose output LWA_Rep perturbs (default: the model's own)")
+    representation_layer: str | None = param(
+        None, "hidden block whose output LWA_Rep perturbs (default: the model's own)"
+    )
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class MLPDataGradParams(ModelParams):
 
 @dataclass(frozen=True)
 class MLPLWAParams(ModelParams):
-    hidden: tuple[int, ...] = param((500, 500), "hidden layer widths (Table 1 varies them per method)", ge=1, min_items=1)
+    hidden: tuple[int, ...] = param(
+        (500, 500), "hidden layer widths (Table 1 varies them per method)", ge=1, min_items=1
+    )
     activation: Literal["relu", "tanh"] = param("relu", "hidden activation")
     dropout: float = param(0.0, "dropout probability on each hidden activation", ge=0, lt=1)
 
@@ -48,7 +52,9 @@ class MLPDeepDefenseParams(ModelParams):
 
 @dataclass(frozen=True)
 class LeNetParams(ModelParams):
-    conv_activation: Literal["relu", "tanh"] | None = param(None, "activation between conv and pool (DeepDefense: none; LWA: tanh)")
+    conv_activation: Literal["relu", "tanh"] | None = param(
+        None, "activation between conv and pool (DeepDefense: none; LWA: tanh)"
+    )
     activation: Literal["relu", "tanh"] = param("relu", "activation of the fully connected hidden layer")
     fc_width: int = param(500, "units of the fully connected hidden layer", ge=1)
     dropout: float = param(0.0, "dropout probability before the last layer", ge=0, lt=1)

@@ -27,6 +27,7 @@ VGG16_CONFIG: tuple[int | str, ...] = (
     64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M",
 )  # fmt: skip
 
+
 def _pool() -> nn.MaxPool2d:
     # ceil_mode=True is Keras' MaxPool2D(padding='same') for 2x2/stride 2, and lets 28x28 inputs through
     # (28 -> 14 -> 7 -> 4 -> 2 -> 1).

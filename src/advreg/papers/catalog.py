@@ -51,7 +51,9 @@ class DataGradPaper(PaperParams):
     r2: str = param("grad_l2", "the attack playing the paper's R2 (L2 gradient) noise; '' if not run")
     table_attackers: tuple[str, ...] = param(
         ("rect/default", "l1/default", "l2/default", "dgl1/default", "dgl2/default"),
-        "attacker model ids of appendix Tables 1-5, in order (Rect, L1, L2, DGL1, DGL2)", min_items=5)
+        "attacker model ids of appendix Tables 1-5, in order (Rect, L1, L2, DGL1, DGL2)",
+        min_items=5,
+    )
 
     def experiments(self) -> list[str]:
         return [self.experiment]
@@ -60,7 +62,9 @@ class DataGradPaper(PaperParams):
         if not self.experiment:
             raise ConfigError(f"{where}.experiment: name the experiment holding the DataGrad models")
         if len(self.table_attackers) != 5:
-            raise ConfigError(f"{where}.table_attackers: Tables 1-5 need exactly 5 attackers, got {len(self.table_attackers)}")
+            raise ConfigError(
+                f"{where}.table_attackers: Tables 1-5 need exactly 5 attackers, got {len(self.table_attackers)}"
+            )
         _model_ids(self.table_attackers, f"{where}.table_attackers")
 
     def check_plan(self, experiments: Mapping[str, Any], where: str) -> None:
@@ -71,7 +75,9 @@ class DataGradPaper(PaperParams):
         attackers = set(exp.attackers)
         for model_id in _model_ids(self.table_attackers, f"{where}.table_attackers"):
             if model_id not in attackers:
-                raise ConfigError(f"{where}.table_attackers: {model_id} is not an attacker of experiment {self.experiment!r}")
+                raise ConfigError(
+                    f"{where}.table_attackers: {model_id} is not an attacker of experiment {self.experiment!r}"
+                )
 
 
 def paper(name: str, params: type[PaperParams], title: str, reads: tuple[str, ...], summary: str) -> PaperSpec:
@@ -81,6 +87,11 @@ def paper(name: str, params: type[PaperParams], title: str, reads: tuple[str, ..
 
 PAPERS: Registry[PaperSpec] = Registry(
     "paper",
-    paper("datagrad", DataGradPaper, "DataGrad (Ororbia, Kifer, Giles 2017)", ("crosseval", "histories", "examples"),
-          "appendix Tables 1-5 beside the published numbers, the claims of sec. 3, Figures 1-3"),
+    paper(
+        "datagrad",
+        DataGradPaper,
+        "DataGrad (Ororbia, Kifer, Giles 2017)",
+        ("crosseval", "histories", "examples"),
+        "appendix Tables 1-5 beside the published numbers, the claims of sec. 3, Figures 1-3",
+    ),
 )

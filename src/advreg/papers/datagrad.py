@@ -17,8 +17,9 @@ Inputs (``render``): the experiment's gathered ``crosseval.csv``, ``histories.cs
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import matplotlib
 
@@ -37,9 +38,20 @@ from advreg.reporting.figures import _save  # noqa: E402
 
 FIGURE3_METHODS = ("rect", "l1", "dgl1")
 
-LABELS = {"rect": "Rect", "plain": "Rect", "l1": "L1", "l2": "L2", "dgl1": "DGL1", "dgl2": "DGL2", "mt": "MT",
-          "mt_dgl1": "MT-DGL1", "mt_dgl2": "MT-DGL2", "dgl1_exact": "DGL1 (exact)", "dgl2_exact": "DGL2 (exact)",
-          "reference": "Reference"}
+LABELS = {
+    "rect": "Rect",
+    "plain": "Rect",
+    "l1": "L1",
+    "l2": "L2",
+    "dgl1": "DGL1",
+    "dgl2": "DGL2",
+    "mt": "MT",
+    "mt_dgl1": "MT-DGL1",
+    "mt_dgl2": "MT-DGL2",
+    "dgl1_exact": "DGL1 (exact)",
+    "dgl2_exact": "DGL2 (exact)",
+    "reference": "Reference",
+}
 
 
 def paper_label(model_id: str) -> str:
@@ -69,8 +81,14 @@ def published_key(model_id: str, params: Mapping[str, Any]) -> str:
     return f"{method}/{'_'.join(parts) if parts else 'default'}"
 
 
-def table_vs_published(frame: pd.DataFrame, attack: str, attacker: str, published: Mapping[str, list[float]],
-                       phis: list[float], keys: Mapping[str, str] | None = None) -> pd.DataFrame:
+def table_vs_published(
+    frame: pd.DataFrame,
+    attack: str,
+    attacker: str,
+    published: Mapping[str, list[float]],
+    phis: list[float],
+    keys: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """Rows = targets; for each phi: reproduced %, published %, difference (reproduced - published).
 
     ``keys`` maps a target's model id to its published row (default: the model id itself)."""
@@ -93,8 +111,15 @@ def table_vs_published(frame: pd.DataFrame, attack: str, attacker: str, publishe
     return pd.DataFrame(rows)
 
 
-def write_tables(frame, published_doc, tables: Mapping[str, str], attack: str, out_dir: str | Path, dataset: str,
-                 keys: Mapping[str, str] | None = None) -> list[Path]:
+def write_tables(
+    frame: pd.DataFrame,
+    published_doc: Mapping[str, Any],
+    tables: Mapping[str, str],
+    attack: str,
+    out_dir: str | Path,
+    dataset: str,
+    keys: Mapping[str, str] | None = None,
+) -> list[Path]:
     """Tables 1-5 (``tables``: table number -> attacker model id) as CSV and markdown in ``out_dir``."""
     out_dir = Path(out_dir)
     phis = [float(p) for p in published_doc["phis"]]
@@ -104,10 +129,14 @@ def write_tables(frame, published_doc, tables: Mapping[str, str], attack: str, o
         table = table_vs_published(frame, attack, attacker, entry.get("rows", {}), phis, keys)
         csv_path, md_path = out_dir / f"table{number}.csv", out_dir / f"table{number}.md"
         atomic_write_text(csv_path, table.to_csv(index=False, float_format="%.2f"))
-        note = (f"# DataGrad Table {number}: all models attacked by {attacker} ({entry.get('attacker_label', '?')} in the paper), "
-                f"{attack} (R1) noise\n\nAccuracy (%) reproduced on **{dataset}** ('ours'), published on "
-                f"**{published_doc['dataset']}** ('paper', blank where the row is not in the paper or not legible), and ours - paper. "
-                "Compare like with like only on the paper's dataset (config/paper.yaml).\n\n")
+        note = (
+            f"# DataGrad Table {number}: all models attacked by {attacker} "
+            f"({entry.get('attacker_label', '?')} in the paper), "
+            f"{attack} (R1) noise\n\nAccuracy (%) reproduced on **{dataset}** ('ours'), published on "
+            f"**{published_doc['dataset']}** ('paper', blank where the row is not in the paper or not legible), "
+            "and ours - paper. "
+            "Compare like with like only on the paper's dataset (config/paper.yaml).\n\n"
+        )
         if entry.get("illegible"):
             note += f"Published rows lost to the PDF conversion: {', '.join(entry['illegible'])}.\n\n"
         shown = table.astype(object).where(table.notna(), "")
@@ -130,67 +159,132 @@ def check_claims(frame: pd.DataFrame, best: Mapping[str, str], r1: str, r2: str)
     top = phis[-1]
 
     def add(claim: str, held: bool | None, evidence: str) -> None:
-        claims.append({"claim": claim, "verdict": "not testable" if held is None else ("held" if held else "not held"), "evidence": evidence})
+        claims.append(
+            {
+                "claim": claim,
+                "verdict": "not testable" if held is None else ("held" if held else "not held"),
+                "evidence": evidence,
+            }
+        )
 
     def acc(method: str, phi: float) -> float | None:
         model = best.get(method)
         return None if model is None or model not in wb1.index else round(float(wb1.loc[model, phi]), 2)
 
     d, a1, a2 = acc("dgl1", mid), acc("l1", mid), acc("l2", mid)
-    add(f"DGL1 is more robust than L1 and L2 weight decay under R1 noise at phi = {mid:g} (each its own adversary; sec. 3)",
+    add(
+        f"DGL1 is more robust than L1 and L2 weight decay under R1 noise at phi = {mid:g} "
+        "(each its own adversary; sec. 3)",
         None if None in (d, a1, a2) else d > max(a1, a2),
-        f"white-box accuracy: DGL1 {d}, L1 {a1}, L2 {a2} (best-validation variants)")
-    means = {m: float(wb1.loc[mid_id, [p for p in phis if p > 0]].mean()) for m, mid_id in best.items() if mid_id in wb1.index}
+        f"white-box accuracy: DGL1 {d}, L1 {a1}, L2 {a2} (best-validation variants)",
+    )
+    means = {
+        m: float(wb1.loc[mid_id, [p for p in phis if p > 0]].mean())
+        for m, mid_id in best.items()
+        if mid_id in wb1.index
+    }
     winner = max(means, key=means.get) if means else None
-    add("MT-DGL1 is the most robust model overall (sec. 3, abstract)", None if "mt_dgl1" not in means else winner == "mt_dgl1",
-        "mean white-box R1 accuracy over phi > 0: " + ", ".join(f"{LABELS.get(m, m)} {v:.2f}" for m, v in sorted(means.items(), key=lambda kv: -kv[1])))
+    add(
+        "MT-DGL1 is the most robust model overall (sec. 3, abstract)",
+        None if "mt_dgl1" not in means else winner == "mt_dgl1",
+        "mean white-box R1 accuracy over phi > 0: "
+        + ", ".join(f"{LABELS.get(m, m)} {v:.2f}" for m, v in sorted(means.items(), key=lambda kv: -kv[1])),
+    )
     loser = min(means, key=means.get) if means else None
-    add("The multitask model MT is the most susceptible (Fig. 1)", None if "mt" not in means else loser == "mt",
-        f"lowest mean white-box R1 accuracy: {LABELS.get(loser, loser)}")
+    add(
+        "The multitask model MT is the most susceptible (Fig. 1)",
+        None if "mt" not in means else loser == "mt",
+        f"lowest mean white-box R1 accuracy: {LABELS.get(loser, loser)}",
+    )
     rect, dgl1 = acc("rect", top) if "rect" in best else acc("plain", top), acc("dgl1", top)
-    add(f"DataGrad-L1 resists R1 noise far better than the unregularised Rect at phi = {top:g} (Fig. 3)",
-        None if None in (rect, dgl1) else dgl1 > rect, f"white-box accuracy: DGL1 {dgl1}, Rect {rect}")
+    add(
+        f"DataGrad-L1 resists R1 noise far better than the unregularised Rect at phi = {top:g} (Fig. 3)",
+        None if None in (rect, dgl1) else dgl1 > rect,
+        f"white-box accuracy: DGL1 {dgl1}, Rect {rect}",
+    )
     clean = {m: round(float(wb1.loc[i, 0.0]), 2) for m, i in best.items() if i in wb1.index and 0.0 in wb1.columns}
     base = clean.get("rect", clean.get("plain"))
     dg = max((clean[m] for m in ("dgl1", "mt_dgl1") if m in clean), default=None)
-    add("DataGrad (DGL1 or MT-DGL1) also improves clean test accuracy over Rect (sec. 3)", None if None in (base, dg) else dg > base,
-        f"clean accuracy: best of DGL1/MT-DGL1 {dg}, Rect {base}")
+    add(
+        "DataGrad (DGL1 or MT-DGL1) also improves clean test accuracy over Rect (sec. 3)",
+        None if None in (base, dg) else dg > base,
+        f"clean accuracy: best of DGL1/MT-DGL1 {dg}, Rect {base}",
+    )
     if r2 in set(frame["attack"]):
         wb2 = _white_box(frame, r2)
         worst2 = float(wb2[wb2.columns.max()].min())
         worst1 = float(wb1[top].min())
-        add("R2 noise does much less damage than R1 noise (sec. 3: worst case about 92%)", worst2 > worst1,
-            f"worst white-box accuracy at the largest budget: R2 {worst2:.2f} ({r2} at {wb2.columns.max():g}), R1 {worst1:.2f} (phi {top:g})")
+        add(
+            "R2 noise does much less damage than R1 noise (sec. 3: worst case about 92%)",
+            worst2 > worst1,
+            f"worst white-box accuracy at the largest budget: R2 {worst2:.2f} ({r2} at {wb2.columns.max():g}), "
+            f"R1 {worst1:.2f} (phi {top:g})",
+        )
     return claims
 
 
 def write_claims(claims: list[dict[str, str]], path: str | Path, dataset: str) -> None:
     table = pd.DataFrame(claims)
-    atomic_write_text(path, f"# DataGrad: the paper's claims on the reproduced numbers ({dataset})\n\n" + table.to_markdown(index=False) + "\n")
+    atomic_write_text(
+        path,
+        f"# DataGrad: the paper's claims on the reproduced numbers ({dataset})\n\n"
+        + table.to_markdown(index=False)
+        + "\n",
+    )
 
 
-def figure_own_adversary(frame: pd.DataFrame, best: Mapping[str, str], attacks: list[str], path: str | Path, title: str) -> None:
+def figure_own_adversary(
+    frame: pd.DataFrame, best: Mapping[str, str], attacks: list[str], path: str | Path, title: str
+) -> None:
     """Figure 1: each (best-validation) model attacked by itself, one panel per noise type."""
     chosen = set(best.values())
     part = frame[frame["white_box"] & frame["attack"].isin(attacks)]
-    part = part[part["target"].isin(chosen)].assign(model=lambda f: f["target"].map(paper_label), accuracy_pct=lambda f: f["accuracy"] * 100)
+    part = part[part["target"].isin(chosen)].assign(
+        model=lambda f: f["target"].map(paper_label), accuracy_pct=lambda f: f["accuracy"] * 100
+    )
     sns.set_theme(style="whitegrid", context="paper")
-    grid = sns.relplot(data=part, x="epsilon", y="accuracy_pct", hue="model", col="attack", kind="line", marker="o",
-                       height=3.0, aspect=1.2, facet_kws={"sharex": False, "sharey": True})
+    grid = sns.relplot(
+        data=part,
+        x="epsilon",
+        y="accuracy_pct",
+        hue="model",
+        col="attack",
+        kind="line",
+        marker="o",
+        height=3.0,
+        aspect=1.2,
+        facet_kws={"sharex": False, "sharey": True},
+    )
     grid.set_axis_labels("noise budget", "test accuracy (%)")
     grid.figure.suptitle(title, y=1.04)
     _save(grid.figure, path)
 
 
-def figure_fixed_adversaries(frame: pd.DataFrame, best: Mapping[str, str], attack: str, path: str | Path, title: str) -> None:
+def figure_fixed_adversaries(
+    frame: pd.DataFrame, best: Mapping[str, str], attack: str, path: str | Path, title: str
+) -> None:
     """Figure 2: all (best-validation) models attacked by Rect and by MT."""
     attackers = [best[m] for m in ("rect", "plain", "mt") if m in best]
     chosen = set(best.values())
     part = frame[(frame["attack"] == attack)]
     part = part[part["attacker"].isin(attackers) & part["target"].isin(chosen)]
-    part = part.assign(model=part["target"].map(paper_label), adversary=part["attacker"].map(paper_label), accuracy_pct=part["accuracy"] * 100)
+    part = part.assign(
+        model=part["target"].map(paper_label),
+        adversary=part["attacker"].map(paper_label),
+        accuracy_pct=part["accuracy"] * 100,
+    )
     sns.set_theme(style="whitegrid", context="paper")
-    grid = sns.relplot(data=part, x="epsilon", y="accuracy_pct", hue="model", col="adversary", kind="line", marker="o", height=3.0, aspect=1.2)
+    grid = sns.relplot(
+        data=part,
+        x="epsilon",
+        y="accuracy_pct",
+        hue="model",
+        col="adversary",
+        kind="line",
+        marker="o",
+        height=3.0,
+        aspect=1.2,
+    )
     grid.set_axis_labels("phi (R1 noise)", "test accuracy (%)")
     grid.figure.suptitle(title, y=1.04)
     _save(grid.figure, path)
@@ -216,8 +310,9 @@ def figure_samples(images: Mapping[str, np.ndarray], phis: list[float], path: st
     _save(figure, path)
 
 
-def figure3_images(examples: Mapping[str, np.ndarray], best: Mapping[str, str], attack: str,
-                   phis: list[float]) -> dict[str, np.ndarray]:
+def figure3_images(
+    examples: Mapping[str, np.ndarray], best: Mapping[str, str], attack: str, phis: list[float]
+) -> dict[str, np.ndarray]:
     """Per Figure 3 model (Rect, L1, DGL1, best variants): its own R1 noise on the first test image, one
     grey image per phi, (len(phis), H, W) in [0, 1]."""
     images = {}
@@ -230,8 +325,13 @@ def figure3_images(examples: Mapping[str, np.ndarray], best: Mapping[str, str], 
     return images
 
 
-def render(params: DataGradPaper, inputs: Mapping[str, Mapping[str, str]], context: Mapping[str, Any],
-           out_dir: str | Path, log: Callable[[str], None]) -> None:
+def render(
+    params: DataGradPaper,
+    inputs: Mapping[str, Mapping[str, str]],
+    context: Mapping[str, Any],
+    out_dir: str | Path,
+    log: Callable[[str], None],
+) -> None:
     """Tables 1-5, claims and Figures 1-3 of the DataGrad paper into ``out_dir`` (tables/, figures/, claims.md).
 
     ``inputs[experiment]`` holds the experiment's gathered files; ``context`` the published numbers' path and
@@ -251,11 +351,25 @@ def render(params: DataGradPaper, inputs: Mapping[str, Mapping[str, str]], conte
     write_tables(frame, published, tables, params.r1, out_dir / "tables", dataset, keys)
     claims = check_claims(frame, best, params.r1, params.r2)
     write_claims(claims, out_dir / "claims.md", dataset)
-    figure_own_adversary(frame, best, [a for a in (params.r1, params.r2) if a], out_dir / "figures" / "figure1.png",
-                         f"DataGrad Fig. 1 ({dataset}): each model as its own adversary")
-    figure_fixed_adversaries(frame, best, params.r1, out_dir / "figures" / "figure2.png",
-                             f"DataGrad Fig. 2 ({dataset}): Rect and MT as adversaries")
+    figure_own_adversary(
+        frame,
+        best,
+        [a for a in (params.r1, params.r2) if a],
+        out_dir / "figures" / "figure1.png",
+        f"DataGrad Fig. 1 ({dataset}): each model as its own adversary",
+    )
+    figure_fixed_adversaries(
+        frame,
+        best,
+        params.r1,
+        out_dir / "figures" / "figure2.png",
+        f"DataGrad Fig. 2 ({dataset}): Rect and MT as adversaries",
+    )
     phis = sorted(frame.loc[frame["attack"] == params.r1, "epsilon"].unique().tolist())
     images = figure3_images(read_examples(files["examples"]), best, params.r1, phis)
-    figure_samples(images, phis, out_dir / "figures" / "figure3.png",
-                   f"DataGrad Fig. 3 ({dataset}): each model's own R1 noise on one test image")
+    figure_samples(
+        images,
+        phis,
+        out_dir / "figures" / "figure3.png",
+        f"DataGrad Fig. 3 ({dataset}): each model's own R1 noise on one test image",
+    )

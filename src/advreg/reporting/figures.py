@@ -17,8 +17,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 
-
-def _save(figure, path: str | Path) -> None:
+def _save(figure: plt.Figure, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     # No 'Software' metadata: identical inputs give a bit-identical PNG.
     figure.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
@@ -32,8 +31,16 @@ def accuracy_vs_epsilon(frame: pd.DataFrame, attack: str, path: str | Path, titl
     part = part.assign(accuracy_pct=part["accuracy"] * 100.0)
     sns.set_theme(style="whitegrid", context="paper")
     grid = sns.relplot(
-        data=part, x="epsilon", y="accuracy_pct", hue="target", col="attacker", kind="line",
-        col_wrap=min(3, part["attacker"].nunique()), height=3.0, aspect=1.2, marker="o",
+        data=part,
+        x="epsilon",
+        y="accuracy_pct",
+        hue="target",
+        col="attacker",
+        kind="line",
+        col_wrap=min(3, part["attacker"].nunique()),
+        height=3.0,
+        aspect=1.2,
+        marker="o",
         facet_kws={"sharey": True},
     )
     what = {"linf": "L-inf budget", "l2": "L2 budget", "sigma": "noise std"}.get(norm, "budget")

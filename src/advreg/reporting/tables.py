@@ -12,6 +12,7 @@ import pandas as pd
 
 from advreg.atomic import atomic_write_text
 
+
 def accuracy_pivot(frame: pd.DataFrame, attack: str) -> pd.DataFrame:
     """Rows (attacker, target), columns epsilon, values accuracy in percent, for one attack."""
     part = frame[frame["attack"] == attack]
@@ -22,11 +23,16 @@ def accuracy_pivot(frame: pd.DataFrame, attack: str) -> pd.DataFrame:
     return table.round(2)
 
 
-def write_accuracy_tables(frame: pd.DataFrame, attack: str, csv_path: str | Path, md_path: str | Path, title: str) -> pd.DataFrame:
+def write_accuracy_tables(
+    frame: pd.DataFrame, attack: str, csv_path: str | Path, md_path: str | Path, title: str
+) -> pd.DataFrame:
     table = accuracy_pivot(frame, attack)
     atomic_write_text(csv_path, table.reset_index().to_csv(index=False))
-    blocks = [f"# {title}\n", "Accuracy (%) of each target model on each attacker's adversarial set; "
-              "rows where attacker == target are white-box.\n"]
+    blocks = [
+        f"# {title}\n",
+        "Accuracy (%) of each target model on each attacker's adversarial set; "
+        "rows where attacker == target are white-box.\n",
+    ]
     for attacker, block in table.groupby(level="attacker", sort=True):
         blocks.append(f"\n## Attacker: {attacker}\n\n{block.droplevel('attacker').to_markdown()}\n")
     atomic_write_text(md_path, "".join(blocks))
@@ -46,8 +52,10 @@ def robustness_pivot(frame: pd.DataFrame) -> pd.DataFrame:
 def write_robustness_tables(frame: pd.DataFrame, csv_path: str | Path, md_path: str | Path, title: str) -> pd.DataFrame:
     table = robustness_pivot(frame)
     atomic_write_text(csv_path, table.reset_index().to_csv(index=False, float_format="%.6g"))
-    note = ("White-box robustness of each model on the test split: rho_2 and rho_2_unnormalised under DeepFool "
-            "(DeepDefense eq. 7 and supp. eq. 1), rho_inf under FGS (eq. 8, per-sample smallest fooling epsilon), "
-            "eps_ref (smallest FGS epsilon misclassifying 50%) and the accuracy at fractions of it (Table 1).\n\n")
+    note = (
+        "White-box robustness of each model on the test split: rho_2 and rho_2_unnormalised under DeepFool "
+        "(DeepDefense eq. 7 and supp. eq. 1), rho_inf under FGS (eq. 8, per-sample smallest fooling epsilon), "
+        "eps_ref (smallest FGS epsilon misclassifying 50%) and the accuracy at fractions of it (Table 1).\n\n"
+    )
     atomic_write_text(md_path, f"# {title}\n\n{note}{table.to_markdown(floatfmt='.4g')}\n")
     return table

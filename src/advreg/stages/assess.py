@@ -9,8 +9,9 @@ the models and data are loaded once (see README, "What reruns when").
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,8 +40,16 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
     return images.detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def assess_part(ctx: JobContext, *, dataset_path, model_paths: Mapping[str, str], outputs: Mapping[str, str],
-                experiment: str, fold: int, params: Mapping[str, Any]) -> None:
+def assess_part(
+    ctx: JobContext,
+    *,
+    dataset_path: str | Path,
+    model_paths: Mapping[str, str],
+    outputs: Mapping[str, str],
+    experiment: str,
+    fold: int,
+    params: Mapping[str, Any],
+) -> None:
     """``params``: :meth:`advreg.plan.Experiment.assess_params` of this part; ``model_paths``: every target."""
     test = load_test_split(dataset_path, DataParams.parse(params["data"], "data"), ctx.seed, experiment, fold)
     x, y = test.x.to(ctx.device), test.y.to(ctx.device)
@@ -70,15 +79,22 @@ def assess_part(ctx: JobContext, *, dataset_path, model_paths: Mapping[str, str]
             epsilons = [float(e) for e in spec["epsilons"]]
             generator = seed_everything(derive_seed(ctx.seed, experiment, fold, "attack", attack_name, attacker))
             payload = attack.craft(models[attacker], x, y, epsilons, generator, batch_size=batch)
-            sets[attacker][attack_name] = {"epsilons": epsilons, "params": attack.params.to_dict(),
-                                           "payload": {k: v.detach().cpu() for k, v in payload.items()}}
+            sets[attacker][attack_name] = {
+                "epsilons": epsilons,
+                "params": attack.params.to_dict(),
+                "payload": {k: v.detach().cpu() for k, v in payload.items()},
+            }
             rows = cross_evaluate(targets, attack, payload, x, y, epsilons, attacker, eval_batch, clean_ok)
             crosseval_frames.append(pd.DataFrame(rows).assign(experiment=experiment, fold=fold, attack=attack_name))
             head = {k: v[:COUNT] for k, v in payload.items()}
             for i, eps in enumerate(epsilons):
-                examples[example_key(attacker, attack_name, eps)] = to_uint8(attack.materialise(head, x[:COUNT], eps, i))
-            ctx.log(f"{attack_name} by {attacker} on {x.shape[0]} test inputs: {len(rows)} rows "
-                    f"({time.perf_counter() - started:.1f} s)")
+                examples[example_key(attacker, attack_name, eps)] = to_uint8(
+                    attack.materialise(head, x[:COUNT], eps, i)
+                )
+            ctx.log(
+                f"{attack_name} by {attacker} on {x.shape[0]} test inputs: {len(rows)} rows "
+                f"({time.perf_counter() - started:.1f} s)"
+            )
 
     save_artifact(outputs["adversarial"], {"experiment": experiment, "fold": fold, "n": int(x.shape[0]), "sets": sets})
     write_tidy(outputs["crosseval"], crosseval_frames, CROSSEVAL_KEYS)

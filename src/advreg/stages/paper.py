@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from advreg.papers import PAPERS
 
 
-def render_paper(*, paper: str, params: Mapping[str, Any], inputs: Mapping[str, Mapping[str, str]],
-                 context: Mapping[str, Any], out_dir: str | Path, log) -> None:
+def render_paper(
+    *,
+    paper: str,
+    params: Mapping[str, Any],
+    inputs: Mapping[str, Mapping[str, str]],
+    context: Mapping[str, Any],
+    out_dir: str | Path,
+    log: Callable[[str], None],
+) -> None:
     spec = PAPERS.get_spec(paper)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
-from advreg.atomic import atomic_write_text
 from advreg.reporting.examples import read_examples, write_examples
 from advreg.reporting.figures import accuracy_vs_epsilon, latent_disparity_figure
 from advreg.reporting.tables import write_accuracy_tables, write_robustness_tables
@@ -19,14 +19,22 @@ def _title(experiment: str, what: str, description: str) -> str:
     return f"{experiment}: {what}" + (f" ({description})" if description else "")
 
 
-def gather_histories(histories: Mapping[str, Sequence[Any]], out) -> None:
+def gather_histories(histories: Mapping[str, Sequence[Any]], out: str | Path) -> None:
     """``histories``: path -> (experiment, fold, model id); one tidy CSV with those three columns first."""
     frames = [pd.read_csv(path).assign(experiment=e, fold=f, model=m) for path, (e, f, m) in histories.items()]
     write_tidy(out, frames, ["experiment", "fold", "model", "epoch"])
 
 
-def summarise_experiment(*, experiment: str, description: str, norms: Mapping[str, str], parts: Sequence[Mapping[str, str]],
-                         histories: Mapping[str, Sequence[Any]], outputs: Mapping[str, str], log) -> None:
+def summarise_experiment(
+    *,
+    experiment: str,
+    description: str,
+    norms: Mapping[str, str],
+    parts: Sequence[Mapping[str, str]],
+    histories: Mapping[str, Sequence[Any]],
+    outputs: Mapping[str, str],
+    log: Callable[[str], None],
+) -> None:
     """``parts``: every assessment part's files and its ``fold``; ``norms``: attack -> norm. Examples are kept
     from fold 0 only."""
     crosseval = [pd.read_csv(p["crosseval"]) for p in parts]
@@ -51,8 +59,13 @@ def summarise_experiment(*, experiment: str, description: str, norms: Mapping[st
     robust = pd.read_csv(outputs["robustness"])
     if not robust.empty:
         robust["layer"] = robust["layer"].fillna("")
-        write_robustness_tables(robust, tables / "robustness.csv", tables / "robustness.md",
-                                _title(experiment, "white-box robustness", description))
-        latent_disparity_figure(robust, figures / "latent_disparity.png",
-                                _title(experiment, "latent disparity under FGSM", description))
+        write_robustness_tables(
+            robust,
+            tables / "robustness.csv",
+            tables / "robustness.md",
+            _title(experiment, "white-box robustness", description),
+        )
+        latent_disparity_figure(
+            robust, figures / "latent_disparity.png", _title(experiment, "latent disparity under FGSM", description)
+        )
     log(f"{experiment}: {len(frame)} cross-evaluation rows, {len(robust)} robustness rows, {len(norms)} attacks")

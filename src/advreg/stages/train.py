@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -30,8 +31,18 @@ def _input_shape(dataset: Mapping[str, Any]) -> tuple[int, int, int]:
     return (int(c), int(h), int(w))
 
 
-def pretrain_reference(ctx: JobContext, *, dataset_path, model_out, history_out, experiment: str, arch: str,
-                       model_kwargs: Mapping[str, Any], data: Mapping[str, Any], pretrain: Mapping[str, Any]) -> None:
+def pretrain_reference(
+    ctx: JobContext,
+    *,
+    dataset_path: str | Path,
+    model_out: str | Path,
+    history_out: str | Path,
+    experiment: str,
+    arch: str,
+    model_kwargs: Mapping[str, Any],
+    data: Mapping[str, Any],
+    pretrain: Mapping[str, Any],
+) -> None:
     """Train the experiment's reference model with plain cross-entropy (fold 0's split)."""
     dataset = load_dataset(dataset_path)
     splits = make_splits(dataset, DataParams.parse(data, "data"), ctx.seed, experiment, 0)
@@ -42,16 +53,45 @@ def pretrain_reference(ctx: JobContext, *, dataset_path, model_out, history_out,
     model = build_from_params(spec, _input_shape(dataset), num_classes, kwargs).to(ctx.device)
     settings = TrainSettings.parse(pretrain, "pretrain")
     identity = f"experiment {experiment}, reference pretraining (method plain)"
-    history = train(model, build_method("plain"), settings, splits["train"], splits["val"], generator, identity, ctx.log,
-                    ctx.runtime.eval_batch_size)
-    save_model(model_out, model, arch=arch, arch_kwargs=kwargs.to_dict(), input_shape=_input_shape(dataset),
-               num_classes=num_classes, info={"experiment": experiment, "model": str(REFERENCE)})
+    history = train(
+        model,
+        build_method("plain"),
+        settings,
+        splits["train"],
+        splits["val"],
+        generator,
+        identity,
+        ctx.log,
+        ctx.runtime.eval_batch_size,
+    )
+    save_model(
+        model_out,
+        model,
+        arch=arch,
+        arch_kwargs=kwargs.to_dict(),
+        input_shape=_input_shape(dataset),
+        num_classes=num_classes,
+        info={"experiment": experiment, "model": str(REFERENCE)},
+    )
     _write_history(history_out, history)
 
 
-def train_variant(ctx: JobContext, *, dataset_path, reference_path, model_out, history_out, experiment: str, fold: int,
-                  model_id: ModelId, arch: str, data: Mapping[str, Any], params: Mapping[str, Any],
-                  train_settings: Mapping[str, Any], model_kwargs: Mapping[str, Any]) -> None:
+def train_variant(
+    ctx: JobContext,
+    *,
+    dataset_path: str | Path,
+    reference_path: str | Path | None,
+    model_out: str | Path,
+    history_out: str | Path,
+    experiment: str,
+    fold: int,
+    model_id: ModelId,
+    arch: str,
+    data: Mapping[str, Any],
+    params: Mapping[str, Any],
+    train_settings: Mapping[str, Any],
+    model_kwargs: Mapping[str, Any],
+) -> None:
     """Train one method variant, from the reference (``init: reference``) or from scratch (``init: scratch``)."""
     dataset = load_dataset(dataset_path)
     splits = make_splits(dataset, DataParams.parse(data, "data"), ctx.seed, experiment, fold)
@@ -66,9 +106,24 @@ def train_variant(ctx: JobContext, *, dataset_path, reference_path, model_out, h
     else:
         model = build_from_params(spec, _input_shape(dataset), num_classes, kwargs).to(ctx.device)
     method = build_method(model_id.method, params)
-    history = train(model, method, settings, splits["train"], splits["val"], generator, identity, ctx.log,
-                    ctx.runtime.eval_batch_size)
-    save_model(model_out, model, arch=arch, arch_kwargs=kwargs.to_dict(), input_shape=_input_shape(dataset),
-               num_classes=num_classes, info={"experiment": experiment, "fold": fold, "model": str(model_id),
-                                              "params": method.params.to_dict()})
+    history = train(
+        model,
+        method,
+        settings,
+        splits["train"],
+        splits["val"],
+        generator,
+        identity,
+        ctx.log,
+        ctx.runtime.eval_batch_size,
+    )
+    save_model(
+        model_out,
+        model,
+        arch=arch,
+        arch_kwargs=kwargs.to_dict(),
+        input_shape=_input_shape(dataset),
+        num_classes=num_classes,
+        info={"experiment": experiment, "fold": fold, "model": str(model_id), "params": method.params.to_dict()},
+    )
     _write_history(history_out, history)

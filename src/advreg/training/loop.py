@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -24,10 +25,11 @@ class TrainingDivergedError(RuntimeError):
     """The loss became NaN, infinite or larger than the configured bound."""
 
 
-def build_optimizer(params, spec: OptimizerParams) -> torch.optim.Optimizer:
+def build_optimizer(params: Iterable[nn.Parameter], spec: OptimizerParams) -> torch.optim.Optimizer:
     if spec.name == "sgd":
-        return torch.optim.SGD(params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay,
-                               nesterov=spec.nesterov)
+        return torch.optim.SGD(
+            params, lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay, nesterov=spec.nesterov
+        )
     if spec.name == "adam":
         return torch.optim.Adam(params, lr=spec.lr, weight_decay=spec.weight_decay)
     return torch.optim.NAdam(params, lr=spec.lr, weight_decay=spec.weight_decay)
@@ -48,7 +50,9 @@ def _set_mode(model: nn.Module, batchnorm: str) -> None:
 
 
 @torch.no_grad()
-def evaluate_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> tuple[float, float]:
+def evaluate_accuracy(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000
+) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of ``model`` in eval mode; (nan, nan) for an empty set."""
     if x.shape[0] == 0:
         return math.nan, math.nan
@@ -90,7 +94,15 @@ def train(
 
     history: list[dict[str, Any]] = []
     val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, eval_batch_size)
-    history.append({"epoch": 0, "train_loss": math.nan, "val_loss": val_loss, "val_acc": val_acc, "lr": optimizer.param_groups[0]["lr"]})
+    history.append(
+        {
+            "epoch": 0,
+            "train_loss": math.nan,
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+            "lr": optimizer.param_groups[0]["lr"],
+        }
+    )
     best_state, best_acc = None, -math.inf
     n = train_split.x.shape[0]
     if n == 0:
@@ -108,7 +120,8 @@ def train(
             value = loss.item()
             if not math.isfinite(value) or value > settings.max_loss:
                 raise TrainingDivergedError(
-                    f"{identity}: training diverged at epoch {epoch}, step {step} (loss = {value}; bound max_loss = {settings.max_loss}). "
+                    f"{identity}: training diverged at epoch {epoch}, step {step} (loss = {value}; "
+                    f"bound max_loss = {settings.max_loss}). "
                     "Lower the learning rate or the regularizer's weight."
                 )
             loss.backward()
@@ -119,7 +132,9 @@ def train(
         if scheduler is not None:
             scheduler.step()
         val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, eval_batch_size)
-        history.append({"epoch": epoch, "train_loss": loss_sum / seen, "val_loss": val_loss, "val_acc": val_acc, "lr": lr})
+        history.append(
+            {"epoch": epoch, "train_loss": loss_sum / seen, "val_loss": val_loss, "val_acc": val_acc, "lr": lr}
+        )
         log(f"{identity}: epoch {epoch}/{settings.epochs} train_loss {loss_sum / seen:.4f} val_acc {val_acc:.4f}")
         if settings.select == "best_val" and val_acc > best_acc:
             best_acc, best_state = val_acc, copy.deepcopy(model.state_dict())

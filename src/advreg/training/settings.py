@@ -28,7 +28,9 @@ class OptimizerParams(Params):
 class LRScheduleParams(Params):
     """Multiply the learning rate by ``gamma`` after the given fractions of the epochs."""
 
-    milestones: tuple[float, ...] = param((), "fractions of the epochs after which the rate is multiplied by gamma", gt=0, le=1)
+    milestones: tuple[float, ...] = param(
+        (), "fractions of the epochs after which the rate is multiplied by gamma", gt=0, le=1
+    )
     gamma: float = param(0.1, "factor applied at each milestone", gt=0)
 
 
@@ -36,11 +38,15 @@ class LRScheduleParams(Params):
 class TrainSettings(Params):
     """How a model is trained: from the reference or from scratch, optimiser, schedule and model selection."""
 
-    init: Literal["reference", "scratch"] = param("reference", "fine-tune the experiment's reference or train from scratch")
+    init: Literal["reference", "scratch"] = param(
+        "reference", "fine-tune the experiment's reference or train from scratch"
+    )
     epochs: int = param(1, "passes over the training split", ge=0)
     batch_size: int = param(100, "samples per update", ge=1)
     optimizer: OptimizerParams = param(OptimizerParams, "the optimiser")
     lr_schedule: LRScheduleParams | None = param(None, "learning-rate milestones (none: constant rate)")
-    select: Literal["last", "best_val"] = param("last", "keep the last epoch or the best validation epoch (earliest on ties)")
+    select: Literal["last", "best_val"] = param(
+        "last", "keep the last epoch or the best validation epoch (earliest on ties)"
+    )
     batchnorm: Literal["train", "frozen"] = param("train", "frozen: BatchNorm layers stay in eval mode (DeepDefense)")
     max_loss: float = param(1.0e3, "a loss above this (or non-finite) stops the job as diverged", gt=0)
