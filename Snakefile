@@ -6,7 +6,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default preset, unless configs are given with --configfile: those then stand alone (Snakemake would
+# otherwise merge them into this one, and a paper-scale run would also plan the reduced experiments).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "report/workflow.rst"
@@ -16,7 +20,7 @@ include: "workflow/rules/common.smk"
 
 
 wildcard_constraints:
-    dataset=alternatives(DATASETS),
+    dataset=alternatives(PLAN.datasets),
     experiment=alternatives(PLAN.experiments),
     paper=alternatives(PLAN.papers) if PLAN.papers else "(?!)",
     fold=r"\d+",
@@ -32,6 +36,6 @@ include: "workflow/rules/render.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True

@@ -1,6 +1,8 @@
 """Config errors are caught before any job runs and name the offending key; the plan is built without torch."""
 
 import copy
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -120,7 +122,7 @@ def test_plan_errors_name_the_key(default_config, mutate, needle):
         ),
         (
             lambda e: e["attacks"]["deepfool"].update(params={"start": "random"}),
-            "experiments.fmnist_mlp.attacks.deepfool.params.start: must be one of ['predicted', 'true'], got 'random'",
+            "experiments.fmnist_mlp.attacks.deepfool.params.start: must be one of ['true', 'predicted'], got 'random'",
         ),
     ],
 )
@@ -216,3 +218,31 @@ def test_snakemake_refuses_a_bad_config_before_any_job(tmp_path, default_config)
     assert proc.returncode != 0
     assert "-0.1" in proc.stdout + proc.stderr and "epsilons" in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_config_given_on_the_command_line_stands_alone(tmp_path, default_config):
+    """`--configfile` replaces the default preset instead of being merged into it, even where config/config.yaml
+    is present in the working directory (as in a clone)."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    one = {key: default_config[key] for key in ("seed", "device", "data")}
+    one["experiments"] = {"solo": copy.deepcopy(default_config["experiments"]["fmnist_lenet"])}
+    (tmp_path / "solo.yaml").write_text(yaml.safe_dump(one))
+    for extra in (["--configfile", str(tmp_path / "solo.yaml")], []):
+        proc = subprocess.run(
+            [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-s", str(ROOT / "Snakefile"),
+             "--directory", str(tmp_path), *extra],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        planned = set(re.findall(r"results/([a-z0-9_]+)/crosseval\.csv", proc.stdout))
+        assert planned == ({"solo"} if extra else set(default_config["experiments"])), planned
+
+
+def test_a_config_may_declare_its_own_dataset(default_config):
+    default_config["datasets"] = {"mine": {"format": "npz", "dir": "data/mine", "classes": ["a", "b"]}}
+    default_config["experiments"]["fmnist_mlp"]["dataset"] = "mine"
+    plan = valid(default_config)
+    assert plan["fmnist_mlp"].dataset == "mine" and plan.datasets["mine"].format == "npz"
+    default_config["experiments"]["fmnist_mlp"]["dataset"] = "yours"
+    with pytest.raises(ConfigError, match="unknown dataset 'yours' \\(known: mnist, fashion_mnist, cifar10, mine\\)"):
+        valid(default_config)

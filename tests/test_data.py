@@ -23,9 +23,20 @@ import torch
 from advreg.artifacts import load_artifact, sha256_file
 from advreg.data.cifar import UnsafePickleError, load_cifar10, write_cifar_batches
 from advreg.data.idx import load_idx_dataset, read_idx, write_idx
+from advreg.data.npz import NpzFormatError, load_npz_dataset
 from advreg.data.prepare import DatasetChecksumError, load_dataset, prepare_dataset
-from advreg.data.registry import ARRAY_ROLES, DATASETS, MEMBER_MD5, PENDING, DatasetSpec, array_digest, get_spec
+from advreg.data.registry import (
+    ARRAY_ROLES,
+    DATASETS,
+    MEMBER_MD5,
+    PENDING,
+    DatasetSpec,
+    array_digest,
+    dataset_specs,
+    get_spec,
+)
 from advreg.data.sources import DownloadError, download, find_local
+from advreg.params import ConfigError
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = get_spec("mnist").files
@@ -615,3 +626,105 @@ def test_real_fashion_mnist(tmp_path):
     assert torch.bincount(data["train_labels"]).tolist() == [6000] * 10
     assert torch.bincount(data["test_labels"]).tolist() == [1000] * 10
     assert data["class_names"][0] == "T-shirt/top" and data["class_names"][9] == "Ankle boot"
+
+
+# ------------------------------------------------------------------------------------------ checksum pins
+
+
+def test_member_md5_marker_needs_member_md5s(tmp_path):
+    """The MEMBER_MD5 marker vouches for nothing without member MD5s: refused, and nothing is written."""
+    (train_images, train_labels), (test_images, test_labels) = cifar_arrays()
+    write_cifar_batches(tmp_path / "local", (train_images, train_labels), (test_images, test_labels))
+    spec = dataclasses.replace(get_spec("cifar10"), system_dirs=(), mirrors=(), member_md5={}, shapes={})
+    out = tmp_path / "cifar10.pt"
+    with pytest.raises(DatasetChecksumError, match=r"no MD5 is pinned for member file\(s\) data_batch_1"):
+        prepare_dataset(spec, out, local_dir=tmp_path / "local", download_dir=tmp_path / "dl", log=quiet)
+    assert not out.exists()
+
+
+def test_member_md5_marker_is_refused_where_no_member_is_checked(tmp_path):
+    """An IDX dataset has no member files: expected digests of "member-md5" must not skip the check."""
+    write_idx_folder(tmp_path / "local", tiny_arrays())
+    out = tmp_path / "tiny.pt"
+    with pytest.raises(DatasetChecksumError, match=r"pinned as 'member-md5', but the 'idx' format"):
+        prepare_dataset(
+            tiny_spec(),
+            out,
+            local_dir=tmp_path / "local",
+            download_dir=tmp_path / "dl",
+            expected_digests={role: MEMBER_MD5 for role in ARRAY_ROLES},
+            log=quiet,
+        )
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------------------------ a config's own datasets
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> dict[str, str]:
+    """Save ``arrays`` as an .npz dataset; return the digests a config pins for it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **arrays)
+    images = {k: v[..., None] if v.ndim == 3 else v for k, v in arrays.items() if k.endswith("images")}
+    labels = {k: v.astype(np.int64) for k, v in arrays.items() if k.endswith("labels")}
+    return {role: array_digest({**images, **labels}[role]) for role in ARRAY_ROLES}
+
+
+def test_a_config_declares_its_own_npz_dataset(tmp_path):
+    digests = write_npz(tmp_path / "mine" / "subset.npz", tiny_arrays())
+    declared = {"format": "npz", "dir": str(tmp_path / "mine"), "digests": digests}
+    specs = dataset_specs({"subset": declared})
+    out = tmp_path / "subset.pt"
+    summary = prepare_dataset(specs["subset"], out, download_dir=tmp_path / "dl", log=quiet)
+    assert summary["source"] == str(tmp_path / "mine")
+    data = load_dataset(out, verify=True)
+    assert data["class_names"] == ["0", "1", "2"]  # derived from the labels
+    assert tuple(data["train_images"].shape) == (12, 4, 5, 1)
+    # a wrong pin names the array and writes nothing
+    bad = dataset_specs({"subset": {**declared, "digests": {**digests, "test_labels": "0" * 64}}})["subset"]
+    out2 = tmp_path / "bad.pt"
+    with pytest.raises(DatasetChecksumError, match="SHA256 mismatch for array\\(s\\) test_labels"):
+        prepare_dataset(bad, out2, download_dir=tmp_path / "dl", log=quiet)
+    assert not out2.exists()
+    # nothing pinned: refused, with the digests to pin
+    pending = dataset_specs({"subset": {**declared, "digests": {}}})["subset"]
+    with pytest.raises(DatasetChecksumError, match=digests["train_images"]):
+        prepare_dataset(pending, out2, download_dir=tmp_path / "dl", log=quiet)
+    # a folder without the file: the error names the folder
+    empty = dataset_specs({"subset": {**declared, "dir": str(tmp_path / "nowhere")}})["subset"]
+    with pytest.raises(DownloadError, match="nowhere"):
+        prepare_dataset(empty, out2, download_dir=tmp_path / "dl", log=quiet)
+    assert not out2.exists()
+
+
+def test_a_config_declares_its_own_idx_dataset_with_class_names(tmp_path):
+    arrays = tiny_arrays()
+    write_idx_folder(tmp_path / "idx", arrays)
+    pins = {role: array_digest(a) for role, a in decoded(arrays).items()}
+    spec = dataset_specs(
+        {"digits3": {"format": "idx", "dir": str(tmp_path / "idx"), "classes": ["a", "b", "c"], "digests": pins}}
+    )["digits3"]
+    prepare_dataset(spec, tmp_path / "d.pt", download_dir=tmp_path / "dl", log=quiet)
+    assert load_dataset(tmp_path / "d.pt")["class_names"] == ["a", "b", "c"]
+
+
+def test_declared_datasets_are_checked_by_name(tmp_path):
+    with pytest.raises(ConfigError, match="datasets.mnist: 'mnist' is a built-in dataset"):
+        dataset_specs({"mnist": {"dir": "x"}})
+    with pytest.raises(ConfigError, match="datasets.mine.dir: name the folder"):
+        dataset_specs({"mine": {}})
+    with pytest.raises(ConfigError, match=r"datasets.mine.format: must be one of \['npz', 'idx'\]"):
+        dataset_specs({"mine": {"dir": "x", "format": "csv"}})
+
+
+def test_npz_files_with_pickles_or_wrong_arrays_are_refused(tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, train_images=np.zeros((2, 3, 3), np.uint8))
+    with pytest.raises(NpzFormatError, match="missing array"):
+        load_npz_dataset(path)
+    np.savez(path, **{**tiny_arrays(), "train_labels": np.array([object()] * 12, dtype=object)})
+    with pytest.raises(NpzFormatError, match="without pickled objects"):
+        load_npz_dataset(path)
+    np.savez(path, **{**tiny_arrays(), "test_images": np.zeros((3, 4, 5), np.float32)})
+    with pytest.raises(NpzFormatError, match="test_images must be uint8"):
+        load_npz_dataset(path)

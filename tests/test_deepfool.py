@@ -202,7 +202,7 @@ def test_start_true_moves_away_from_the_label_and_skips_misclassified():
     assert art["iterations"][0] == 0 and bool(art["fooled"][0])
     assert torch.equal(art["perturbation"][0], torch.zeros_like(art["perturbation"][0]))
     assert art["iterations"][1:].tolist() == [1] * 11
-    pred_art = DeepFool().craft(model, x, y, [1.0], torch.Generator())
+    pred_art = DeepFool({"start": "predicted"}).craft(model, x, y, [1.0], torch.Generator())
     assert pred_art["iterations"].tolist() == [1] * 12  # "predicted" attacks sample 0 too
 
 

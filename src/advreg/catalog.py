@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from advreg.attacks.catalog import ATTACKS
+from advreg.data.registry import CustomDatasetParams
 from advreg.methods.catalog import METHODS
 from advreg.metrics.catalog import RobustnessParams
 from advreg.models.catalog import MODELS
@@ -95,6 +96,12 @@ def components_schema() -> dict[str, Any]:
             "data": DataParams.json_schema(),
             "runtime": RuntimeParams.json_schema(),
             "reproducibility": ReproducibilityParams.json_schema(),
+            "datasets": {
+                "type": "object",
+                "description": "a config's own datasets, by name (not a built-in one's)",
+                "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
+                "additionalProperties": CustomDatasetParams.json_schema(),
+            },
             "robustness": RobustnessParams.json_schema(),
             "method_params": {name: spec.params.json_schema() for name, spec in METHODS.items()},
             "attack_params": {name: spec.params.json_schema() for name, spec in ATTACKS.items()},
@@ -180,6 +187,7 @@ def readme_tables() -> str:
     lines += _section("Training (`experiments.E.pretrain`, `.finetune`, a variant's `train`)", TrainSettings)
     lines += _section("Robustness metrics (`experiments.E.robustness`)", RobustnessParams)
     lines += _section("Data sizes (`experiments.E.data`)", DataParams)
+    lines += _section("A config's own dataset (`datasets.<name>`)", CustomDatasetParams)
     lines += _section("Runtime (`runtime`; changing it reruns nothing)", RuntimeParams)
     lines += _section("Reproducibility (`reproducibility`; changing it changes every result)", ReproducibilityParams)
     lines += _table("Papers (`papers.<name>`)", PAPERS)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advreg.attacks.catalog import ATTACKS, AttackSpec
+from advreg.data.registry import DatasetSpec, dataset_specs
 from advreg.ids import NAME_PATTERN, REFERENCE, VARIANT_PATTERN, ModelId
 from advreg.methods.catalog import METHODS
 from advreg.metrics.catalog import RobustnessParams
@@ -126,6 +127,7 @@ class Experiment:
 class Plan:
     experiments: dict[str, Experiment]
     papers: dict[str, tuple[PaperSpec, Params]]
+    datasets: dict[str, DatasetSpec]  # the built-in ones and the config's own (``datasets:``)
 
     def __getitem__(self, name: str) -> Experiment:
         return self.experiments[name]
@@ -178,15 +180,13 @@ def _variant_specs(spec: Mapping[str, Any], where: str) -> list[tuple[str, dict,
     return out
 
 
-def _experiment(name: str, raw: Mapping[str, Any]) -> Experiment:
+def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) -> Experiment:
     where = f"experiments.{name}"
     if not re.fullmatch(NAME_PATTERN, name):
         raise ConfigError(f"{where}: experiment names must match {NAME_PATTERN}")
     cfg = copy.deepcopy(dict(raw))
-    from advreg.data.registry import DATASETS  # numpy only
-
-    if cfg["dataset"] not in DATASETS:
-        raise ConfigError(f"{where}.dataset: unknown dataset {cfg['dataset']!r} (known: {', '.join(DATASETS)})")
+    if cfg["dataset"] not in datasets:
+        raise ConfigError(f"{where}.dataset: unknown dataset {cfg['dataset']!r} (known: {', '.join(datasets)})")
     arch = cfg["model"]["arch"]
     if arch not in MODELS:
         raise ConfigError(f"{where}.model.arch: unknown architecture {arch!r} (known: {', '.join(MODELS)})")
@@ -252,8 +252,9 @@ def _experiment(name: str, raw: Mapping[str, Any]) -> Experiment:
 
 
 def build_plan(config: Mapping[str, Any]) -> Plan:
-    """Check names and parameters, expand grids; return the experiments and papers."""
-    experiments = {name: _experiment(name, raw) for name, raw in (config.get("experiments") or {}).items()}
+    """Check names and parameters, expand grids; return the experiments, papers and datasets."""
+    datasets = dataset_specs(config.get("datasets"))
+    experiments = {name: _experiment(name, raw, datasets) for name, raw in (config.get("experiments") or {}).items()}
     if not experiments:
         raise ConfigError("experiments: the config defines no experiment")
     papers = {}
@@ -268,4 +269,4 @@ def build_plan(config: Mapping[str, Any]) -> Plan:
                 )
         spec.check(params, experiments, where)
         papers[name] = (spec, params)
-    return Plan(experiments, papers)
+    return Plan(experiments, papers, datasets)

@@ -11,7 +11,6 @@ if SRC_DIR not in sys.path:
     sys.path.insert(0, SRC_DIR)
 
 from advreg import layout
-from advreg.data.registry import DATASETS
 from advreg.ids import NAME_PATTERN, REFERENCE, VARIANT_PATTERN, ModelId
 from advreg.plan import build_plan
 from advreg.settings import reproducibility_settings

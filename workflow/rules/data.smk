@@ -1,5 +1,6 @@
 # Stage 1: datasets.  Sources in order: data.local_dir, known system folders (e.g. Debian's
 # dataset-fashion-mnist), then the canonical download mirrors; decoded arrays must match pinned SHA256s.
+# A config's own datasets (datasets:) come from their folder only, verified the same way.
 
 
 rule prepare_dataset:
@@ -20,5 +21,6 @@ rule prepare_dataset:
         local_dir=config["data"].get("local_dir"),
         download_dir=config["data"].get("download_dir", "resources/downloads"),
         mirrors=lambda wildcards: (config["data"].get("mirrors") or {}).get(wildcards.dataset),
+        declared=lambda wildcards: (config.get("datasets") or {}).get(wildcards.dataset),
     script:
         "../../scripts/prepare_dataset.py"

@@ -57,8 +57,10 @@ class DeepFoolSettings(Params):
 
 @dataclass(frozen=True)
 class DeepFoolParams(DeepFoolSettings):
-    start: Literal["predicted", "true"] = param(
-        "predicted", "label to move away from: the model's 'predicted' or the 'true' one"
+    start: Literal["true", "predicted"] = param(
+        "true",
+        "label to move away from: 'true' (evaluation sets: a point already misclassified stays as it is) or the "
+        "model's 'predicted' one (rho_2, as DeepDefense's code; it moves misclassified points, often onto the truth)",
     )
 
 

@@ -5,8 +5,11 @@ x + Delta^(i); its multi-class form (the one DeepDefense's regulariser and its e
 pairwise gap to the start label and steps towards the nearest linearised boundary. This module follows the
 authors' reference implementation (LTS4/DeepFool, ``deepfool.py``) exactly:
 
-- start label s: the model's prediction at x by default (untargeted DeepFool moves away from it); the
-  candidates are all classes k != s;
+- start label s: the model's prediction at x for rho_2 (untargeted DeepFool moves away from it, as the
+  reference code and DeepDefense's evaluation); the attack's evaluation sets start from the true label
+  instead (``start: true``, the default): a point already misclassified is then "fooled" at step 0 and
+  stays as it is, so a set is never easier than the clean one (from the prediction, misclassified points
+  are moved away from their wrong label, often onto the true one); the candidates are all classes k != s;
 - at the iterate x_i, f_k = logit_k(x_i) - logit_s(x_i), w_k = grad_x f_k(x_i), and
   l = argmin_{k != s} |f_k| / ||w_k||_2 (the distance to the nearest linearised boundary);
 - r_i = (|f_l| / ||w_l||_2 + step_eps) * w_l / ||w_l||_2: the 1e-4 is added to the step *distance*

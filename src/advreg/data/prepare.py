@@ -19,8 +19,10 @@ import numpy as np
 import torch
 
 from advreg.artifacts import load_artifact, save_artifact
+from advreg.data.cifar import BATCH_NAMES as CIFAR_BATCH_NAMES
 from advreg.data.cifar import BatchChecksumError, load_cifar10
 from advreg.data.idx import load_idx_dataset
+from advreg.data.npz import load_npz_dataset
 from advreg.data.registry import ARRAY_ROLES, MEMBER_MD5, PENDING, DatasetSpec, array_digest, get_spec
 from advreg.data.sources import DownloadError, candidate_dirs, download_files, files_in, find_local, remove_downloaded
 
@@ -48,6 +50,13 @@ def _resolve_source(
     cached = files_in(spec, cache) if cache.is_dir() else None
     if cached is not None:
         return str(cache), cached, {}
+    if not (mirrors or spec.mirrors):  # a config's own dataset: its folder is the only source
+        wanted = ", ".join(spec.files.values())
+        folders = [str(d) for d in candidate_dirs(spec, local_dir, system_dirs)]
+        raise DownloadError(
+            f"dataset {spec.name!r}: none of the folders {folders} holds all of its files ({wanted}); "
+            "check the folder declared for it"
+        )
     searched = [*candidate_dirs(spec, local_dir, system_dirs), cache]
     log(f"[data] {spec.name}: no local copy in {', '.join(map(str, searched))}; downloading into {cache}")
     try:
@@ -62,12 +71,14 @@ def _resolve_source(
 def _decode(spec: DatasetSpec, paths: dict[str, Path]) -> dict[str, np.ndarray]:
     if spec.format == "idx":
         return load_idx_dataset(paths)
+    if spec.format == "npz":
+        return load_npz_dataset(paths["archive"])
     if spec.format == "cifar_python":
         try:
             return load_cifar10(paths["archive"], member_md5=spec.member_md5)
         except BatchChecksumError as exc:
             raise DatasetChecksumError(f"dataset {spec.name!r}: {exc}") from exc
-    raise ValueError(f"dataset {spec.name!r}: unknown format {spec.format!r} (expected 'idx' or 'cifar_python')")
+    raise ValueError(f"dataset {spec.name!r}: unknown format {spec.format!r} (expected 'idx', 'cifar_python' or 'npz')")
 
 
 def _expected_digests(spec: DatasetSpec, expected_digests: Mapping[str, str] | None) -> dict[str, str]:
@@ -80,6 +91,33 @@ def _expected_digests(spec: DatasetSpec, expected_digests: Mapping[str, str] | N
     return {role: spec.digests.get(role, PENDING) for role in ARRAY_ROLES} | dict(expected_digests or {})
 
 
+def class_names(spec: DatasetSpec, arrays: dict[str, np.ndarray]) -> tuple[str, ...]:
+    """The spec's class names, or "0" .. "K-1" (K from the labels) for a dataset declared without them."""
+    if spec.class_names:
+        return spec.class_names
+    top = max((int(arrays[r].max()) for r in ("train_labels", "test_labels") if arrays[r].size), default=0)
+    return tuple(str(k) for k in range(top + 1))
+
+
+def _check_member_pins(spec: DatasetSpec, expected: dict[str, str]) -> None:
+    """An array pinned as MEMBER_MD5 is vouched for by the MD5s of the files it is decoded from: only formats whose
+    decoder checks them (CIFAR's batch files) may use the marker, and only with every member MD5 given."""
+    marked = [role for role in ARRAY_ROLES if expected[role] == MEMBER_MD5]
+    if not marked:
+        return
+    if spec.format != "cifar_python":
+        raise DatasetChecksumError(
+            f"dataset {spec.name!r}: array(s) {', '.join(marked)} are pinned as {MEMBER_MD5!r}, but the "
+            f"{spec.format!r} format has no member files whose MD5s could vouch for them; pin their SHA256"
+        )
+    missing = sorted(set(CIFAR_BATCH_NAMES) - set(spec.member_md5))
+    if missing:
+        raise DatasetChecksumError(
+            f"dataset {spec.name!r}: array(s) {', '.join(marked)} are pinned as {MEMBER_MD5!r}, but no MD5 is "
+            f"pinned for member file(s) {', '.join(missing)}: nothing would verify them"
+        )
+
+
 def _verify(spec: DatasetSpec, arrays: dict[str, np.ndarray], expected: dict[str, str], source: str) -> dict[str, str]:
     """Check shapes, label range and pinned digests; return the actual digests. Raises DatasetChecksumError."""
     for role in ARRAY_ROLES:
@@ -89,11 +127,12 @@ def _verify(spec: DatasetSpec, arrays: dict[str, np.ndarray], expected: dict[str
                 f"dataset {spec.name!r}: array {role} has shape {tuple(arrays[role].shape)}, expected "
                 f"{tuple(want)} (source: {source})"
             )
+    names = class_names(spec, arrays)
     for role in ("train_labels", "test_labels"):
         labels = arrays[role]
-        if labels.size and (labels.min() < 0 or labels.max() >= len(spec.class_names)):
+        if labels.size and (labels.min() < 0 or labels.max() >= len(names)):
             raise DatasetChecksumError(
-                f"dataset {spec.name!r}: array {role} has labels outside 0..{len(spec.class_names) - 1} "
+                f"dataset {spec.name!r}: array {role} has labels outside 0..{len(names) - 1} "
                 f"(min {labels.min()}, max {labels.max()}; source: {source})"
             )
     actual = {role: array_digest(arrays[role]) for role in ARRAY_ROLES}
@@ -142,6 +181,7 @@ def prepare_dataset(
     """
     spec = name if isinstance(name, DatasetSpec) else get_spec(name)
     expected = _expected_digests(spec, expected_digests)
+    _check_member_pins(spec, expected)
     system_dirs = spec.system_dirs if system_dirs is None else tuple(system_dirs)
     source, paths, downloaded = _resolve_source(spec, local_dir, system_dirs, download_dir, mirrors, log)
     log(f"[data] {spec.name}: source {source}")
@@ -157,7 +197,7 @@ def prepare_dataset(
         {
             "name": spec.name,
             **{role: torch.from_numpy(arrays[role]) for role in ARRAY_ROLES},
-            "class_names": list(spec.class_names),
+            "class_names": list(class_names(spec, arrays)),
             "digests": digests,
         },
     )

@@ -18,9 +18,13 @@ Two kinds of checksums, with different jobs:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
+
+from advreg.params import ConfigError, Params, param
 
 PENDING = "PENDING"
 MEMBER_MD5 = "member-md5"
@@ -29,15 +33,15 @@ ARRAY_ROLES = ("train_images", "train_labels", "test_images", "test_labels")
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    name: str  # "mnist", "fashion_mnist", "cifar10"
-    format: str  # "idx" or "cifar_python"
-    files: dict[str, str]  # role -> file name (idx: the four .gz names; cifar_python: archive)
+    name: str  # "mnist", "fashion_mnist", "cifar10", or a config's own
+    format: str  # "idx", "cifar_python" or "npz"
+    files: dict[str, str]  # role -> file name (idx: the four .gz names; cifar_python, npz: archive)
     file_md5: dict[str, str]  # role -> MD5 of the canonical upstream file; may be empty
     mirrors: tuple[str, ...]  # base URLs tried in order; file URL = mirror + file name
     system_dirs: tuple[str, ...]  # known system folders holding the same file names
     digests: dict[str, str]  # array role -> SHA256 of the decoded array, or PENDING
     shapes: dict[str, tuple[int, ...]]  # array role -> shape
-    class_names: tuple[str, ...]
+    class_names: tuple[str, ...]  # empty: "0" .. "K-1", K from the labels (a config's own dataset)
     member_md5: dict[str, str] = field(default_factory=dict)  # file inside the source -> MD5
 
 
@@ -179,3 +183,57 @@ def get_spec(name: str) -> DatasetSpec:
         return DATASETS[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))}") from None
+
+
+@dataclass(frozen=True)
+class DatasetDigests(Params):
+    """SHA256 of each decoded array (:func:`array_digest`); PENDING: not pinned yet (preparing the dataset then
+    fails and prints the actual digests to pin)."""
+
+    train_images: str = param(PENDING, "uint8 training images (N, H, W, C)")
+    train_labels: str = param(PENDING, "int64 training labels")
+    test_images: str = param(PENDING, "uint8 test images (N, H, W, C)")
+    test_labels: str = param(PENDING, "int64 test labels")
+
+
+@dataclass(frozen=True)
+class CustomDatasetParams(Params):
+    """A dataset a config declares itself (a subset of a standard one, or new data), kept in a local folder and
+    verified like the built-in ones: every decoded array must match its pinned SHA256."""
+
+    format: Literal["npz", "idx"] = param("npz", "one .npz file (advreg.data.npz) or the four MNIST-style IDX files")
+    dir: str = param("", "the folder holding the files")
+    file: str = param("", "npz: the file's name in dir (default: <name>.npz)")
+    classes: tuple[str, ...] = param((), "class names in label order (default: '0' .. 'K-1')")
+    digests: DatasetDigests = param(DatasetDigests, "pinned SHA256 of the decoded arrays")
+
+    def check(self, where: str) -> None:
+        if not self.dir:
+            raise ConfigError(f"{where}.dir: name the folder that holds the dataset's files")
+
+
+def custom_spec(name: str, p: CustomDatasetParams) -> DatasetSpec:
+    """The :class:`DatasetSpec` of a config's own dataset (no mirrors: only its folder is a source)."""
+    files = {"archive": p.file or f"{name}.npz"} if p.format == "npz" else _idx_files()
+    return DatasetSpec(
+        name=name,
+        format=p.format,
+        files=files,
+        file_md5={},
+        mirrors=(),
+        system_dirs=(p.dir,),
+        digests=p.digests.to_dict(),
+        shapes={},
+        class_names=tuple(p.classes),
+    )
+
+
+def dataset_specs(declared: Mapping[str, Any] | None) -> dict[str, DatasetSpec]:
+    """The built-in datasets and a config's own (``datasets:``), by name; errors name the config key."""
+    out = dict(DATASETS)
+    for name, block in (declared or {}).items():
+        where = f"datasets.{name}"
+        if name in DATASETS:
+            raise ConfigError(f"{where}: {name!r} is a built-in dataset; give your own data another name")
+        out[name] = custom_spec(name, CustomDatasetParams.parse(block, where))
+    return out
