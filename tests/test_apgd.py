@@ -203,3 +203,139 @@ def test_bad_parameters_are_refused():
         AutoAttackStyle({"n_iter": 2.5})
     with pytest.raises(ValueError, match="unknown parameter"):
         APGDCE({"n_target_classes": 3})
+
+
+# ------------------------------------------------------------------------------- the step-size schedule
+# Algorithm 1 on one coordinate, with losses built so that each part of the schedule changes the result:
+# condition 1, condition 2, halving eta, and the restart from the best point. The expected trajectories come
+# from an independent scalar transcription of the paper's Algorithm 1 (below, plain Python floats), and the
+# first steps of the simplest case are also written out by hand.
+
+
+def _paper_checkpoints(n_iter):
+    p = [Fraction(0), Fraction(22, 100)]
+    while p[-1] + max(p[-1] - p[-2] - Fraction(3, 100), Fraction(6, 100)) <= 1:
+        p.append(p[-1] + max(p[-1] - p[-2] - Fraction(3, 100), Fraction(6, 100)))
+    return {math.ceil(q * n_iter) for q in p}
+
+
+def _sign(v):
+    return (v > 0) - (v < 0)
+
+
+def scalar_apgd(
+    f, df, x0, eps, n_iter, rho=0.75, alpha=0.75, cond1=True, cond2=True, halve=True, restart=True, strict=True
+):
+    """Croce & Hein (2020) Algorithm 1 for one scalar in [0, 1]; returns (x_max, every point evaluated)."""
+    lo, hi = max(0.0, x0 - eps), min(1.0, x0 + eps)
+
+    def proj(u):
+        return min(max(u, lo), hi)
+
+    checks, evaluated = _paper_checkpoints(n_iter), []
+
+    def ev(u):
+        evaluated.append(u)
+        return f(u), df(u)
+
+    eta = 2 * eps
+    x_prev = proj(x0)
+    f_prev, g_prev = ev(x_prev)
+    x_cur = proj(x_prev + eta * _sign(g_prev))
+    f_cur, g_cur = ev(x_cur)
+    x_max, f_max, g_max = (x_cur, f_cur, g_cur) if f_cur > f_prev else (x_prev, f_prev, g_prev)
+    increases = int(f_cur > f_prev)
+    last_w, last_eta, last_f_max = 0, eta, f_max
+    for k in range(1, n_iter):
+        z = proj(x_cur + eta * _sign(g_cur))
+        x_new = proj(x_cur + alpha * (z - x_cur) + (1 - alpha) * (x_cur - x_prev))
+        f_new, g_new = ev(x_new)
+        if f_new > f_max:
+            x_max, f_max, g_max = x_new, f_new, g_new
+        if k in checks:
+            few = increases < rho * (k - last_w) if strict else increases <= rho * (k - last_w)
+            reduce = (cond1 and few) or (cond2 and eta == last_eta and f_max == last_f_max)
+            last_w, last_eta, last_f_max = k, eta, f_max
+            if reduce:
+                eta = eta / 2 if halve else eta
+                if restart:
+                    x_new, f_new, g_new = x_max, f_max, g_max
+            increases = 0
+        increases += int(f_new > f_cur)
+        x_prev, x_cur, f_cur, g_cur = x_cur, x_new, f_new, g_new
+    return x_max, evaluated
+
+
+class _Spy(nn.Module):
+    """Logits [10 + u, 0] of the single pixel u (the prediction never changes); records every point evaluated."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x):
+        self.seen.append(float(x.detach().flatten()[0]))
+        u = x.flatten(1)[:, :1]
+        return torch.cat([10 + u, torch.zeros_like(u)], dim=1)
+
+
+def _loss(c, a, b):
+    def torch_f(logits):
+        u = logits[:, 0] - 10
+        return -(u - c).abs() + a * torch.sin(b * u)
+
+    def f(u):
+        return -abs(u - c) + a * math.sin(b * u)
+
+    def df(u):
+        return -_sign(u - c) + a * b * math.cos(b * u)
+
+    return torch_f, f, df
+
+
+def _run_apgd(c, a, b, n_iter=10, eps=0.25):
+    torch_f, f, df = _loss(c, a, b)
+    attack = APGDCE({"n_iter": n_iter, "random_start": False})
+    spy, x = _Spy().double(), torch.full((1, 1, 1, 1), 0.5, dtype=torch.float64)
+    out = attack.apgd_run(spy, x, torch.tensor([0]), eps, torch.zeros_like(x), torch_f)
+    return float(out.flatten()[0]), spy.seen, (f, df)
+
+
+def test_schedule_by_hand_on_a_kinked_loss():
+    """f(u) = -|u - 0.55| from u = 0.5, eps = 0.25 (ball [0.25, 0.75]), eta_0 = 0.5, alpha = 0.75, 10 iterations
+    (checkpoints 0, 3, 5, 6, 7, 8, 9, 10). x1 = 0.5 + 0.5 = 0.75 (f falls); z = 0.25, x2 = 0.75 + 0.75 * (0.25 -
+    0.75) + 0.25 * (0.75 - 0.5) = 0.4375; z = 0.75, x3 = 0.59375 (the best so far, f = -0.04375); z = 0.25,
+    x4 = 0.375. At checkpoint 3 only 2 of the 3 steps increased f (< 0.75 * 3): condition 1 halves eta to 0.25 and
+    the next step restarts from x_max = 0.59375 with no momentum: z = 0.34375, x5 = 0.40625."""
+    final, seen, (f, df) = _run_apgd(0.55, 0.0, 1.0)
+    assert seen[:6] == [0.5, 0.75, 0.4375, 0.59375, 0.375, 0.40625]
+    expected_final, expected_seen = scalar_apgd(f, df, 0.5, 0.25, 10)
+    assert seen == pytest.approx(expected_seen, abs=1e-12) and final == pytest.approx(expected_final, abs=1e-12)
+
+
+@pytest.mark.parametrize("part", ["cond1", "cond2", "halve", "restart"])
+def test_each_part_of_the_schedule_decides_the_result(part):
+    """On f(u) = -|u - 0.6| + 0.05 sin(20 u) dropping any one part of the schedule changes the trajectory and the
+    point returned, so the implementation matching the complete schedule shows that each part is there."""
+    final, seen, (f, df) = _run_apgd(0.6, 0.05, 20.0)
+    expected_final, expected_seen = scalar_apgd(f, df, 0.5, 0.25, 10)
+    assert seen == pytest.approx(expected_seen, abs=1e-12) and final == pytest.approx(expected_final, abs=1e-12)
+    without_final, without_seen = scalar_apgd(f, df, 0.5, 0.25, 10, **{part: False})
+    assert without_seen != pytest.approx(expected_seen, abs=1e-9) and without_final != pytest.approx(final, abs=1e-9)
+
+
+@pytest.mark.parametrize("c, a, b", [(0.55, 0.1, 20.0), (0.6, 0.1, 10.0), (0.7, 0.2, 40.0), (0.55, 0.2, 10.0)])
+def test_schedule_matches_the_paper_on_wiggly_losses(c, a, b):
+    final, seen, (f, df) = _run_apgd(c, a, b, n_iter=25)
+    expected_final, expected_seen = scalar_apgd(f, df, 0.5, 0.25, 25)
+    assert seen == pytest.approx(expected_seen, abs=1e-12) and final == pytest.approx(expected_final, abs=1e-12)
+
+
+def test_condition_1_is_a_strict_inequality():
+    """With 50 iterations (checkpoints 0, 11, 21, 29, 35, 40, 44, 47, 50) the windows of 8 and 4 steps give
+    rho * w = 6 and 3 exactly: on this loss one of them ends with exactly that many increases, where the paper's
+    strict "<" keeps eta and "<=" would halve it."""
+    final, seen, (f, df) = _run_apgd(0.55, 0.02, 30.0, n_iter=50)
+    expected_final, expected_seen = scalar_apgd(f, df, 0.5, 0.25, 50)
+    assert seen == pytest.approx(expected_seen, abs=1e-12) and final == pytest.approx(expected_final, abs=1e-12)
+    assert scalar_apgd(f, df, 0.5, 0.25, 50, strict=False)[1] != pytest.approx(expected_seen, abs=1e-9)

@@ -42,11 +42,13 @@ def datagrad_config():
                 "attacks": {
                     "fgsm": {"epsilons": [0.0, 0.05, 0.1], "params": {"clip": False}},
                     "grad_l2": {"epsilons": [0.0, 1.4, 2.8]},
+                    # the paper's R2 noise: grad_l2 under another label with other settings
+                    "r2_paper": {"attack": "grad_l2", "epsilons": [0.0, 0.05, 0.1], "params": {"normalise": False}},
                 },
                 "robustness": {"enabled": False},
             }
         },
-        "papers": {"datagrad": {"experiment": "dg", "r1": "fgsm", "r2": "grad_l2"}},
+        "papers": {"datagrad": {"experiment": "dg", "r1": "fgsm", "r2": "r2_paper", "r2_equal_norm": "grad_l2"}},
     }
 
 
@@ -64,8 +66,17 @@ def test_datagrad_experiment_end_to_end(tmp_path):
     assert table.set_index("model").loc["dgl1/default", "paper row"] == "dgl1/lam0.01_phi0.1"
     for n in range(1, 6):
         assert (paper / "tables" / f"table{n}.md").read_text().startswith(f"# DataGrad Table {n}")
-    claims = (paper / "claims.md").read_text()
-    assert claims.count("| held") + claims.count("| not held") >= 4
+    claims = pd.read_csv(paper / "claims.csv")
+    assert (
+        set(claims["verdict"]) <= {"held", "not held", "not testable"} and (claims["kind"] == "paper claim").sum() == 6
+    )
+    r2 = claims[claims["claim"].str.startswith("R2 noise does much less damage")]
+    assert r2["verdict"].iloc[0] != "not testable" and "r2_paper" in r2["evidence"].iloc[0]
+    frame_all = pd.read_csv(tmp_path / "results" / "dg" / "crosseval.csv")
+    assert {"fgsm", "grad_l2", "r2_paper"} == set(frame_all["attack"])
+    # the alias really ran grad_l2 with normalise: false (budget phi * 2g, not an L2 norm of phi)
+    alias = frame_all[(frame_all["attack"] == "r2_paper") & (frame_all["epsilon"] == 0.1)]
+    assert ((alias["mean_l2"] - 0.1).abs() > 1e-3).all()
     for n in (1, 2, 3):
         assert (paper / "figures" / f"figure{n}.png").stat().st_size > 5_000
     frame = pd.read_csv(tmp_path / "results" / "dg" / "crosseval.csv")

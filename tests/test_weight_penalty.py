@@ -38,31 +38,33 @@ def grads(model, method, b):
     return loss, logs, {n: p.grad.clone() for n, p in model.named_parameters()}
 
 
+@pytest.mark.parametrize("reduction, scale", [("batch_sum", 1 / 5), ("mean", 1.0)])  # batch of 5 samples
 @pytest.mark.parametrize("name", ["l1", "l2"])
-def test_penalty_values_by_hand(name):
+def test_penalty_values_by_hand(name, reduction, scale):
     model, b, lam = tiny(), batch(), 0.03
     w1, w2 = model.blocks["fc1"].linear.weight, model.blocks["out"].linear.weight
     if name == "l1":
         by_hand = sum(abs(v) for v in w1.flatten().tolist()) + sum(abs(v) for v in w2.flatten().tolist())
     else:
         by_hand = sum(v * v for v in w1.flatten().tolist()) + sum(v * v for v in w2.flatten().tolist())
-    loss, logs = build_method(name, {"lam": lam}).loss(model, b)
+    loss, logs = build_method(name, {"lam": lam, "reduction": reduction}).loss(model, b)
     ce = F.cross_entropy(model(b.x), b.y).item()
     assert logs["penalty"] == pytest.approx(by_hand, rel=1e-12)
-    assert loss.item() == pytest.approx(ce + lam * by_hand, rel=1e-12)
+    assert loss.item() == pytest.approx(ce + scale * lam * by_hand, rel=1e-12)
 
 
+@pytest.mark.parametrize("reduction, scale", [("batch_sum", 1 / 5), ("mean", 1.0)])
 @pytest.mark.parametrize("name", ["l1", "l2"])
-def test_gradients_and_biases_excluded(name):
+def test_gradients_and_biases_excluded(name, reduction, scale):
     model, b, lam = tiny(), batch(), 0.5
     _, _, plain = grads(model, build_method("plain"), b)
-    _, _, penalised = grads(model, build_method(name, {"lam": lam}), b)
+    _, _, penalised = grads(model, build_method(name, {"lam": lam, "reduction": reduction}), b)
     params = dict(model.named_parameters())
     for key, p in params.items():
         if p.ndim == 1:  # biases: no penalty
             assert torch.equal(penalised[key], plain[key])
         else:
-            extra = lam * p.sign() if name == "l1" else 2 * lam * p
+            extra = scale * lam * (p.sign() if name == "l1" else 2 * p)
             assert torch.allclose(penalised[key], plain[key] + extra, rtol=1e-12, atol=1e-14)
 
 
@@ -85,7 +87,8 @@ def test_rect_is_plain():
 
 
 def test_parameters():
-    assert build_method("l1").params.to_dict() == {"lam": 1e-4} and build_method("l2").params.to_dict() == {"lam": 1e-4}
+    default = {"lam": 1e-4, "reduction": "batch_sum"}
+    assert build_method("l1").params.to_dict() == default and build_method("l2").params.to_dict() == default
     assert build_method("rect").params.to_dict() == {}
     with pytest.raises(ValueError, match="phi"):
         build_method("l2", {"phi": 0.1})

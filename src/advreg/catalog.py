@@ -75,6 +75,8 @@ def components_schema() -> dict[str, Any]:
     def method(name: str, spec: Any) -> dict[str, Any]:
         return _method_schema(name, spec.params)
 
+    epsilons = {"type": "array", "minItems": 1, "items": {"type": "number", "minimum": 0}}
+
     def attack(name: str, spec: Any) -> dict[str, Any]:
         return {
             "type": "object",
@@ -82,7 +84,8 @@ def components_schema() -> dict[str, Any]:
             "required": ["epsilons"],
             "description": f"{spec.summary}; epsilon: {spec.norm} budget",
             "properties": {
-                "epsilons": {"type": "array", "minItems": 1, "items": {"type": "number", "minimum": 0}},
+                "attack": {"const": name, "description": "the registered attack (the key itself)"},
+                "epsilons": epsilons,
                 "params": {"$ref": f"#/$defs/attack_params/{name}"},
             },
         }
@@ -117,8 +120,16 @@ def components_schema() -> dict[str, Any]:
                 "type": "object",
                 "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
                 "properties": _named(ATTACKS, attack),
-                "additionalProperties": {"type": "object"},
-                "description": "attack name -> budgets and parameters (unknown names are reported by the plan)",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["epsilons"],
+                    "description": "another label for a registered attack, named by attack: (to run it with other "
+                    "settings)",
+                    "properties": {"attack": {"type": "string"}, "epsilons": epsilons, "params": {"type": "object"}},
+                },
+                "description": "attack label -> budgets and parameters; a label that is not an attack's name "
+                "names it with attack: (unknown names are reported by the plan)",
             },
             "model": {
                 "type": "object",

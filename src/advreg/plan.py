@@ -56,12 +56,16 @@ class Variant:
 
 @dataclass(frozen=True)
 class AttackConfig:
+    """One attack of an experiment, under its label (the config key; ``attack:`` names the registered attack
+    when the label is not its name, so one attack can run with two settings)."""
+
+    label: str
     spec: AttackSpec
     params: Params
     epsilons: tuple[float, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"epsilons": list(self.epsilons), "params": self.params.to_dict()}
+        return {"attack": self.spec.name, "epsilons": list(self.epsilons), "params": self.params.to_dict()}
 
 
 @dataclass
@@ -230,11 +234,14 @@ def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) 
         raise ConfigError(
             f"{where}: methods fine-tune from the reference (init: reference) but there is no 'pretrain' section"
         )
-    for attack, aspec in (cfg.get("attacks") or {}).items():
-        awhere = f"{where}.attacks.{attack}"
-        spec = ATTACKS.get_spec(attack, awhere)
+    for label, aspec in (cfg.get("attacks") or {}).items():
+        awhere = f"{where}.attacks.{label}"
+        if not re.fullmatch(NAME_PATTERN, label):
+            raise ConfigError(f"{awhere}: attack labels must match {NAME_PATTERN}")
+        spec = ATTACKS.get_spec(aspec.get("attack", label), awhere + (".attack" if "attack" in aspec else ""))
         epsilons = tuple(float(e) for e in aspec["epsilons"])
-        exp.attacks[attack] = AttackConfig(spec, spec.parse(aspec.get("params"), f"{awhere}.params"), epsilons)
+        params = spec.parse(aspec.get("params"), f"{awhere}.params")
+        exp.attacks[label] = AttackConfig(label, spec, params, epsilons)
     known = exp.model_ids()
     wanted = cfg.get("attackers", "all")
     if wanted == "all":

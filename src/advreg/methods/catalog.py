@@ -6,6 +6,7 @@ A method's implementation lives in its own module (``spec.impl``) and is importe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from advreg.params import NoParams, Params, Registry, Spec, param
 
@@ -24,6 +25,11 @@ def method(name: str, params: type[Params], module: str, cls: str, summary: str,
 @dataclass(frozen=True)
 class WeightPenaltyParams(Params):
     lam: float = param(1e-4, "penalty weight lambda", ge=0)
+    reduction: Literal["batch_sum", "mean"] = param(
+        "batch_sum",
+        "lambda weighs the penalty against the minibatch's summed cross-entropy (lambda / B against the mean; "
+        "the reading that makes DataGrad's rows plausible) or against the mean (textbook; diverges at 0.1)",
+    )
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,8 @@ METHODS: Registry[MethodSpec] = Registry(
     method("plain", NoParams, "plain", "Plain", "mean cross-entropy on clean inputs (every paper's baseline)"),
     # DataGrad (datagrad.md, sec. 3): baseline, classical penalties, DataGrad, multitask
     method("rect", NoParams, "weight_penalty", "Rect", "DataGrad's Rect: plain cross-entropy under the paper's name"),
-    method("l1", WeightPenaltyParams, "weight_penalty", "L1", "cross-entropy + lam * sum |W| (DataGrad's L1)"),
-    method("l2", WeightPenaltyParams, "weight_penalty", "L2", "cross-entropy + lam * sum W^2 (DataGrad's L2)"),
+    method("l1", WeightPenaltyParams, "weight_penalty", "L1", "cross-entropy + lam / B * sum |W| (DataGrad's L1)"),
+    method("l2", WeightPenaltyParams, "weight_penalty", "L2", "cross-entropy + lam / B * sum W^2 (DataGrad's L2)"),
     method("dgl1", DataGradParams, "datagrad", "DGL1", "DataGrad-L1 by the paper's finite difference (eq. 2.4)"),
     method("dgl2", DataGradParams, "datagrad", "DGL2", "DataGrad-L2 by the paper's finite difference (eq. 2.4)"),
     method(

@@ -48,7 +48,8 @@ class DataGradPaper(PaperParams):
     experiment: str = param("", "the experiment holding the paper's models (Rect, L1, L2, DGL1/2, MT, MT-DGL1/2)")
     published: str = param("config/published/datagrad.yaml", "the published numbers (YAML)")
     r1: str = param("fgsm", "the attack playing the paper's R1 (sign) noise")
-    r2: str = param("grad_l2", "the attack playing the paper's R2 (L2 gradient) noise; '' if not run")
+    r2: str = param("r2_paper", "the attack playing the paper's R2 noise, x + phi * 2g (grad_l2, normalise: false)")
+    r2_equal_norm: str = param("", "grad_l2 at the L2 norm of R1 noise (a further finding); '' if not run")
     table_attackers: tuple[str, ...] = param(
         ("rect/default", "l1/default", "l2/default", "dgl1/default", "dgl2/default"),
         "attacker model ids of appendix Tables 1-5, in order (Rect, L1, L2, DGL1, DGL2)",
@@ -69,7 +70,7 @@ class DataGradPaper(PaperParams):
 
     def check_plan(self, experiments: Mapping[str, Any], where: str) -> None:
         exp = experiments[self.experiment]
-        for attack in (self.r1, self.r2):
+        for attack in (self.r1, self.r2, self.r2_equal_norm):
             if attack and attack not in exp.attacks:
                 raise ConfigError(f"{where}: attack {attack!r} is not run by experiment {self.experiment!r}")
         attackers = set(exp.attackers)

@@ -73,9 +73,9 @@ def assess_part(
     crosseval_frames = []
     for attacker in params["attackers"]:
         sets[attacker] = {}
-        for attack_name, spec in params["attacks"].items():
+        for attack_name, spec in params["attacks"].items():  # by label
             started = time.perf_counter()
-            attack = build_attack(attack_name, spec["params"])
+            attack = build_attack(spec["attack"], spec["params"])
             epsilons = [float(e) for e in spec["epsilons"]]
             generator = seed_everything(derive_seed(ctx.seed, experiment, fold, "attack", attack_name, attacker))
             payload = attack.craft(models[attacker], x, y, epsilons, generator, batch_size=batch)
