@@ -1,5 +1,6 @@
 """Cross-evaluation rows on hand-made models where the answer is known."""
 
+import pytest
 import torch
 from torch import nn
 
@@ -46,3 +47,20 @@ def test_success_rate_and_perturbation_norms():
     assert abs(row["mean_linf"] - 0.1) < 1e-6 and abs(row["mean_l2"] - 0.1 * 2**0.5) < 1e-6
     (row,) = cross_evaluate({"a/x": a}, attack, art, x, y, [0.25], attacker="a/x")
     assert row["fooled"] == 1 and abs(row["success_rate"] - 1 / 3) < 1e-9  # only the 0.4-margin sample flips
+
+
+def test_only_correctly_classified_points_are_perturbed_when_asked():
+    """With a `keep` mask (evaluation.perturb: correct, LWA's protocol) the points the attacker misclassifies
+    when clean stay clean for every target."""
+    a = fixed_model([[1.0, 0.0], [0.0, 1.0]])
+    x = torch.tensor([[0.2, 0.6], [0.7, 0.1], [0.45, 0.55], [0.9, 0.3]]).reshape(4, 1, 1, 2)
+    y = torch.tensor([1, 0, 0, 0])  # sample 2 is misclassified by a when clean
+    attack = build_attack("fgsm", {"clip": False})
+    art = attack.craft(a, x, y, [0.3], torch.Generator())
+    moved = attack.adversarial(art, x, 0.3, 0)
+    assert not torch.equal(moved[2], x[2])
+    art["keep"] = torch.tensor([False, False, True, False])
+    kept = attack.adversarial(art, x, 0.3, 0)
+    assert torch.equal(kept[2], x[2]) and torch.equal(kept[[0, 1, 3]], moved[[0, 1, 3]])
+    (row,) = cross_evaluate({"a/x": a}, attack, art, x, y, [0.3], attacker="a/x")
+    assert row["mean_linf"] == pytest.approx(0.3 * 3 / 4)

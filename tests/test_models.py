@@ -353,3 +353,17 @@ def test_mlp_datagrad_aux_head():
         plain.forward_aux(x)
     with pytest.raises(ValueError, match="aux_classes"):
         build_model("mlp_datagrad", (1, 28, 28), 10, aux_classes=-1)
+
+
+def test_a_reference_extends_into_a_multitask_model():
+    """A variant may add a head to the reference it fine-tunes: the reference's weights carry over unchanged, the
+    new head is fresh, and a variant that changes the architecture is refused."""
+    from advreg.stages.train import extend_reference
+
+    reference = small("lenet", seed=1)
+    extended = extend_reference(reference, small("lenet", seed=2, aux_classes=5), "job")
+    assert all(torch.equal(v, extended.state_dict()[k]) for k, v in reference.state_dict().items())
+    main, aux = extended.forward_aux(torch.rand(2, 1, 28, 28))
+    assert main.shape == (2, 10) and aux.shape == (2, 5)
+    with pytest.raises(ValueError, match="do not fit"):
+        extend_reference(reference, small("lenet", fc_width=100), "job")

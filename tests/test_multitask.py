@@ -70,7 +70,7 @@ def test_prepare_data_builds_the_five_fold_set():
         torch.rand(n, 1, 8, 8, generator=g), torch.randint(0, 10, (n,), generator=g), torch.arange(100, 100 + n)
     )
     method = build_method("mt")
-    expanded = method.prepare_data(split)
+    expanded = method.prepare_data(split, None)
     assert expanded.x.shape == (5 * n, 1, 8, 8) and expanded.x.dtype == torch.float32
     assert torch.equal(expanded.y, split.y.repeat(5))
     assert torch.equal(expanded.index, torch.arange(5 * n))
@@ -121,7 +121,7 @@ def test_multitask_checks_aux_head_size_and_prepare_data():
 def rotated_batch(method, n: int = 4, seed: int = 1):
     g = torch.Generator().manual_seed(seed)
     split = Split(torch.rand(n, 1, 4, 4, generator=g), torch.randint(0, 3, (n,), generator=g), torch.arange(n))
-    expanded = method.prepare_data(split)
+    expanded = method.prepare_data(split, None)
     pick = torch.randperm(5 * n, generator=g)[:10]
     return Batch(expanded.x[pick].double(), expanded.y[pick], expanded.index[pick])
 

@@ -137,3 +137,22 @@ def test_to_model_input_layout():
     images[1, 2, 3, 0] = 255
     x = to_model_input(images)
     assert x.shape == (2, 3, 3, 4) and x[1, 0, 2, 3] == 1.0 and x.sum() == 1.0
+
+
+def test_monitors_add_learning_curves_and_change_nothing():
+    """Per-epoch accuracy under attack and rho_2 land in the history; the trained weights are bit-identical."""
+
+    def run(monitor):
+        gen = seed_everything(3)
+        model = tiny_model()
+        settings = TrainSettings.of(epochs=2, batch_size=16, optimizer={"name": "sgd", "lr": 0.3}, monitor=monitor)
+        history = train(model, build_method("plain"), settings, toy_split(128, 1), toy_split(64, 2), gen, "monitor")
+        return history, torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    plain_history, plain_weights = run({})
+    history, weights = run({"attack": "fgsm", "epsilon": 0.3, "rho_2": True, "samples": 32})
+    assert torch.equal(weights, plain_weights)
+    assert [row["val_acc"] for row in history] == [row["val_acc"] for row in plain_history]
+    assert all("val_acc_fgsm" in row and "val_rho_2" in row for row in history)  # epoch 0 included
+    assert all(0 <= row["val_acc_fgsm"] <= 1 and row["val_rho_2"] > 0 for row in history)
+    assert "val_rho_2" not in plain_history[0]

@@ -23,7 +23,7 @@ from advreg.metrics.catalog import RobustnessParams
 from advreg.models.catalog import MODELS
 from advreg.papers.catalog import PAPERS
 from advreg.params import Params, Registry
-from advreg.settings import DataParams, ReproducibilityParams, RuntimeParams
+from advreg.settings import DataParams, EvaluationParams, ReproducibilityParams, RuntimeParams
 from advreg.training.settings import TrainSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,6 +98,7 @@ def components_schema() -> dict[str, Any]:
             "training": TrainSettings.json_schema(),
             "data": DataParams.json_schema(),
             "runtime": RuntimeParams.json_schema(),
+            "evaluation": EvaluationParams.json_schema(),
             "reproducibility": ReproducibilityParams.json_schema(),
             "datasets": {
                 "type": "object",
@@ -198,6 +199,7 @@ def readme_tables() -> str:
     lines += _section("Training (`experiments.E.pretrain`, `.finetune`, a variant's `train`)", TrainSettings)
     lines += _section("Robustness metrics (`experiments.E.robustness`)", RobustnessParams)
     lines += _section("Data sizes (`experiments.E.data`)", DataParams)
+    lines += _section("Evaluation (`experiments.E.evaluation`)", EvaluationParams)
     lines += _section("A config's own dataset (`datasets.<name>`)", CustomDatasetParams)
     lines += _section("Runtime (`runtime`; changing it reruns nothing)", RuntimeParams)
     lines += _section("Reproducibility (`reproducibility`; changing it changes every result)", ReproducibilityParams)

@@ -31,10 +31,10 @@ from advreg.data.registry import DatasetSpec, dataset_specs
 from advreg.ids import NAME_PATTERN, REFERENCE, VARIANT_PATTERN, ModelId
 from advreg.methods.catalog import METHODS
 from advreg.metrics.catalog import RobustnessParams
-from advreg.models.catalog import MODELS, ModelParams
+from advreg.models.catalog import ADDITIVE_KWARGS, MODELS, ModelParams
 from advreg.papers.catalog import PAPERS, PaperSpec
 from advreg.params import ConfigError, Params
-from advreg.settings import DataParams
+from advreg.settings import DataParams, EvaluationParams
 from advreg.training.settings import TrainSettings
 
 __all__ = ["ConfigError", "Experiment", "Plan", "Variant", "build_plan", "grid_variant_name"]
@@ -82,7 +82,12 @@ class Experiment:
     attackers: list[ModelId] = field(default_factory=list)
     robustness: RobustnessParams = field(default_factory=RobustnessParams)
     folds: int = 1
-    jobs: int = 1  # assessment jobs per fold
+    evaluation: EvaluationParams = field(default_factory=EvaluationParams)
+
+    @property
+    def jobs(self) -> int:
+        """Assessment jobs per fold."""
+        return self.evaluation.jobs
 
     @property
     def has_reference(self) -> bool:
@@ -120,6 +125,7 @@ class Experiment:
         return {
             "data": self.data.to_dict(),
             "attacks": {name: a.to_dict() for name, a in self.attacks.items()},
+            "perturb": self.evaluation.perturb,
             "robustness": self.robustness.to_dict(),
             "models": [str(m) for m in models],
             "attackers": [str(m) for m in models if m in self.attackers],
@@ -205,7 +211,7 @@ def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) 
         pretrain=TrainSettings.parse(cfg["pretrain"], f"{where}.pretrain") if "pretrain" in cfg else None,
         robustness=RobustnessParams.parse(cfg.get("robustness"), f"{where}.robustness"),
         folds=int(cfg.get("folds", 1)),
-        jobs=int((cfg.get("evaluation") or {}).get("jobs", 1)),
+        evaluation=EvaluationParams.parse(cfg.get("evaluation"), f"{where}.evaluation"),
     )
     finetune = dict(cfg.get("finetune") or {})
     for method, mspec in cfg["methods"].items():
@@ -216,10 +222,11 @@ def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) 
         for vname, params, train, model in _variant_specs(mspec or {}, mwhere):
             vwhere = f"{mwhere}.{vname}"
             settings = TrainSettings.parse({**finetune, **train}, f"{vwhere}.train")
-            if model and settings.init == "reference":
+            changed = sorted(set(model) - set(ADDITIVE_KWARGS))
+            if changed and settings.init == "reference":
                 raise ConfigError(
-                    f"{vwhere}.model: architecture overrides {sorted(model)} need train init 'scratch' "
-                    "(the reference fixes the architecture)"
+                    f"{vwhere}.model: architecture overrides {changed} need train init 'scratch' (the reference "
+                    f"fixes the architecture; only {', '.join(ADDITIVE_KWARGS)} may be added to it)"
                 )
             kwargs = MODELS[arch].parse({**model_kwargs, **model}, f"{vwhere}.model")
             if spec.needs_aux_head and not getattr(kwargs, "aux_classes", 0):

@@ -4,6 +4,7 @@ the runtime settings (torch-free)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from advreg.params import Params, param
 
@@ -15,6 +16,18 @@ class DataParams(Params):
     train_size: int | None = param(None, "training samples (null: all not used for validation)", ge=1)
     val_size: int = param(0, "validation samples, drawn from the training split", ge=0)
     test_size: int | None = param(None, "test samples (null: the whole test split)", ge=1)
+
+
+@dataclass(frozen=True)
+class EvaluationParams(Params):
+    """How an experiment's adversarial sets are evaluated."""
+
+    jobs: int = param(1, "assessment jobs per fold; the models are shared out among them (results do not change)", ge=1)
+    perturb: Literal["all", "correct"] = param(
+        "all",
+        "perturb every test point, or only those the attacker classifies correctly when clean (LWA's evaluation; "
+        "the others stay clean in its sets, for every target)",
+    )
 
 
 @dataclass(frozen=True)

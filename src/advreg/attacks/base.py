@@ -54,11 +54,18 @@ class Attack:
         on the CPU; draw with it and move the result to ``x.device`` for device-independent results)."""
         raise NotImplementedError
 
-    def materialise(
-        self, artifact: dict[str, torch.Tensor], x: torch.Tensor, epsilon: float, index: int
-    ) -> torch.Tensor:
+    def materialise(self, artifact: Mapping[str, Tensor], x: Tensor, epsilon: float, index: int) -> Tensor:
         """Adversarial inputs at budget ``epsilon`` (the ``index``-th of the crafted budgets)."""
         raise NotImplementedError
+
+    def adversarial(self, artifact: Mapping[str, Tensor], x: Tensor, epsilon: float, index: int) -> Tensor:
+        """:meth:`materialise`, with the points an artifact marks as not to perturb (``keep``, (N,) bool: the
+        points the attacker misclassifies when clean, under ``evaluation.perturb: correct``) left clean."""
+        adv = self.materialise(artifact, x, epsilon, index)
+        if "keep" not in artifact:
+            return adv
+        keep = artifact["keep"].to(x.device).reshape(-1, *([1] * (x.ndim - 1)))
+        return torch.where(keep, x, adv)
 
 
 def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:

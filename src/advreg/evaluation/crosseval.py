@@ -50,7 +50,7 @@ def cross_evaluate(
         for start in range(0, n, batch_size):
             stop = start + batch_size
             part = {k: v[start:stop] for k, v in artifact.items()}
-            adv = attack.materialise(part, x[start:stop], float(epsilon), index)
+            adv = attack.adversarial(part, x[start:stop], float(epsilon), index)
             delta = adv - x[start:stop]
             l2_sum += per_sample_norm(delta, 2.0).sum().item()
             linf_sum += per_sample_norm(delta, float("inf")).sum().item()

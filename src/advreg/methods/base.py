@@ -44,12 +44,14 @@ class Method:
     def name(self) -> str:
         return self.spec.name
 
-    def prepare_data(self, train: Split) -> Split:
+    def prepare_data(self, train: Split, model: nn.Module) -> Split:
         """Called once by the loop before :meth:`setup`; the split it returns is the one trained on.
 
-        The default returns ``train`` unchanged. An override may return an expanded split; its ``index``
-        is what :attr:`Batch.index` carries, so per-sample data kept on the method (e.g. auxiliary labels)
-        can be looked up by it. Validation data are not passed through this hook.
+        ``model`` is the model as training starts (the reference when fine-tuning), e.g. to craft a fixed
+        adversarial training set from it (DeepDefense's adversarial training, HLDR's fine-tuning pairs); leave it
+        unchanged. The default returns ``train`` unchanged. An override may return an expanded split; its
+        ``index`` is what :attr:`Batch.index` carries, so per-sample data kept on the method (auxiliary labels,
+        adversarial partners) can be looked up by it. Validation data are not passed through this hook.
         """
         return train
 

@@ -85,7 +85,7 @@ class _MultiTask(Method):
         super().__init__(params)
         self.rotation: torch.Tensor | None = None  # rotation label of each sample of the expanded set
 
-    def prepare_data(self, train: Split) -> Split:
+    def prepare_data(self, train: Split, model: nn.Module) -> Split:
         expanded, self.rotation = rotated_training_set(train)
         return expanded
 

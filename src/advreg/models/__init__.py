@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from advreg.models.catalog import MODEL_NAMES, MODELS, ModelParams, ModelSpec
+from advreg.models.catalog import ADDITIVE_KWARGS, MODEL_NAMES, MODELS, ModelParams, ModelSpec
 from advreg.params import ConfigError
 
 if TYPE_CHECKING:
@@ -65,6 +65,10 @@ def build_from_params(spec: ModelSpec, input_shape: Any, num_classes: Any, param
     net = spec.load()(input_shape, num_classes, params)
     if params.representation_layer is not None:
         net.representation_layer = params.representation_layer
+    if params.aux_classes and net.aux_head is None:  # mlp_datagrad builds its own (He-initialised) head
+        from advreg.models.base import auxiliary_head
+
+        net.aux_head = auxiliary_head(net, input_shape, params.aux_classes)
     return net
 
 
@@ -77,4 +81,4 @@ def parse_model_kwargs(name: str, kwargs: Mapping[str, Any] | None, where: str) 
     return MODELS.get_spec(name, where).parse(kwargs, where)
 
 
-__all__ = ["MODELS", "MODEL_NAMES", "ModelSpec", "build_model", "model_kwargs", "parse_model_kwargs"]
+__all__ = ["ADDITIVE_KWARGS", "MODELS", "MODEL_NAMES", "ModelSpec", "build_model", "model_kwargs", "parse_model_kwargs"]

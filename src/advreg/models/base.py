@@ -16,6 +16,7 @@ shape inference without side effects).
 
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["LayeredClassifier", "make_activation", "scaled", "infer_output_shape"]
+__all__ = ["LayeredClassifier", "auxiliary_head", "make_activation", "scaled", "infer_output_shape"]
 
 _BLOCK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -180,3 +181,11 @@ def infer_output_shape(module: nn.Module, input_shape: Sequence[int], model: str
         for m, flag in flags:
             m.training = flag
     return tuple(out.shape[1:])
+
+
+def auxiliary_head(net: LayeredClassifier, input_shape: Sequence[int], classes: int) -> nn.Module:
+    """A second output layer (multitask, DataGrad eq. 3.1) on the flattened output of ``net``'s last hidden
+    block: flatten -> linear(classes), PyTorch's default initialisation."""
+    hidden = nn.Sequential(*(net.blocks[name] for name in net.hidden_names))
+    features = math.prod(infer_output_shape(hidden, input_shape, "auxiliary head"))
+    return nn.Sequential(OrderedDict(flatten=nn.Flatten(start_dim=1), linear=nn.Linear(features, classes)))

@@ -27,13 +27,18 @@ class ModelParams(Params):
     representation_layer: str | None = param(
         None, "hidden block whose output LWA_Rep perturbs (default: the model's own)"
     )
+    aux_classes: int = param(0, "outputs of a second (multitask) head on the last hidden layer; 0: none", ge=0)
+
+
+# Keyword arguments that only add to an architecture (a head, a split point): a variant may set them while
+# fine-tuning the reference, whose weights are then loaded into the extended model.
+ADDITIVE_KWARGS = ("representation_layer", "aux_classes")
 
 
 @dataclass(frozen=True)
 class MLPDataGradParams(ModelParams):
     width: int = param(784, "units per hidden layer", ge=1)
     depth: int = param(3, "hidden layers", ge=1)
-    aux_classes: int = param(0, "outputs of the second (multitask) head on the last hidden layer; 0: none", ge=0)
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,8 @@ def assess_part(
             epsilons = [float(e) for e in spec["epsilons"]]
             generator = seed_everything(derive_seed(ctx.seed, experiment, fold, "attack", attack_name, attacker))
             payload = attack.craft(models[attacker], x, y, epsilons, generator, batch_size=batch)
+            if params["perturb"] == "correct":  # LWA's evaluation: points the attacker gets wrong stay clean
+                payload["keep"] = ~clean_ok[attacker]
             sets[attacker][attack_name] = {
                 "epsilons": epsilons,
                 "params": attack.params.to_dict(),
@@ -89,7 +91,7 @@ def assess_part(
             head = {k: v[:COUNT] for k, v in payload.items()}
             for i, eps in enumerate(epsilons):
                 examples[example_key(attacker, attack_name, eps)] = to_uint8(
-                    attack.materialise(head, x[:COUNT], eps, i)
+                    attack.adversarial(head, x[:COUNT], eps, i)
                 )
             ctx.log(
                 f"{attack_name} by {attacker} on {x.shape[0]} test inputs: {len(rows)} rows "

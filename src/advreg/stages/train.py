@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from torch import nn
 
 from advreg.atomic import atomic_write_text
 from advreg.checkpoints import load_model, save_model
@@ -76,6 +77,20 @@ def pretrain_reference(
     _write_history(history_out, history)
 
 
+def extend_reference(reference: nn.Module, extended: nn.Module, identity: str) -> nn.Module:
+    """``extended`` (the reference's architecture plus new parts) with the reference's weights; the new parts keep
+    their fresh initialisation. Every reference weight must find its place, with its shape."""
+    state = {k: v.to(next(extended.parameters()).device) for k, v in reference.state_dict().items()}
+    try:
+        missing, unexpected = extended.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise ValueError(f"{identity}: the reference's weights do not fit the variant's architecture ({exc})") from exc
+    if unexpected:
+        raise ValueError(f"{identity}: the variant's architecture lacks the reference's {sorted(unexpected)}")
+    extended.eval()
+    return extended
+
+
 def train_variant(
     ctx: JobContext,
     *,
@@ -102,7 +117,12 @@ def train_variant(
     kwargs = spec.parse(model_kwargs, "model.kwargs")
     num_classes = len(dataset["class_names"])
     if settings.init == "reference":
-        model, _meta = load_model(reference_path, ctx.device)
+        model, meta = load_model(reference_path, ctx.device)
+        if spec.parse(meta["arch_kwargs"]) != kwargs:  # the variant adds to the reference (a head, a denoiser)
+            model = extend_reference(
+                model, build_from_params(spec, _input_shape(dataset), num_classes, kwargs), identity
+            )
+            model = model.to(ctx.device)
     else:
         model = build_from_params(spec, _input_shape(dataset), num_classes, kwargs).to(ctx.device)
     method = build_method(model_id.method, params)

@@ -18,6 +18,7 @@ from torch import nn
 
 from advreg.methods.base import Batch, Method
 from advreg.splits import Split
+from advreg.training.monitor import monitor_row
 from advreg.training.settings import LRScheduleParams, OptimizerParams, TrainSettings
 
 
@@ -89,7 +90,7 @@ def train(
     optimizer = build_optimizer(model.parameters(), settings.optimizer)
     milestones, gamma = _milestones(settings.lr_schedule, settings.epochs)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma) if milestones else None
-    train_split = method.prepare_data(train_split)  # e.g. DataGrad multitask: 5 rotated copies (footnote 4)
+    train_split = method.prepare_data(train_split, model)  # e.g. DataGrad multitask: 5 rotated copies (footnote 4)
     method.setup(model, train_split.x, train_split.y)
 
     history: list[dict[str, Any]] = []
@@ -101,6 +102,7 @@ def train(
             "val_loss": val_loss,
             "val_acc": val_acc,
             "lr": optimizer.param_groups[0]["lr"],
+            **monitor_row(model, val_split, settings.monitor, eval_batch_size),
         }
     )
     best_state, best_acc = None, -math.inf
@@ -133,7 +135,14 @@ def train(
             scheduler.step()
         val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, eval_batch_size)
         history.append(
-            {"epoch": epoch, "train_loss": loss_sum / seen, "val_loss": val_loss, "val_acc": val_acc, "lr": lr}
+            {
+                "epoch": epoch,
+                "train_loss": loss_sum / seen,
+                "val_loss": val_loss,
+                "val_acc": val_acc,
+                "lr": lr,
+                **monitor_row(model, val_split, settings.monitor, eval_batch_size),
+            }
         )
         log(f"{identity}: epoch {epoch}/{settings.epochs} train_loss {loss_sum / seen:.4f} val_acc {val_acc:.4f}")
         if settings.select == "best_val" and val_acc > best_acc:

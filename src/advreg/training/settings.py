@@ -35,6 +35,17 @@ class LRScheduleParams(Params):
 
 
 @dataclass(frozen=True)
+class MonitorParams(Params):
+    """Extra per-epoch measurements on the validation split, kept in the model's history (learning curves:
+    LWA Fig. 2, DeepDefense Fig. 2). They consume no random numbers of the training and change no result."""
+
+    attack: str = param("", "accuracy under this attack, white-box, at epsilon (column val_acc_<attack>); '': none")
+    epsilon: float = param(0.0, "the attack's budget", ge=0)
+    rho_2: bool = param(False, "DeepFool's rho_2 (DeepDefense eq. 7) of the model (column val_rho_2)")
+    samples: int = param(1000, "validation samples the measurements use (the first ones)", ge=1)
+
+
+@dataclass(frozen=True)
 class TrainSettings(Params):
     """How a model is trained: from the reference or from scratch, optimiser, schedule and model selection."""
 
@@ -50,3 +61,4 @@ class TrainSettings(Params):
     )
     batchnorm: Literal["train", "frozen"] = param("train", "frozen: BatchNorm layers stay in eval mode (DeepDefense)")
     max_loss: float = param(1.0e3, "a loss above this (or non-finite) stops the job as diverged", gt=0)
+    monitor: MonitorParams = param(MonitorParams, "extra per-epoch measurements for learning curves")
