@@ -39,6 +39,7 @@ test: setup system-data style
 	$(BIN)/python -m pytest
 
 style: setup
+	$(BIN)/python -m advreg.catalog check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check .

@@ -13,6 +13,7 @@ with job(smk.log[0], smk.config, torch_runtime=False) as ctx:
         norms=smk.params.norms,
         parts=smk.params.parts,
         histories=smk.params.histories,
+        timings=smk.params.timings,
         outputs=dict(smk.output.items()),
         log=ctx.log,
     )

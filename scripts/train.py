@@ -15,6 +15,7 @@ with job(smk.log[0], smk.config) as ctx:
         reference_path=smk.input.get("reference"),
         model_out=smk.output.model,
         history_out=smk.output.history,
+        timing_out=smk.output.timing,
         experiment=smk.wildcards.experiment,
         fold=int(smk.wildcards.fold),
         model_id=ModelId(smk.wildcards.method, smk.wildcards.variant),

@@ -10,6 +10,8 @@ REFERENCE_MODEL = "results/{experiment}/reference/model.pt"
 REFERENCE_HISTORY = "results/{experiment}/reference/history.csv"
 MODEL = "results/{experiment}/fold{fold}/models/{method}/{variant}/model.pt"
 HISTORY = "results/{experiment}/fold{fold}/models/{method}/{variant}/history.csv"
+# Wall time of the optimisation steps (not reproducible: kept out of the histories and the expected hashes).
+TIMING = "results/{experiment}/fold{fold}/models/{method}/{variant}/timing.json"
 # One assessment job per (experiment, fold, part): the parts share out the models (config evaluation.jobs).
 PART_FILES = {
     "adversarial": "results/{experiment}/fold{fold}/assess/part{part}/adversarial.pt",  # every attacker's sets
@@ -22,11 +24,23 @@ CROSSEVAL = "results/{experiment}/crosseval.csv"
 ROBUSTNESS = "results/{experiment}/robustness.csv"
 HISTORIES = "results/{experiment}/histories.csv"
 EXAMPLES = "results/{experiment}/examples.npz"
+TIMINGS = "results/{experiment}/timings.csv"  # seconds per training sample of every trained model (not reproducible)
 FIGURES = "results/{experiment}/figures"
 TABLES = "results/{experiment}/tables"
 PAPER = "results/papers/{paper}"
 LOG = "logs/{name}.log"
 BENCHMARK = "results/benchmarks/{name}.tsv"
+
+
+# Result files that record how long things took (or the report built from them): they differ between runs.
+# Every other file under results/ is identical on every rerun with the same config.
+TIMED_NAMES = ("timing.json", "timings.csv", "report.html")
+TIMED_DIRS = ("results/benchmarks/",)
+
+
+def is_reproducible(path: str) -> bool:
+    """Whether a result file (path relative to the working directory, with /) is identical on every rerun."""
+    return not path.startswith(TIMED_DIRS) and path.rsplit("/", 1)[-1] not in TIMED_NAMES
 
 
 def model_path(experiment: str, fold: int, model_id: ModelId, what: str = "model.pt") -> str:

@@ -324,11 +324,13 @@ if t_local != t_slurm:
     problems.append(f"job set-up differs: local {t_local} vs SLURM {t_slurm}")
 
 # Bit-identical results (timings and the report aside).
+sys.path.insert(0, "src")
+from advreg.layout import is_reproducible
+
 def digests(root):
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted((root / "results").rglob("*"))
-            if p.is_file() and not p.relative_to(root).as_posix().startswith("results/benchmarks/")
-            and p.name != "report.html"}
+            if p.is_file() and is_reproducible(p.relative_to(root).as_posix())}
 d_local, d_slurm = digests(work / "local"), digests(work / "slurm")
 if d_local.keys() != d_slurm.keys():
     problems.append(f"different result files: {sorted(d_local.keys() ^ d_slurm.keys())}")
@@ -351,7 +353,7 @@ print(f"  SLURM completion log: {len(ours)} jobs named {uuid}, "
       f"{sum(f.get('JobState') == 'COMPLETED' for f in ours.values())} COMPLETED; "
       f"squeue --states=all: {sum(v == 'COMPLETED' for v in squeue.values())} COMPLETED; scontrol: {len(held)} jobs")
 print(f"  rule logs: {sorted(set(t_slurm.values()))} in both runs ({len(t_slurm)} logs)")
-print(f"  results: {len(d_local)} files compared by SHA256 (results/benchmarks and report.html aside), "
+print(f"  results: {len(d_local)} files compared by SHA256 (timings, benchmarks and the report aside), "
       f"{len(d_local) - len(different)} identical")
 if problems:
     print("slurm-ci: FAIL:\n  " + "\n  ".join(problems), file=sys.stderr)

@@ -99,10 +99,27 @@ def experiment_histories(experiment):
     return out
 
 
+def experiment_timings(experiment):
+    """Timing JSON -> (experiment, fold, model id) for every trained model (the reference has none)."""
+    exp = PLAN[experiment]
+    return {
+        layout.TIMING.format(experiment=exp.name, fold=fold, method=m.method, variant=m.variant): (
+            exp.name,
+            fold,
+            str(m),
+        )
+        for fold in range(exp.folds)
+        for m in exp.model_ids()
+        if not m.is_reference
+    }
+
+
 def summary_inputs(wildcards):
     parts = experiment_parts(wildcards.experiment)
-    return [p[what] for p in parts for what in ("crosseval", "robustness", "examples")] + list(
-        experiment_histories(wildcards.experiment)
+    return (
+        [p[what] for p in parts for what in ("crosseval", "robustness", "examples")]
+        + list(experiment_histories(wildcards.experiment))
+        + list(experiment_timings(wildcards.experiment))
     )
 
 

@@ -22,6 +22,7 @@ rule summarise_experiment:
         ),
         histories=layout.HISTORIES,
         examples=layout.EXAMPLES,
+        timings=layout.TIMINGS,
         figures=report(
             directory(layout.FIGURES),
             patterns=["{name}.png"],
@@ -54,6 +55,7 @@ rule summarise_experiment:
         norms=lambda wildcards: {n: a.spec.norm for n, a in PLAN[wildcards.experiment].attacks.items()},
         parts=lambda wildcards: experiment_parts(wildcards.experiment),
         histories=lambda wildcards: experiment_histories(wildcards.experiment),
+        timings=lambda wildcards: experiment_timings(wildcards.experiment),
     script:
         "../../scripts/summarise_experiment.py"
 

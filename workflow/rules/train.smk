@@ -33,6 +33,7 @@ rule train:
     output:
         model=layout.MODEL,
         history=layout.HISTORY,
+        timing=layout.TIMING,
     log:
         "logs/{experiment}/fold{fold}/train/{method}/{variant}.log",
     benchmark:

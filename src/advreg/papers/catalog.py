@@ -15,7 +15,7 @@ from typing import Any
 from advreg.ids import ModelId
 from advreg.params import ConfigError, Params, Registry, Spec, param
 
-READABLE = ("crosseval", "robustness", "histories", "examples")
+READABLE = ("crosseval", "robustness", "histories", "examples", "timings")
 
 
 @dataclass(frozen=True)

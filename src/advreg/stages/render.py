@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from advreg.atomic import atomic_write_text
 from advreg.reporting.examples import read_examples, write_examples
 from advreg.reporting.figures import accuracy_vs_epsilon, latent_disparity_figure
 from advreg.reporting.tables import write_accuracy_tables, write_robustness_tables
@@ -25,6 +27,15 @@ def gather_histories(histories: Mapping[str, Sequence[Any]], out: str | Path) ->
     write_tidy(out, frames, ["experiment", "fold", "model", "epoch"])
 
 
+def gather_timings(timings: Mapping[str, Sequence[Any]], out: str | Path) -> None:
+    """``timings``: timing JSON -> (experiment, fold, model id); one CSV (the optimisation steps' wall time)."""
+    rows = [
+        {"experiment": e, "fold": f, "model": m, **json.loads(Path(p).read_text())} for p, (e, f, m) in timings.items()
+    ]
+    frame = pd.DataFrame(rows, columns=["experiment", "fold", "model", "step_seconds", "samples", "seconds_per_sample"])
+    atomic_write_text(out, frame.to_csv(index=False, float_format="%.6g"))
+
+
 def summarise_experiment(
     *,
     experiment: str,
@@ -32,6 +43,7 @@ def summarise_experiment(
     norms: Mapping[str, str],
     parts: Sequence[Mapping[str, str]],
     histories: Mapping[str, Sequence[Any]],
+    timings: Mapping[str, Sequence[Any]],
     outputs: Mapping[str, str],
     log: Callable[[str], None],
 ) -> None:
@@ -42,6 +54,7 @@ def summarise_experiment(
     write_tidy(outputs["crosseval"], crosseval, CROSSEVAL_KEYS)
     write_tidy(outputs["robustness"], robustness, ROBUSTNESS_KEYS + ["metric", "layer", "value"])
     gather_histories(histories, outputs["histories"])
+    gather_timings(timings, outputs["timings"])
     fold0 = {}
     for p in parts:
         if int(p["fold"]) == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,7 @@ def train_variant(
     reference_path: str | Path | None,
     model_out: str | Path,
     history_out: str | Path,
+    timing_out: str | Path,
     experiment: str,
     fold: int,
     model_id: ModelId,
@@ -126,6 +128,7 @@ def train_variant(
     else:
         model = build_from_params(spec, _input_shape(dataset), num_classes, kwargs).to(ctx.device)
     method = build_method(model_id.method, params)
+    timing: dict[str, float] = {}
     history = train(
         model,
         method,
@@ -136,7 +139,10 @@ def train_variant(
         identity,
         ctx.log,
         ctx.runtime.eval_batch_size,
+        timing,
     )
+    per_sample = timing["step_seconds"] / timing["samples"] if timing["samples"] else float("nan")
+    atomic_write_text(timing_out, json.dumps({**timing, "seconds_per_sample": per_sample}, indent=1) + "\n")
     save_model(
         model_out,
         model,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -81,10 +82,13 @@ def train(
     identity: str,
     log: Callable[[str], None] = print,
     eval_batch_size: int = 1000,
+    timing: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model`` in place; return one history row per epoch (epoch 0 = before training).
 
-    ``identity`` names the job in messages, e.g. ``"method plain, variant default"``.
+    ``identity`` names the job in messages, e.g. ``"method plain, variant default"``. ``timing``, if given, receives
+    ``step_seconds`` (wall time of the optimisation steps alone: loss, backward, update) and ``samples`` (samples
+    they processed); timings are kept apart from the history, which must be identical on every rerun.
     """
     device = next(model.parameters()).device
     optimizer = build_optimizer(model.parameters(), settings.optimizer)
@@ -109,6 +113,7 @@ def train(
     n = train_split.x.shape[0]
     if n == 0:
         raise ValueError(f"{identity}: the training split is empty")
+    step_seconds, samples = 0.0, 0
     for epoch in range(1, settings.epochs + 1):
         _set_mode(model, settings.batchnorm)
         order = torch.randperm(n, generator=generator)
@@ -117,6 +122,7 @@ def train(
         for step, start in enumerate(range(0, n, settings.batch_size)):
             idx = order[start : start + settings.batch_size]
             batch = Batch(train_split.x[idx].to(device), train_split.y[idx].to(device), train_split.index[idx])
+            started = time.perf_counter()
             optimizer.zero_grad(set_to_none=True)
             loss, _extra = method.loss(model, batch)
             value = loss.item()
@@ -129,6 +135,8 @@ def train(
             loss.backward()
             optimizer.step()
             method.after_step(model)
+            step_seconds += time.perf_counter() - started
+            samples += idx.numel()
             loss_sum += value * idx.numel()
             seen += idx.numel()
         if scheduler is not None:
@@ -151,5 +159,7 @@ def train(
         if best_state is None:
             raise ValueError(f"{identity}: select 'best_val' needs a validation split (data.val_size > 0)")
         model.load_state_dict(best_state)
+    if timing is not None:
+        timing.update(step_seconds=step_seconds, samples=float(samples))
     model.eval()
     return history
