@@ -55,6 +55,13 @@ class MultitaskDataGradParams(MultitaskParams):
     lam0: float = param(1.0, "weight of the main cross-entropy (eq. 3.1: 1)", ge=0)
 
 
+# --- Learning with a Strong Adversary: parameters (methods/lwa.py, methods/goodfellow.py) ---
+
+# --- DeepDefense: parameters (methods/deepdefense.py, methods/deepfool_at.py, methods/parseval.py) ---
+
+# --- Latent disparity regularisation: parameters (methods/hldr.py, fimr.py, hgd.py, agnt.py) ---
+
+
 METHODS: Registry[MethodSpec] = Registry(
     "method",
     method("plain", NoParams, "plain", "Plain", "mean cross-entropy on clean inputs (every paper's baseline)"),
@@ -94,4 +101,7 @@ METHODS: Registry[MethodSpec] = Registry(
         "multitask + DataGrad-L2 (eq. 3.1)",
         needs_aux_head=True,
     ),
+    # --- Learning with a Strong Adversary: methods ---
+    # --- DeepDefense: methods ---
+    # --- Latent disparity regularisation: methods ---
 )

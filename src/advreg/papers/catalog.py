@@ -81,6 +81,13 @@ class DataGradPaper(PaperParams):
                 )
 
 
+# --- Learning with a Strong Adversary: config block ---
+
+# --- DeepDefense: config block ---
+
+# --- Latent disparity regularisation: config block ---
+
+
 def paper(name: str, params: type[PaperParams], title: str, reads: tuple[str, ...], summary: str) -> PaperSpec:
     assert set(reads) <= set(READABLE), reads
     return PaperSpec("paper", name, params, f"advreg.papers.{name}:render", summary, reads=reads, title=title)
@@ -95,4 +102,7 @@ PAPERS: Registry[PaperSpec] = Registry(
         ("crosseval", "histories", "examples"),
         "appendix Tables 1-5 beside the published numbers, the claims of sec. 3, Figures 1-3",
     ),
+    # --- Learning with a Strong Adversary: paper ---
+    # --- DeepDefense: paper ---
+    # --- Latent disparity regularisation: paper ---
 )
