@@ -33,9 +33,11 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/assess.smk"
 include: "workflow/rules/render.smk"
+include: "workflow/rules/manifest.smk"
 
 
 rule all:
     default_target: True
     input:
         final_outputs(),
+        layout.MANIFEST,

@@ -7,13 +7,17 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _requirements() -> list[str]:
+    """The lock's requirements, one per entry, continuation lines joined."""
+    text = (ROOT / "requirements.lock").read_text().replace("\\\n", " ")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
 def _lock() -> dict[str, str]:
     pins = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            name, version = line.split("==")
-            pins[name.lower().replace("_", "-")] = version
+    for requirement in _requirements():
+        name, version = requirement.split()[0].split("==")
+        pins[name.lower().replace("_", "-")] = version
     return pins
 
 
@@ -26,10 +30,15 @@ def test_lock_pins_required_versions_exactly():
         assert name in lock, f"{name} is not pinned in requirements.lock"
 
 
-def test_every_line_of_the_lock_is_an_exact_pin():
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            assert line.count("==") == 1 and "+" not in line, f"not an exact portable pin: {line!r}"
+def test_every_requirement_is_an_exact_pin_with_hashes():
+    """pip installs the lock in hash-checking mode: every requirement pinned exactly, with the SHA256 of its files."""
+    for requirement in _requirements():
+        pin, *hashes = requirement.split()
+        assert pin.count("==") == 1 and "+" not in pin, f"not an exact portable pin: {pin!r}"
+        assert hashes and all(
+            h.startswith("--hash=sha256:") and len(h) == len("--hash=sha256:") + 64 for h in hashes
+        ), pin
+    assert "setuptools" in _lock()  # torch needs it: in hash-checking mode every dependency must be pinned
 
 
 def test_conda_envs_agree_with_the_lock():

@@ -69,7 +69,7 @@ def test_every_rule_that_may_go_to_a_compute_node_declares_its_resources():
     rules = _rules()
     assert COMPUTE_RULES <= set(rules)
     for name, (local, names) in rules.items():
-        if name in ("prepare_dataset", "summarise_experiment") or name.startswith("render_"):
+        if name in ("prepare_dataset", "summarise_experiment", "manifest") or name.startswith("render_"):
             assert local, f"{name} must be a localrule (downloads, or cheap report work on the login node)"
         if not local:
             missing = [r for r in CLUSTER_RESOURCES if r not in names]

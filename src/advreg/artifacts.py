@@ -7,6 +7,11 @@ dict holding tensors, numbers, strings, lists and dicts only, and is read back w
 Writes are atomic (a temporary file in the same folder, then ``os.replace``) so a failing job leaves no
 partial output behind, and bit-identical for identical content: the archive is serialised to memory first,
 so its internal record name does not depend on the temporary file's name.
+
+Every artifact's SHA256 is recorded when it is written, in ``<file>.sha256`` beside it (``sha256  name``, the
+format of ``sha256sum``); loading checks the file against it first and refuses, naming the file, one that was
+changed, damaged or truncated after it was written, or one that advreg did not write. The run manifest
+(:mod:`advreg.provenance`) lists all of them.
 """
 
 from __future__ import annotations
@@ -22,18 +27,50 @@ import torch
 from advreg.atomic import atomic_write_bytes, atomic_write_text  # noqa: F401 (re-exported)
 
 
+class ArtifactIntegrityError(ValueError):
+    """An artifact differs from the digest recorded when it was written, or has none."""
+
+
+def digest_path(path: str | os.PathLike) -> Path:
+    """Where an artifact's SHA256 is recorded: ``<file>.sha256``."""
+    return Path(f"{os.fspath(path)}.sha256")
+
+
 def save_artifact(path: str | os.PathLike, obj: dict[str, Any]) -> None:
-    """Save a dict of tensors and plain values with ``torch.save``, atomically and reproducibly."""
+    """Save a dict of tensors and plain values with ``torch.save``, atomically and reproducibly, and record its
+    SHA256 in ``<file>.sha256``."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    data = buffer.getvalue()
+    atomic_write_bytes(path, data)
+    atomic_write_text(digest_path(path), f"{hashlib.sha256(data).hexdigest()}  {Path(path).name}\n")
+
+
+def check_artifact(path: str | os.PathLike) -> None:
+    """Raise :class:`ArtifactIntegrityError` naming ``path`` unless its bytes match the recorded SHA256."""
+    path, record = Path(path), digest_path(path)
+    if not record.is_file():
+        raise ArtifactIntegrityError(
+            f"{path}: no recorded SHA256 ({record.name} is missing): advreg did not write this file, or its record "
+            "was removed; refusing to load it (rerun the rule that makes it)"
+        )
+    expected = record.read_text().split()[0] if record.read_text().split() else ""
+    actual = sha256_file(path)
+    if actual != expected:
+        raise ArtifactIntegrityError(
+            f"{path}: SHA256 {actual} differs from {expected or 'nothing'} recorded in {record.name} when it was "
+            "written: the file was changed, damaged or truncated since; refusing to load it (rerun the rule that "
+            "makes it)"
+        )
 
 
 def load_artifact(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load an artifact written by :func:`save_artifact` without unpickling arbitrary objects."""
+    """Load an artifact written by :func:`save_artifact`: its SHA256 checked against the record, then read with
+    ``weights_only`` (tensors and plain values only: nothing is ever unpickled blindly)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"artifact {path} does not exist")
+    check_artifact(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several types for corrupt or unsafe files

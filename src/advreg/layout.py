@@ -34,7 +34,8 @@ BENCHMARK = "results/benchmarks/{name}.tsv"
 
 # Result files that record how long things took (or the report built from them): they differ between runs.
 # Every other file under results/ is identical on every rerun with the same config.
-TIMED_NAMES = ("timing.json", "timings.csv", "report.html")
+TIMED_NAMES = ("timing.json", "timings.csv", "report.html", "manifest.json")
+MANIFEST = "results/manifest.json"  # the run's provenance: hashes, config, packages, commit, machine
 TIMED_DIRS = ("results/benchmarks/",)
 
 

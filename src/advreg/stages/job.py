@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,8 +45,14 @@ def job(log_path: str | Path, config: dict, torch_runtime: bool = True) -> Itera
 
                 from advreg.runtime import configure
 
-                device = configure(reproducibility_settings(config).threads, config.get("device", "auto"))
-                log(f"advreg job: device={device} threads={torch.get_num_threads()} torch={torch.__version__}")
+                repro = reproducibility_settings(config)
+                device = configure(repro.threads, config.get("device", "auto"))
+                log(
+                    f"advreg job: device={device} threads={torch.get_num_threads()} torch={torch.__version__} "
+                    f"reproducibility={repro.mode} cpu_capability={torch.backends.cpu.get_cpu_capability()} "
+                    f"MKL_CBWR={os.environ.get('MKL_CBWR', '')} "
+                    f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '')}"
+                )
             else:
                 log("advreg job: no torch needed")
             log(f"advreg start-up: {startup_seconds():.2f} s")
