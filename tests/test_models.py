@@ -139,7 +139,13 @@ def test_invalid_shapes():
 
 
 def test_model_kwargs_lists_defaults():
-    assert model_kwargs("mlp_datagrad") == {"width": 784, "depth": 3, "aux_classes": 0, "representation_layer": None}
+    assert model_kwargs("mlp_datagrad") == {
+        "width": 784,
+        "depth": 3,
+        "aux_classes": 0,
+        "representation_layer": None,
+        "denoiser": None,
+    }
     assert model_kwargs("vgg")["activation"] == "elu"
 
 

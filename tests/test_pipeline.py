@@ -1,6 +1,7 @@
 """End to end: the real `snakemake` on a tiny config (real Fashion-MNIST), twice, bit for bit."""
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,9 @@ def test_outputs_exist_and_models_learn(two_runs):
     assert "rho_2" in (exp / "tables" / "robustness.md").read_text()
     # Every target sees the same clean inputs whatever the attacker: its clean accuracy is one number.
     assert (clean.groupby("target")["accuracy"].nunique() == 1).all()
+    manifest = json.loads((run / "results" / "manifest.json").read_text())
+    assert "results/tiny/reference/model.pt" in manifest["artifacts"] and manifest["config"]["seed"] == 7
+    assert any("reproducibility=portable" in line for line in manifest["jobs"])
     timings = pd.read_csv(exp / "timings.csv")
     assert set(timings["model"]) == {"plain/default", "plain/short"} and (timings["seconds_per_sample"] > 0).all()
     histories = pd.read_csv(exp.parent / "tiny" / "histories.csv")

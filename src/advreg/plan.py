@@ -213,6 +213,11 @@ def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) 
         folds=int(cfg.get("folds", 1)),
         evaluation=EvaluationParams.parse(cfg.get("evaluation"), f"{where}.evaluation"),
     )
+    if exp.data.scheme == "cv" and exp.folds > int(exp.data.folds or 0):
+        raise ConfigError(
+            f"{where}.folds: {exp.folds} folds run, but data.folds splits the pool into {exp.data.folds} "
+            "(folds 0 .. folds - 1 of the cross-validation run)"
+        )
     finetune = dict(cfg.get("finetune") or {})
     for method, mspec in cfg["methods"].items():
         mwhere = f"{where}.methods.{method}"
@@ -260,6 +265,12 @@ def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) 
             raise ConfigError(
                 f"{where}.attackers: {missing} are not models of this experiment (known: {sorted(map(str, known))})"
             )
+    source = exp.robustness.latent.source
+    if source and ModelId.parse(source, f"{where}.robustness.latent.source") not in known:
+        raise ConfigError(
+            f"{where}.robustness.latent.source: {source!r} is not a model of this experiment "
+            f"(known: {sorted(map(str, known))})"
+        )
     if exp.jobs > len(known):
         raise ConfigError(f"{where}.evaluation.jobs: {exp.jobs} jobs for {len(known)} models")
     return exp

@@ -6,16 +6,51 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from advreg.params import Params, param
+from advreg.params import ConfigError, Params, param
 
 
 @dataclass(frozen=True)
 class DataParams(Params):
-    """Sizes of an experiment's splits (seeded random subsets; see advreg.splits)."""
+    """Sizes of an experiment's splits (seeded random subsets; see advreg.splits).
 
-    train_size: int | None = param(None, "training samples (null: all not used for validation)", ge=1)
-    val_size: int = param(0, "validation samples, drawn from the training split", ge=0)
-    test_size: int | None = param(None, "test samples (null: the whole test split)", ge=1)
+    ``holdout``: train / validation / test subsets; an experiment's folds are replicates with other seeds.
+    ``cv`` (HLDR sec. IV): the reference is pretrained on ``train_size`` random training samples (validated on
+    ``val_size`` more), which are then set aside; the rest of the training split and the test split form the
+    pool, split into ``folds`` stratified disjoint subsets; fold k tests on subset k and fine-tunes on samples of
+    the others."""
+
+    scheme: Literal["holdout", "cv"] = param(
+        "holdout", "holdout subsets, or HLDR's stratified k-fold cross-validation after a pretraining set"
+    )
+    train_size: int | None = param(
+        None, "training samples (cv: the reference's pretraining samples) (null: all not used for validation)", ge=1
+    )
+    val_size: int = param(
+        0, "validation samples, drawn from the training split (cv: the reference's, set aside with its own)", ge=0
+    )
+    test_size: int | None = param(None, "test samples (null: the whole test split; holdout only)", ge=1)
+    folds: int | None = param(None, "cv: stratified disjoint subsets of the pool (HLDR: 10; required with cv)", ge=2)
+    pool_size: int | None = param(
+        None, "cv: samples of the pool, drawn at random from it (null: all the data not set aside)", ge=2
+    )
+    finetune_size: int | None = param(
+        None, "cv: fine-tuning samples per fold, drawn from the other subsets (HLDR: 6000; null: all of them)", ge=1
+    )
+    finetune_val_size: int = param(
+        0, "cv: validation samples per fold, drawn from the other subsets, apart from the fine-tuning ones", ge=0
+    )
+
+    def check(self, where: str) -> None:
+        cv_only = {"folds": self.folds, "pool_size": self.pool_size, "finetune_size": self.finetune_size}
+        if self.scheme == "holdout":
+            given = sorted(k for k, v in {**cv_only, "finetune_val_size": self.finetune_val_size}.items() if v)
+            if given:
+                raise ConfigError(f"{where}: {given} apply to scheme 'cv' only (scheme is 'holdout')")
+        else:
+            if self.folds is None:
+                raise ConfigError(f"{where}.folds: scheme 'cv' needs the number of folds (HLDR: 10)")
+            if self.test_size is not None:
+                raise ConfigError(f"{where}.test_size: with scheme 'cv' the test sets are the folds (use pool_size)")
 
 
 @dataclass(frozen=True)
@@ -42,6 +77,11 @@ class RuntimeParams(Params):
 class ReproducibilityParams(Params):
     """Settings that decide the bits of every result, fixed per job whatever the machine."""
 
+    mode: Literal["portable", "native"] = param(
+        "portable",
+        "portable: every numeric library runs its AVX2 code path, so any x86-64 machine computes the same bits; "
+        "native: the machine's fastest paths (results then depend on its instruction set)",
+    )
     threads: int = param(
         1,
         "torch threads of every compute job (results depend on it, so it is not taken from "

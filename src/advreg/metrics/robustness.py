@@ -4,25 +4,32 @@
 - DeepFool (DeepDefense sec. 4.1): ``rho_2`` (eq. 7, mean ||r||_2 / ||x||_2), ``rho_2_unnormalised``
   (supplementary eq. 1), ``deepfool_success_rate`` and ``deepfool_mean_iterations``, over every test image,
   each attacked away from the model's own prediction (as the authors' code; docs/fidelity.md);
-- FGS (eq. 8-9, Table 1): ``rho_inf`` (per-sample smallest fooling epsilon by bisection),
-  ``rho_inf_censored_fraction``, ``eps_ref`` (smallest epsilon misclassifying 50%), ``rho_inf_at_eps_ref``
-  (eq. 8 read with one epsilon for all images: eps_ref * mean 1/||x||_inf) and ``acc_at_{0.2,0.5,1.0}_eps_ref``;
-- ``latent_disparity`` per hidden layer under FGSM at ``latent.epsilon`` (HLDR Fig. 6, 8/255 by default).
+- FGS (eq. 8-9, Table 1; :mod:`advreg.metrics.fgs_budget`): ``eps_50`` (the model's smallest FGS epsilon
+  misclassifying 50% of the test images), ``rho_inf`` (eq. 8 at that one epsilon: eps_50 * mean
+  ||sign g||_inf / ||x||_inf), ``rho_inf_per_sample`` (mean of each image's smallest fooling epsilon over
+  ||x||_inf, by bisection) with ``rho_inf_censored_fraction``, ``eps_ref`` (the eps_50 of the model that
+  ``fgs.eps_ref_model`` names, the same for every model of the experiment, as Table 1 uses the DeepDefense
+  model's; the model's own eps_50 when it names none) and ``acc_at_{0.2,0.5,1}_eps_ref``, the model's accuracy
+  under FGS at those fractions of eps_ref;
+- ``latent_disparity`` per hidden layer under FGSM at ``latent.epsilon`` (HLDR Fig. 6, 8/255 by default),
+  white-box or crafted on ``latent.source`` (HLDR's code: the undefended model).
+
+``metrics`` selects the groups (``deepfool``, ``fgs``, ``latent``); ``clean_accuracy`` is always computed.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
-from advreg.attacks.base import clip_box, input_gradient, per_sample_norm, predicted_labels
+from advreg.attacks.base import clip_box, input_gradient, predicted_labels
 from advreg.attacks.deepfool import deepfool, rho_2
 from advreg.metrics.catalog import RobustnessParams
-from advreg.metrics.fgs_budget import fgs_accuracy, fgs_budgets
+from advreg.metrics.fgs_budget import fgs_accuracy, fgs_budgets, fifty_percent_epsilon
 from advreg.metrics.latent import latent_disparity
 
 FRACTIONS = (0.2, 0.5, 1.0)
@@ -34,8 +41,13 @@ def robustness_rows(
     y: torch.Tensor,
     settings: RobustnessParams | Mapping[str, Any] | None = None,
     batch_size: int = 1000,
+    latent_source: nn.Module | None = None,
+    eps_ref: float | None = None,
 ) -> list[dict[str, Any]]:
-    """The metrics of the module docstring as rows {metric, layer, value}."""
+    """The metrics of the module docstring as rows {metric, layer, value}, for the groups ``settings.metrics``
+    names. ``latent_source``: the model whose FGSM perturbs the inputs of the latent disparity (the model
+    ``settings.latent.source`` names; None: ``model`` itself, white-box). ``eps_ref``: the eps_50 of the model
+    ``settings.fgs.eps_ref_model`` names (:func:`reference_epsilon`); None: the model's own."""
     settings = RobustnessParams.parse(settings, "robustness")
     model.eval()
     rows: list[dict[str, Any]] = []
@@ -45,7 +57,30 @@ def robustness_rows(
 
     predicted = predicted_labels(model, x, batch_size)
     add("clean_accuracy", (predicted == y).float().mean().item())
+    if "deepfool" in settings.metrics:
+        _deepfool_rows(model, x, predicted, settings, batch_size, add)
+    if "fgs" in settings.metrics:
+        _fgs_rows(model, x, y, settings, batch_size, add, eps_ref)
+    if "latent" in settings.metrics:
+        lat = settings.latent
+        xs, ys = x[: lat.samples], y[: lat.samples]
+        source = model if latent_source is None else latent_source.eval()
+        sign = torch.sign(input_gradient(source, xs, ys, batch_size))
+        x_adv = clip_box(xs + lat.epsilon * sign, lat.clip)
+        disparity = latent_disparity(model, xs, x_adv, batch_size, average=lat.average, layers=lat.layers)
+        for layer, value in disparity.items():
+            add("latent_disparity", value, layer)
+    return rows
 
+
+def _deepfool_rows(
+    model: nn.Module,
+    x: torch.Tensor,
+    predicted: torch.Tensor,
+    settings: RobustnessParams,
+    batch_size: int,
+    add: Callable[[str, float], None],
+) -> None:
     df = settings.deepfool
     result = deepfool(
         model,
@@ -63,24 +98,38 @@ def robustness_rows(
     add("deepfool_success_rate", result.fooled.float().mean().item())
     add("deepfool_mean_iterations", result.iterations.float().mean().item())
 
+
+def reference_epsilon(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: RobustnessParams, batch_size: int = 1000
+) -> float:
+    """eps_ref for every model of an experiment: the eps_50 of ``model`` (the one ``fgs.eps_ref_model`` names)."""
+    fgs = settings.fgs
+    return fifty_percent_epsilon(
+        model, x, y, eps_max=fgs.eps_max, steps=fgs.steps, clip=fgs.clip, batch_size=batch_size
+    )
+
+
+def _fgs_rows(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    settings: RobustnessParams,
+    batch_size: int,
+    add: Callable[[str, float], None],
+    eps_ref: float | None,
+) -> None:
     fgs = settings.fgs
     budgets = fgs_budgets(model, x, y, eps_max=fgs.eps_max, steps=fgs.steps, clip=fgs.clip, batch_size=batch_size)
+    add("eps_50", budgets.eps_50)
     add("rho_inf", budgets.rho_inf)
+    add("rho_inf_per_sample", budgets.rho_inf_per_sample)
     add("rho_inf_censored_fraction", budgets.censored.float().mean().item())
-    add("eps_ref", budgets.eps_ref)
-    inv_inf = (1.0 / per_sample_norm(x, float("inf")).clamp_min(1e-12)).mean().item()
-    add("rho_inf_at_eps_ref", budgets.eps_ref * inv_inf)
+    reference = budgets.eps_50 if eps_ref is None else float(eps_ref)
+    add("eps_ref", reference)
     for fraction in FRACTIONS:
         value = (
             math.nan
-            if math.isnan(budgets.eps_ref)
-            else fgs_accuracy(model, x, y, fraction * budgets.eps_ref, clip=fgs.clip, batch_size=batch_size)
+            if math.isnan(reference)
+            else fgs_accuracy(model, x, y, fraction * reference, clip=fgs.clip, batch_size=batch_size)
         )
         add(f"acc_at_{fraction:g}_eps_ref", value)
-
-    lat = settings.latent
-    sign = torch.sign(input_gradient(model, x, y, batch_size))
-    x_adv = clip_box(x + lat.epsilon * sign, lat.clip)
-    for layer, value in latent_disparity(model, x, x_adv, batch_size).items():
-        add("latent_disparity", value, layer)
-    return rows

@@ -69,6 +69,10 @@ def build_from_params(spec: ModelSpec, input_shape: Any, num_classes: Any, param
         from advreg.models.base import auxiliary_head
 
         net.aux_head = auxiliary_head(net, input_shape, params.aux_classes)
+    if params.denoiser is not None:  # HGD: the denoiser goes in front; the blocks and their keys stay as they are
+        from advreg.models.denoiser import with_denoiser
+
+        net = with_denoiser(net, input_shape, params.denoiser)
     return net
 
 

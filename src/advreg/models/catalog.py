@@ -23,16 +23,27 @@ def model(name: str, params: type[Params], module: str, summary: str) -> ModelSp
 
 
 @dataclass(frozen=True)
+class DenoiserParams(Params):
+    """HGD's U-Net denoiser in front of the network (HLDR sec. II-C and V; Liao et al. 2018): x - D(x)."""
+
+    width: int = param(16, "channels of the denoiser's first level (doubled at each lower level)", ge=1)
+    depth: int = param(2, "down-sampling levels of the denoiser's U-Net", ge=1)
+
+
+@dataclass(frozen=True)
 class ModelParams(Params):
     representation_layer: str | None = param(
         None, "hidden block whose output LWA_Rep perturbs (default: the model's own)"
     )
     aux_classes: int = param(0, "outputs of a second (multitask) head on the last hidden layer; 0: none", ge=0)
+    denoiser: DenoiserParams | None = param(
+        None, "HGD: a U-Net denoiser in front of the network (models/denoiser.py); null: none"
+    )
 
 
-# Keyword arguments that only add to an architecture (a head, a split point): a variant may set them while
-# fine-tuning the reference, whose weights are then loaded into the extended model.
-ADDITIVE_KWARGS = ("representation_layer", "aux_classes")
+# Keyword arguments that only add to an architecture (a head, a split point, a denoiser in front): a variant may
+# set them while fine-tuning the reference, whose weights are then loaded into the extended model.
+ADDITIVE_KWARGS = ("representation_layer", "aux_classes", "denoiser")
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,10 @@ class LWACifarParams(ModelParams):
     width: float = param(1.0, "filter and unit multiplier", gt=0)
     dropout: float = param(0.0, "dropout after each FC-2048 activation", ge=0, lt=1)
     batch_norm: bool = param(False, "BN between conv and ReLU (the authors' MXNet code; the paper has none)")
+    preprocess: Literal["paper", "none"] = param(
+        "paper", "input layer (255 x - 117) / 256: the paper's mean subtraction and scaling (sec. 7), or none"
+    )
+    crop: int = param(0, "crop inputs to crop x crop (random in training, centred in eval; paper: 28); 0: none", ge=0)
 
 
 MODELS: Registry[ModelSpec] = Registry(

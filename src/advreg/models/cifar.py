@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 from .base import LayeredClassifier, infer_output_shape, scaled
 from .catalog import ConvNetParams, LWACifarParams, NINParams
@@ -114,6 +115,37 @@ def nin(input_shape: tuple[int, int, int], num_classes: int, p: NINParams) -> La
     return net
 
 
+class PaperInput(nn.Module):
+    """LWA's CIFAR-10 preprocessing as an input layer (sec. 7): ``(255 x - 117) / 256`` for ``x`` in [0, 1]
+    (``normalise``), and a ``crop x crop`` window (``crop`` > 0): random per sample in training mode (offsets from
+    torch's global generator), centred in eval mode. No parameters, no buffers: state dicts are unchanged."""
+
+    def __init__(self, normalise: bool, crop: int, input_shape: tuple[int, int, int]) -> None:
+        super().__init__()
+        if crop and crop > min(input_shape[1:]):
+            raise ValueError(f"lwa_cifar: crop {crop} is larger than the input {tuple(input_shape)}")
+        self.normalise = normalise
+        self.crop = crop
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.normalise:
+            x = x * (255.0 / 256.0) - 117.0 / 256.0
+        if not self.crop:
+            return x
+        n, _, height, width = x.shape
+        if not self.training:
+            top, left = (height - self.crop) // 2, (width - self.crop) // 2
+            return x[:, :, top : top + self.crop, left : left + self.crop]
+        top = torch.randint(0, height - self.crop + 1, (n,), device=x.device)
+        left = torch.randint(0, width - self.crop + 1, (n,), device=x.device)
+        steps = torch.arange(self.crop, device=x.device)
+        rows = (top[:, None] + steps)[:, None, :, None]  # (N, 1, crop, 1)
+        cols = (left[:, None] + steps)[:, None, None, :]  # (N, 1, 1, crop)
+        samples = torch.arange(n, device=x.device)[:, None, None, None]
+        channels = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
+        return x[samples, channels, rows, cols]
+
+
 def lwa_cifar(input_shape: tuple[int, int, int], num_classes: int, p: LWACifarParams) -> LayeredClassifier:
     """LWA's CIFAR-10 network (learning-with-a-strong-adversary.md, sec. 7.2 "Experiments on CIFAR-10").
 
@@ -126,6 +158,13 @@ def lwa_cifar(input_shape: tuple[int, int, int], num_classes: int, p: LWACifarPa
     output of fc1 and runs fc2/out on it). ``width`` scales filters and FC widths; ``dropout`` acts after each
     FC-2048 activation (at the start of the next block). ``batch_norm=True`` puts BN between conv and ReLU as
     the authors' MXNet code does (``ConvFactory``); the paper mentions none. PyTorch's default initialisation.
+
+    The paper's preprocessing (sec. 7: "subtracted by mean value 117, and randomly cropped to size 28x28 ...
+    normalize the pixel value into the range (-1, 1) by diving 256") is the model's input layer
+    (:class:`PaperInput`, the first layer of ``conv1``), so the model takes [0, 1] pixels like every other
+    and attack budgets stay in [0, 1] pixel units: ``preprocess="paper"`` maps ``x`` to ``(255 x - 117) / 256``
+    (an L2 budget ``eps`` in pixel units is ``eps * 255/256`` in the paper's units); ``crop`` (the paper: 28)
+    takes a random ``crop x crop`` window per sample in training mode and the centred one in eval mode.
     """
     model = "lwa_cifar"
     width, dropout, batch_norm = p.width, p.dropout, p.batch_norm
@@ -135,7 +174,10 @@ def lwa_cifar(input_shape: tuple[int, int, int], num_classes: int, p: LWACifarPa
     hidden: list[tuple[str, nn.Module]] = []
     c_in = input_shape[0]
     for i, c_out in enumerate(filters, start=1):
-        layers: OrderedDict[str, nn.Module] = OrderedDict(conv=nn.Conv2d(c_in, c_out, 3, padding=1))
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        if i == 1 and (p.preprocess != "none" or p.crop):
+            layers["input"] = PaperInput(p.preprocess == "paper", p.crop, tuple(input_shape))
+        layers["conv"] = nn.Conv2d(c_in, c_out, 3, padding=1)
         if batch_norm:
             layers["bn"] = nn.BatchNorm2d(c_out)
         layers["act"] = nn.ReLU()

@@ -83,9 +83,203 @@ class DataGradPaper(PaperParams):
 
 # --- Learning with a Strong Adversary: config block ---
 
+
+LWA_ROLES = ("normal", "dropout", "goodfellow", "lwa", "lwa_rep")  # the rows of Tables 1-3, in the paper's order
+
+
+@dataclass(frozen=True)
+class LWAPaper(PaperParams):
+    """Learning with a Strong Adversary (Huang, Xu, Schuurmans, Szepesvari 2016): Tables 1-3, Figures 1-2 and the
+    claims of sec. 7, from up to three experiments (MLPs, LeNet, CIFAR-10). A table's row is the model of the
+    experiment that plays the role (Normal, Dropout, ...); a role missing from an experiment is left out."""
+
+    mlp_experiment: str = param("", "experiment of Table 1 (2-hidden-layer MLPs, Table 1's widths); '': none")
+    lenet_experiment: str = param("", "experiment of Table 2 and Figure 1 (LeNet); '': none")
+    cifar_experiment: str = param("", "experiment of Table 3 (CIFAR-10, lwa_cifar); '': none")
+    published: str = param("config/published/lwa.yaml", "the published numbers (YAML)")
+    normal: str = param("plain/default", "model id of Normal (plain training) in each experiment")
+    dropout: str = param("plain/dropout", "model id of Dropout (plain training with dropout)")
+    goodfellow: str = param("goodfellow/default", "model id of Goodfellow's method")
+    lwa: str = param("lwa/default", "model id of LWA (Algorithm 2)")
+    lwa_rep: str = param("lwa_rep/default", "model id of LWA_Rep (Algorithm 3)")
+    fixed_source: str = param(
+        "",
+        "whose Adv_Loss set is 'Fixed': '' the Normal network (sec. 7.2's text), or the model id of a separately "
+        "trained normal network (the authors' code; what Tables 1-2's Normal rows imply)",
+    )
+    adv_loss: str = param("grad_l2", "attack label playing Adv_Loss (sec. 6.1.1 item 1: c g/||g||_2)")
+    adv_loss_sign: str = param("sign_l2", "attack label playing Adv_Loss_Sign (c sign(g)/||sign(g)||_2)")
+    adv_alpha: str = param("lwa_alpha", "attack label playing Adv_Alpha (Algorithm 1)")
+    mnist_epsilon: float = param(1.5, "L2 budget of Tables 1-2 (pixel units)", gt=0)
+    cifar_epsilon: float = param(0.5, "L2 budget of Table 3 (pixel units)", gt=0)
+
+    def experiments(self) -> list[str]:
+        return [e for e in (self.mlp_experiment, self.lenet_experiment, self.cifar_experiment) if e]
+
+    def roles(self) -> dict[str, str]:
+        """Role (``normal``, ``dropout``, ...) -> model id."""
+        return {role: getattr(self, role) for role in LWA_ROLES}
+
+    def check(self, where: str) -> None:
+        if not self.experiments():
+            raise ConfigError(f"{where}: name at least one of mlp_experiment, lenet_experiment, cifar_experiment")
+        for role, model_id in self.roles().items():
+            ModelId.parse(model_id, f"{where}.{role}")
+        if self.fixed_source:
+            ModelId.parse(self.fixed_source, f"{where}.fixed_source")
+
+    def check_plan(self, experiments: Mapping[str, Any], where: str) -> None:
+        budgets = {self.mlp_experiment: self.mnist_epsilon, self.lenet_experiment: self.mnist_epsilon}
+        budgets[self.cifar_experiment] = self.cifar_epsilon
+        for name in self.experiments():
+            exp = experiments[name]
+            for key in ("adv_loss", "adv_loss_sign", "adv_alpha"):
+                label = getattr(self, key)
+                if label not in exp.attacks:
+                    raise ConfigError(f"{where}.{key}: attack {label!r} is not run by experiment {name!r}")
+                if not any(abs(e - budgets[name]) < 1e-9 for e in exp.attacks[label].epsilons):
+                    raise ConfigError(
+                        f"{where}: experiment {name!r} runs {label!r} without the tables' budget {budgets[name]:g}"
+                    )
+            attackers = set(exp.attackers)
+            for key in ("normal", "fixed_source"):
+                model_id = getattr(self, key)
+                if model_id and ModelId.parse(model_id) not in attackers:
+                    raise ConfigError(f"{where}.{key}: {model_id} is not an attacker of experiment {name!r}")
+            if exp.evaluation.perturb != "correct":
+                raise ConfigError(
+                    f"experiments.{name}.evaluation.perturb: LWA's tables perturb only correctly classified points "
+                    "(sec. 7.2, the authors' code): set it to 'correct'"
+                )
+
+
 # --- DeepDefense: config block ---
 
+
+DEEPDEFENSE_NETWORKS = ("mlp", "lenet", "convnet", "nin")  # Table 1's MNIST and CIFAR-10 blocks, in order
+DEEPDEFENSE_ROLES = ("reference", "parseval", "adversarial", "deepdefense")  # Table 1's rows, in order
+
+
+@dataclass(frozen=True)
+class DeepDefensePaper(PaperParams):
+    """DeepDefense (Yan, Guo, Zhang 2018): Table 1 and supplementary Table 1 beside the published numbers,
+    Figures 2, 4 and 5 and the claims of sec. 4, from one experiment per network. Every network experiment holds
+    the four models of Table 1 under the same ids (and ``clean``, Figure 2's "Clean" curve) and reports eps_ref
+    as the DeepDefense model's (``robustness.fgs.eps_ref_model``)."""
+
+    published: str = param("config/published/deepdefense.yaml", "the published numbers (YAML)")
+    mlp: str = param("", "experiment of Table 1's MNIST MLP block (784-500-150-10); '': not run")
+    lenet: str = param("", "experiment of Table 1's MNIST LeNet block; '': not run")
+    convnet: str = param("", "experiment of Table 1's CIFAR-10 ConvNet block; '': not run")
+    nin: str = param("", "experiment of Table 1's CIFAR-10 NIN block; '': not run")
+    reference: str = param("reference/pretrained", "model id of the reference (Table 1 'Reference')")
+    parseval: str = param("parseval/default", "model id of Parseval training ('Par. Train')")
+    adversarial: str = param("deepfool_at/default", "model id of DeepFool adversarial training ('Adv. Train')")
+    deepdefense: str = param("deepdefense/default", "model id of DeepDefense (lambda 15, c 25, d 5)")
+    clean: str = param("plain/default", "model id of fine-tuning on clean images (Figure 2 'Clean'); '': none")
+    figure4: str = param("", "experiment with deepdefense variants over c and lambda, every layer (Fig. 4: LeNet)")
+    figure5: str = param("", "experiment with deepdefense variants regularising one layer over c (Fig. 5: LeNet)")
+
+    def networks(self) -> dict[str, str]:
+        """Table 1's networks run: key (mlp, lenet, convnet, nin) -> experiment."""
+        return {key: getattr(self, key) for key in DEEPDEFENSE_NETWORKS if getattr(self, key)}
+
+    def roles(self) -> dict[str, str]:
+        """Table 1's rows (reference, parseval, adversarial, deepdefense) -> model id."""
+        return {role: getattr(self, role) for role in DEEPDEFENSE_ROLES}
+
+    def experiments(self) -> list[str]:
+        names = [*self.networks().values(), self.figure4, self.figure5]
+        return list(dict.fromkeys(name for name in names if name))
+
+    def check(self, where: str) -> None:
+        if not self.networks():
+            raise ConfigError(f"{where}: name the experiment of at least one network of Table 1 (mlp, lenet, ...)")
+        for key, model_id in {**self.roles(), "clean": self.clean}.items():
+            if model_id:
+                ModelId.parse(model_id, f"{where}.{key}")
+
+    def check_plan(self, experiments: Mapping[str, Any], where: str) -> None:
+        for key, name in self.networks().items():
+            exp = experiments[name]
+            known = set(exp.model_ids())
+            for role, model_id in {**self.roles(), "clean": self.clean}.items():
+                if model_id and ModelId.parse(model_id) not in known:
+                    raise ConfigError(
+                        f"{where}.{role}: {model_id} is not a model of experiment {name!r} ({key}; known: "
+                        f"{', '.join(sorted(map(str, known)))})"
+                    )
+            robustness = exp.robustness
+            missing = sorted({"deepfool", "fgs"} - set(robustness.metrics))
+            if not robustness.enabled or missing:
+                raise ConfigError(
+                    f"experiments.{name}.robustness: Table 1 needs the deepfool and fgs metrics (enabled, metrics)"
+                )
+            if robustness.fgs.eps_ref_model != self.deepdefense:
+                raise ConfigError(
+                    f"experiments.{name}.robustness.fgs.eps_ref_model: Table 1 reports every model at the "
+                    f"DeepDefense model's eps_ref: set it to {self.deepdefense!r} "
+                    f"(got {robustness.fgs.eps_ref_model!r})"
+                )
+        for key in ("figure4", "figure5"):
+            name = getattr(self, key)
+            if name and not any(v.id.method == "deepdefense" for v in experiments[name].variants):
+                raise ConfigError(f"{where}.{key}: experiment {name!r} has no deepdefense variants")
+            if name and not experiments[name].robustness.enabled:
+                raise ConfigError(f"experiments.{name}.robustness: {key} needs the robustness metrics enabled")
+
+
 # --- Latent disparity regularisation: config block ---
+
+
+@dataclass(frozen=True)
+class HLDRPaper(PaperParams):
+    """HLDR (Schwartz & Ditzler 2021): Figures 2-6 and Table I with 95% confidence intervals over the
+    cross-validation's folds, and the claims of sec. VI-VII. The roles follow from the experiment's variants:
+    hldr, fimr and hgd without ``noise`` (D), with it (D_N), agnt (D_N), and the undefended model."""
+
+    experiment: str = param("", "the experiment holding the paper's models (undefended, hldr, fimr, hgd, agnt)")
+    published: str = param("config/published/hldr.yaml", "the published numbers (YAML)")
+    undefended: str = param("plain/default", "model id of the undefended model (fine-tuned on benign data)")
+    fgsm: str = param("fgsm", "attack label of the FGSM evaluation (Figures 2 and 4)")
+    agn: str = param("agn", "attack label of the AGN evaluation (Figures 3 and 5); '': not run")
+    attacker: str = param(
+        "white_box",
+        "'white_box': every model attacked through its own gradient (sec. II-B); or the model id whose adversarial "
+        "sets every model is evaluated on (the authors' code: the undefended model)",
+    )
+    ddof: int = param(0, "delta degrees of freedom of the folds' std in mean +- 1.96 std / sqrt(folds) (code: 0)", ge=0)
+    small_drop: float = param(2.0, "a benign accuracy drop (percentage points) the claims count as small", ge=0)
+    near_speed: float = param(1.25, "time ratio up to which a method counts as 'nearly as fast' (Table I)", ge=1)
+    agn_match: float = param(2.0, "percentage points within which HLDR 'matches' AGNT under AGN (sec. VII)", ge=0)
+
+    def experiments(self) -> list[str]:
+        return [self.experiment]
+
+    def check(self, where: str) -> None:
+        if not self.experiment:
+            raise ConfigError(f"{where}.experiment: name the experiment holding the HLDR models")
+        ModelId.parse(self.undefended, f"{where}.undefended")
+        if self.attacker != "white_box":
+            ModelId.parse(self.attacker, f"{where}.attacker")
+
+    def check_plan(self, experiments: Mapping[str, Any], where: str) -> None:
+        exp = experiments[self.experiment]
+        for key in ("fgsm", "agn"):
+            label = getattr(self, key)
+            if label and label not in exp.attacks:
+                raise ConfigError(f"{where}.{key}: attack {label!r} is not run by experiment {self.experiment!r}")
+        known = set(exp.model_ids())
+        if ModelId.parse(self.undefended) not in known:
+            raise ConfigError(f"{where}.undefended: {self.undefended} is not a model of experiment {self.experiment!r}")
+        attackers = set(exp.attackers)
+        wanted = known if self.attacker == "white_box" else {ModelId.parse(self.attacker)}
+        missing = sorted(str(m) for m in wanted - attackers)
+        if missing:
+            raise ConfigError(
+                f"{where}.attacker: {self.attacker!r} needs {missing} among the attackers of experiment "
+                f"{self.experiment!r}"
+            )
 
 
 def paper(name: str, params: type[PaperParams], title: str, reads: tuple[str, ...], summary: str) -> PaperSpec:
@@ -103,6 +297,27 @@ PAPERS: Registry[PaperSpec] = Registry(
         "appendix Tables 1-5 beside the published numbers, the claims of sec. 3, Figures 1-3",
     ),
     # --- Learning with a Strong Adversary: paper ---
+    paper(
+        "lwa",
+        LWAPaper,
+        "Learning with a Strong Adversary (Huang, Xu, Schuurmans, Szepesvari 2016)",
+        ("crosseval", "histories"),
+        "Tables 1-3 beside the published numbers, Figures 1-2, the claims of sec. 7",
+    ),
     # --- DeepDefense: paper ---
+    paper(
+        "deepdefense",
+        DeepDefensePaper,
+        "DeepDefense (Yan, Guo, Zhang 2018)",
+        ("robustness", "histories"),
+        "Table 1 and supp. Table 1 beside the published numbers, Figures 2, 4, 5, the claims of sec. 4",
+    ),
     # --- Latent disparity regularisation: paper ---
+    paper(
+        "hldr",
+        HLDRPaper,
+        "Bolstering Adversarial Robustness with Latent Disparity Regularization (Schwartz & Ditzler 2021)",
+        ("crosseval", "robustness", "timings"),
+        "Figures 2-6 with 95% confidence intervals over folds, Table I beside the published times, the claims",
+    ),
 )

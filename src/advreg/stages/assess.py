@@ -24,7 +24,7 @@ from advreg.attacks.base import predicted_labels
 from advreg.checkpoints import load_model
 from advreg.evaluation.crosseval import cross_evaluate
 from advreg.metrics.catalog import RobustnessParams
-from advreg.metrics.robustness import robustness_rows
+from advreg.metrics.robustness import reference_epsilon, robustness_rows
 from advreg.reporting.examples import COUNT, example_key, write_examples
 from advreg.runtime import derive_seed, seed_everything
 from advreg.settings import DataParams
@@ -59,10 +59,23 @@ def assess_part(
     robustness = RobustnessParams.parse(params["robustness"], "robustness")
     robustness_frames = []
     if robustness.enabled:
+        eps_ref = None  # DeepDefense Table 1: one model's 50% FGS epsilon for every model
+        reference = robustness.fgs.eps_ref_model
+        if reference and "fgs" in robustness.metrics and params["models"]:
+            if reference not in models:
+                raise ValueError(
+                    f"experiment {experiment}: robustness.fgs.eps_ref_model {reference!r} is not one of its models "
+                    f"(known: {', '.join(sorted(models))})"
+                )
+            eps_ref = reference_epsilon(models[reference], x, y, robustness, eval_batch)
+            ctx.log(f"eps_ref = {eps_ref:.6g}, the 50% FGS epsilon of {reference}")
         for name in params["models"]:
             started = time.perf_counter()
             seed_everything(derive_seed(ctx.seed, experiment, fold, "robustness", name))
-            rows = pd.DataFrame(robustness_rows(models[name], x, y, robustness, batch_size=eval_batch))
+            source = models[robustness.latent.source] if robustness.latent.source else None
+            rows = pd.DataFrame(
+                robustness_rows(models[name], x, y, robustness, eval_batch, latent_source=source, eps_ref=eps_ref)
+            )
             robustness_frames.append(rows.assign(experiment=experiment, fold=fold, model=name))
             ctx.log(f"robustness of {name}: {len(rows)} rows ({time.perf_counter() - started:.1f} s)")
 

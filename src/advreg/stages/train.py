@@ -18,7 +18,7 @@ from advreg.methods import build_method
 from advreg.models import MODELS, build_from_params
 from advreg.runtime import derive_seed, seed_everything
 from advreg.settings import DataParams
-from advreg.splits import make_splits
+from advreg.splits import make_splits, reference_splits
 from advreg.stages.job import JobContext
 from advreg.training.loop import train
 from advreg.training.settings import TrainSettings
@@ -45,9 +45,10 @@ def pretrain_reference(
     data: Mapping[str, Any],
     pretrain: Mapping[str, Any],
 ) -> None:
-    """Train the experiment's reference model with plain cross-entropy (fold 0's split)."""
+    """Train the experiment's reference model with plain cross-entropy (fold 0's split; with ``data.scheme: cv``
+    the pretraining samples set aside before the cross-validation)."""
     dataset = load_dataset(dataset_path)
-    splits = make_splits(dataset, DataParams.parse(data, "data"), ctx.seed, experiment, 0)
+    splits = reference_splits(dataset, DataParams.parse(data, "data"), ctx.seed, experiment)
     generator = seed_everything(derive_seed(ctx.seed, experiment, "reference"))
     spec = MODELS.get_spec(arch)
     kwargs = spec.parse(model_kwargs, "model.kwargs")

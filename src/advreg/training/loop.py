@@ -109,7 +109,7 @@ def train(
             **monitor_row(model, val_split, settings.monitor, eval_batch_size),
         }
     )
-    best_state, best_acc = None, -math.inf
+    best_state, best_score, stale = None, -math.inf, 0
     n = train_split.x.shape[0]
     if n == 0:
         raise ValueError(f"{identity}: the training split is empty")
@@ -153,11 +153,18 @@ def train(
             }
         )
         log(f"{identity}: epoch {epoch}/{settings.epochs} train_loss {loss_sum / seen:.4f} val_acc {val_acc:.4f}")
-        if settings.select == "best_val" and val_acc > best_acc:
-            best_acc, best_state = val_acc, copy.deepcopy(model.state_dict())
-    if settings.select == "best_val":
+        if settings.select != "last":
+            score = val_acc if settings.select == "best_val" else -val_loss
+            if score > best_score:
+                best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+            else:
+                stale += 1
+            if settings.patience is not None and stale >= settings.patience:
+                log(f"{identity}: early stop after epoch {epoch} ({stale} epochs without improvement)")
+                break
+    if settings.select != "last":
         if best_state is None:
-            raise ValueError(f"{identity}: select 'best_val' needs a validation split (data.val_size > 0)")
+            raise ValueError(f"{identity}: select '{settings.select}' needs a validation split (data.val_size > 0)")
         model.load_state_dict(best_state)
     if timing is not None:
         timing.update(step_seconds=step_seconds, samples=float(samples))

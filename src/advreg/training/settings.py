@@ -56,9 +56,21 @@ class TrainSettings(Params):
     batch_size: int = param(100, "samples per update", ge=1)
     optimizer: OptimizerParams = param(OptimizerParams, "the optimiser")
     lr_schedule: LRScheduleParams | None = param(None, "learning-rate milestones (none: constant rate)")
-    select: Literal["last", "best_val"] = param(
-        "last", "keep the last epoch or the best validation epoch (earliest on ties)"
+    select: Literal["last", "best_val", "best_val_loss"] = param(
+        "last",
+        "keep the last epoch, the epoch of best validation accuracy or of lowest validation loss (HLDR; earliest on "
+        "ties)",
+    )
+    patience: int | None = param(
+        None,
+        "early stopping: stop after this many epochs without improving the selection criterion (HLDR sec. IV: 100 "
+        "on the validation loss); null: never",
+        ge=1,
     )
     batchnorm: Literal["train", "frozen"] = param("train", "frozen: BatchNorm layers stay in eval mode (DeepDefense)")
     max_loss: float = param(1.0e3, "a loss above this (or non-finite) stops the job as diverged", gt=0)
     monitor: MonitorParams = param(MonitorParams, "extra per-epoch measurements for learning curves")
+
+    def check(self, where: str) -> None:
+        if self.patience is not None and self.select == "last":
+            raise ConfigError(f"{where}.patience: early stopping needs select 'best_val' or 'best_val_loss'")

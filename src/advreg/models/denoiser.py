@@ -1,0 +1,111 @@
+"""HGD's denoiser: a small U-Net in front of a classifier (latent-disparity-regularization.md, sec. II-C and V;
+Liao et al. 2018, "DUNET").
+
+The denoiser estimates the adversarial noise and subtracts it: ``x_hat = x - D(x)`` (Liao et al. eq. 1's
+``x_hat = x* - dx_hat``). ``D`` is an encoder-decoder with lateral connections: ``depth`` levels below the
+first, each halving the resolution (stride-2 convolution) and doubling the channels; the decoder upsamples
+(nearest, to the lateral input's size, so odd sizes such as 7 x 7 work), concatenates the lateral features and
+convolves. Every convolution is 3 x 3 -> BN -> ReLU (Liao's C block); a final 1 x 1 convolution maps to the
+image's channels. It is zero-initialised, so a fresh denoiser is the identity and the defended model starts as
+the reference it wraps (our choice: the paper does not say how the denoiser starts).
+
+:class:`DenoisedClassifier` puts it in front of a :class:`LayeredClassifier`: every forward method runs the
+denoiser first, and the hidden activations it reports are the classifier's own (never the denoiser's), so
+latent disparities of a denoised model are measured in the target network on denoised inputs. The denoiser's
+parameters live under ``denoiser.*`` in the state dict; the classifier's keys are unchanged, so a reference's
+weights load into the denoised model (:func:`advreg.stages.train.extend_reference`).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .base import LayeredClassifier
+from .catalog import DenoiserParams
+
+__all__ = ["DenoisedClassifier", "Denoiser", "with_denoiser"]
+
+
+def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        OrderedDict(
+            conv=nn.Conv2d(c_in, c_out, kernel_size=3, stride=stride, padding=1, bias=False),
+            bn=nn.BatchNorm2d(c_out),
+            act=nn.ReLU(),
+        )
+    )
+
+
+class Denoiser(nn.Module):
+    """``x -> x - D(x)`` with ``D`` a U-Net of ``depth`` down-sampling levels, ``width`` channels at the top."""
+
+    def __init__(self, channels: int, width: int, depth: int) -> None:
+        super().__init__()
+        widths = [width * 2**level for level in range(depth + 1)]
+        self.encoder = nn.ModuleList([nn.Sequential(_conv(channels, widths[0]), _conv(widths[0], widths[0]))])
+        for level in range(1, depth + 1):
+            self.encoder.append(
+                nn.Sequential(_conv(widths[level - 1], widths[level], 2), _conv(widths[level], widths[level]))
+            )
+        self.decoder = nn.ModuleList(
+            [
+                nn.Sequential(
+                    _conv(widths[level + 1] + widths[level], widths[level]), _conv(widths[level], widths[level])
+                )
+                for level in reversed(range(depth))
+            ]
+        )
+        self.out = nn.Conv2d(widths[0], channels, kernel_size=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def noise(self, x: Tensor) -> Tensor:
+        """The estimated noise ``D(x)``."""
+        lateral = []
+        h = x
+        for block in self.encoder:
+            h = block(h)
+            lateral.append(h)
+        lateral.pop()
+        for block in self.decoder:
+            skip = lateral.pop()
+            h = F.interpolate(h, size=skip.shape[-2:], mode="nearest")
+            h = block(torch.cat([h, skip], dim=1))
+        return self.out(h)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x - self.noise(x)
+
+
+class DenoisedClassifier(LayeredClassifier):
+    """A :class:`LayeredClassifier` with a denoiser in front (HGD): same blocks, same state-dict keys, plus
+    ``denoiser.*``. :meth:`target` is the classifier without the denoiser (sharing its modules)."""
+
+    def __init__(self, net: LayeredClassifier, denoiser: nn.Module) -> None:
+        super().__init__(list(net.blocks.items()), net.representation_layer, net.aux_head)
+        self.denoiser = denoiser
+
+    def target(self) -> LayeredClassifier:
+        """The classifier alone (a view sharing the blocks: training it trains this model's blocks)."""
+        return LayeredClassifier(list(self.blocks.items()), self.representation_layer, self.aux_head)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(self.denoiser(x))
+
+    def forward_aux(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        return super().forward_aux(self.denoiser(x))
+
+    def forward_with_activations(self, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        return super().forward_with_activations(self.denoiser(x))
+
+    def forward_to(self, x: Tensor, upto: str) -> Tensor:
+        return super().forward_to(self.denoiser(x), upto)
+
+
+def with_denoiser(net: LayeredClassifier, input_shape: tuple[int, int, int], p: DenoiserParams) -> DenoisedClassifier:
+    """``net`` with a fresh denoiser (PyTorch's default initialisation, zero output layer) in front."""
+    return DenoisedClassifier(net, Denoiser(input_shape[0], p.width, p.depth))

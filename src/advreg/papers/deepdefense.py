@@ -1,0 +1,550 @@
+"""The DeepDefense paper's tables, figures and claims, reproduced next to the published numbers.
+
+DeepDefense (Yan, Guo, Zhang 2018), sec. 4:
+
+- Table 1 (``tables/table1.csv`` / ``.md``): per network (MNIST MLP and LeNet, CIFAR-10 ConvNet and NIN) and
+  method (Reference, Par. Train, Adv. Train, DeepDefense): clean accuracy, rho_2 (DeepFool, eq. 7), rho_inf (FGS,
+  eq. 8-9: the one epsilon misclassifying 50% over ||x||_inf) and the accuracy under FGS at 0.2, 0.5 and 1.0 x
+  eps_ref, eps_ref being the DeepDefense model's 50% epsilon for every model of the network; each reproduced
+  value beside the published one and their difference, and rho_2 and rho_inf also as multiples of the network's
+  reference, ours and the paper's (the "over 2x better robustness" of the text);
+- supplementary Table 1 (``tables/table_s1``): the unnormalised rho'_2 (supp. eq. 1), ours in [0, 1] pixel
+  units and x 255, the paper's as printed (its pixel scale is not stated), and the multiples of the reference,
+  which do not depend on the scale;
+- Figure 2 (MNIST networks) / Figure 6 (CIFAR-10 networks): validation accuracy and rho_2 per fine-tuning epoch
+  of every method (epoch 0: the reference), from the histories' monitor columns (``monitor.rho_2``; the paper
+  plots the test set);
+- Figure 4: DeepDefense over c (one curve per lambda, every layer regularised) and Figure 5: with the
+  regulariser's gradient masked to one layer (one curve per layer), in the plane (rho_2, test accuracy), from
+  the deepdefense variants of the experiments ``figure4`` / ``figure5`` (their c, lambda and layer are read from
+  the variants' parameters);
+- ``claims.md``: the claims of sec. 4.2-4.3, the abstract and supplementary sec. 1, judged on these numbers.
+
+Inputs (``render``): each experiment's gathered ``robustness.csv`` and ``histories.csv``; config block:
+:class:`advreg.papers.catalog.DeepDefensePaper`. Values are means over folds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from advreg.atomic import atomic_write_text  # noqa: E402
+from advreg.ids import ModelId  # noqa: E402
+from advreg.papers.catalog import DeepDefensePaper  # noqa: E402
+from advreg.reporting.claims import FINDING, PAPER_CLAIM, Claim, write_claims  # noqa: E402
+from advreg.reporting.figures import _save  # noqa: E402
+
+NETWORK_LABELS = {"mlp": "MLP", "lenet": "LeNet", "convnet": "ConvNet", "nin": "NIN"}
+PUBLISHED_NETWORK = {"mlp": "mnist_mlp", "lenet": "mnist_lenet", "convnet": "cifar10_convnet", "nin": "cifar10_nin"}
+ROLE_LABELS = {
+    "reference": "Reference",
+    "parseval": "Par. Train",
+    "adversarial": "Adv. Train",
+    "deepdefense": "DeepDefense",
+}
+PUBLISHED_ROLE = {
+    "reference": "reference",
+    "parseval": "parseval",
+    "adversarial": "deepfool_at",
+    "deepdefense": "deepdefense",
+}
+CURVE_LABELS = {"clean": "Clean", **ROLE_LABELS}
+
+# Table 1's columns: (short name, robustness metric, published key, scale to the table's unit)
+ACCURACY_COLUMNS = [
+    ("acc", "clean_accuracy", "accuracy"),
+    ("acc@0.2", "acc_at_0.2_eps_ref", "acc_at_0.2_eps_ref"),
+    ("acc@0.5", "acc_at_0.5_eps_ref", "acc_at_0.5_eps_ref"),
+    ("acc@1.0", "acc_at_1_eps_ref", "acc_at_1_eps_ref"),
+]
+RHO_COLUMNS = [("rho_2", "rho_2", "rho_2"), ("rho_inf", "rho_inf", "rho_inf")]
+# The text's multiples of the reference (sec. 4.2-4.3): (network, metric) -> (claimed multiple, the words)
+CLAIMED_MULTIPLES = {
+    ("mlp", "rho_2"): (2.0, "over 2x better robustness to DeepFool"),
+    ("mlp", "rho_inf"): (2.5, "nearly 3x better robustness to FGS"),
+    ("convnet", "rho_inf"): (2.0, "over 2x better robustness to the FGS attack"),
+    ("nin", "rho_inf"): (2.0, "over 2x better robustness to the FGS attack"),
+    ("convnet", "rho_2"): (2.1, "2.1x better robustness to DeepFool"),
+    ("nin", "rho_2"): (1.3, "1.3x better robustness to DeepFool"),
+}
+EPOCHS_TO_SURPASS = 3  # Fig. 2: "surpasses that of the reference models in only three epochs"
+
+
+def robustness_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows = models, columns = scalar robustness metrics, means over folds (per-layer metrics left out)."""
+    layer = frame["layer"].fillna("") if "layer" in frame else pd.Series("", index=frame.index)
+    part = frame[layer == ""]
+    return part.pivot_table(index="model", columns="metric", values="value", aggfunc="mean")
+
+
+def _value(table: pd.DataFrame, model: str, metric: str) -> float:
+    if model not in table.index or metric not in table.columns:
+        return math.nan
+    return float(table.loc[model, metric])
+
+
+def _published_row(published: Mapping[str, Any], network: str, role: str) -> Mapping[str, float]:
+    block = published.get("table1", {}).get(PUBLISHED_NETWORK[network], {})
+    return block.get("rows", {}).get(PUBLISHED_ROLE[role], {})
+
+
+def _round(value: float, digits: int) -> float:
+    return round(value, digits) if math.isfinite(value) else math.nan
+
+
+def table1(tables: Mapping[str, pd.DataFrame], roles: Mapping[str, str], published: Mapping[str, Any]) -> pd.DataFrame:
+    """Table 1: one row per (network, method); ours, the paper's and their difference (accuracies, in %) or
+    both as multiples of the network's reference (rho_2, rho_inf)."""
+    rows = []
+    for network, table in tables.items():
+        reference = roles["reference"]
+        for role, model_id in roles.items():
+            pub = _published_row(published, network, role)
+            pub_ref = _published_row(published, network, "reference")
+            row: dict[str, Any] = {"network": NETWORK_LABELS[network], "method": ROLE_LABELS[role], "model": model_id}
+            for name, metric, key in ACCURACY_COLUMNS[:1]:
+                _accuracy_cells(row, name, 100 * _value(table, model_id, metric), pub.get(key, math.nan))
+            for name, metric, key in RHO_COLUMNS:
+                ours, ref = _value(table, model_id, metric), _value(table, reference, metric)
+                theirs, theirs_ref = pub.get(key, math.nan), pub_ref.get(key, math.nan)
+                row[f"{name} ours"] = _round(ours, 4)
+                row[f"{name} paper"] = theirs
+                row[f"{name} x ref ours"] = _round(ours / ref, 2) if ref else math.nan
+                row[f"{name} x ref paper"] = _round(theirs / theirs_ref, 2)
+            for name, metric, key in ACCURACY_COLUMNS[1:]:
+                _accuracy_cells(row, name, 100 * _value(table, model_id, metric), pub.get(key, math.nan))
+            row["eps_ref"] = _round(_value(table, model_id, "eps_ref"), 4)
+            row["eps_50"] = _round(_value(table, model_id, "eps_50"), 4)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _accuracy_cells(row: dict[str, Any], name: str, ours: float, theirs: float) -> None:
+    row[f"{name} ours"] = _round(ours, 2)
+    row[f"{name} paper"] = theirs
+    row[f"{name} diff"] = _round(ours - theirs, 2)
+
+
+def table_s1(
+    tables: Mapping[str, pd.DataFrame], roles: Mapping[str, str], published: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Supplementary Table 1: rho'_2 = mean ||r||_2 (supp. eq. 1), ours ([0, 1] pixels and x 255) and the
+    paper's, with both as multiples of the network's reference."""
+    rows = []
+    for network, table in tables.items():
+        pub = published.get("rho2_unnormalised", {}).get(PUBLISHED_NETWORK[network], {})
+        ref = _value(table, roles["reference"], "rho_2_unnormalised")
+        for role, model_id in roles.items():
+            ours = _value(table, model_id, "rho_2_unnormalised")
+            theirs = pub.get(PUBLISHED_ROLE[role], math.nan)
+            rows.append(
+                {
+                    "network": NETWORK_LABELS[network],
+                    "method": ROLE_LABELS[role],
+                    "model": model_id,
+                    "rho'_2 ours": _round(ours, 4),
+                    "rho'_2 ours x255": _round(255 * ours, 2),
+                    "rho'_2 paper": theirs,
+                    "x ref ours": _round(ours / ref, 2) if ref else math.nan,
+                    "x ref paper": _round(theirs / pub.get("reference", math.nan), 2),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def write_table(table: pd.DataFrame, out_dir: Path, stem: str, heading: str, note: str) -> None:
+    atomic_write_text(out_dir / f"{stem}.csv", table.to_csv(index=False))
+    shown = table.astype(object).where(table.notna(), "")
+    atomic_write_text(out_dir / f"{stem}.md", f"# {heading}\n\n{note}\n\n{shown.to_markdown(index=False)}\n")
+
+
+# --- claims ---------------------------------------------------------------------------------------------------
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    return f"{value:.{digits}g}" if math.isfinite(value) else "n/a"
+
+
+def _spearman(a: pd.Series, b: pd.Series) -> float:
+    """Spearman's rank correlation (Pearson's on ranks, ties averaged); nan with fewer than 3 points."""
+    if len(a) < 3:
+        return math.nan
+    return float(a.rank().corr(b.rank()))
+
+
+def check_table_claims(tables: Mapping[str, pd.DataFrame], roles: Mapping[str, str]) -> list[Claim]:
+    """Claims of sec. 4.2-4.3, the abstract and supp. sec. 1 that Table 1 and supp. Table 1 decide."""
+    claims: list[Claim] = []
+
+    def add(
+        claim: str, held: bool | None, evidence: str, source: str = "tables/table1.md", kind: str = PAPER_CLAIM
+    ) -> None:
+        claims.append(Claim.judged(claim, held, evidence, source, kind))
+
+    def values(table: pd.DataFrame, metric: str, scale: float = 1.0) -> dict[str, float]:
+        return {role: scale * _value(table, model_id, metric) for role, model_id in roles.items()}
+
+    def known(*numbers: float) -> bool:
+        return all(math.isfinite(v) for v in numbers)
+
+    for network, table in tables.items():
+        label = NETWORK_LABELS[network]
+        rho2, rhoinf = values(table, "rho_2"), values(table, "rho_inf")
+        listing = "; ".join(
+            f"{ROLE_LABELS[r]} rho_2 {_fmt(rho2[r])}, rho_inf {_fmt(rhoinf[r])}" for r in roles if r in rho2
+        )
+        best = known(*rho2.values(), *rhoinf.values())
+        add(
+            f"{label}: DeepDefense is the most robust of the four models to DeepFool and to FGS, highest rho_2 and "
+            "rho_inf (sec. 4.2-4.3, Table 1)",
+            None
+            if not best
+            else all(
+                rho2["deepdefense"] > rho2[r] and rhoinf["deepdefense"] > rhoinf[r] for r in roles if r != "deepdefense"
+            ),
+            listing,
+        )
+        accs = {f: values(table, f"acc_at_{f}_eps_ref", 100) for f in ("0.2", "0.5", "1")}
+        text = "; ".join(
+            f"@{f} eps_ref: " + ", ".join(f"{ROLE_LABELS[r]} {_fmt(v, 4)}" for r, v in acc.items())
+            for f, acc in accs.items()
+        )
+        others = [r for r in roles if r != "deepdefense"]
+        add(
+            f"{label}: under FGS at 0.2, 0.5 and 1.0 x eps_ref (the DeepDefense model's) DeepDefense keeps the highest "
+            "accuracy (Table 1)",
+            None
+            if not all(known(*acc.values()) for acc in accs.values())
+            else all(acc["deepdefense"] > acc[r] for acc in accs.values() for r in others),
+            f"accuracy (%) {text}; eps_ref {_fmt(_value(table, roles['deepdefense'], 'eps_ref'))}",
+        )
+        clean = values(table, "clean_accuracy", 100)
+        add(
+            f"{label}: DeepDefense does not degrade clean accuracy; it is higher than the reference's (abstract; "
+            "sec. 4.2: 98.31% -> 98.65% MLP, 99.02% -> 99.34% LeNet)",
+            None if not known(clean["deepdefense"], clean["reference"]) else clean["deepdefense"] > clean["reference"],
+            f"clean test accuracy (%): DeepDefense {_fmt(clean['deepdefense'], 4)}, "
+            f"reference {_fmt(clean['reference'], 4)}",
+        )
+        for metric, series in (("rho_2", rho2), ("rho_inf", rhoinf)):
+            claimed = CLAIMED_MULTIPLES.get((network, metric))
+            if claimed is None:
+                continue
+            multiple = series["deepdefense"] / series["reference"] if series["reference"] else math.nan
+            add(
+                f"{label}: DeepDefense gives {claimed[1]} than the reference ({metric} multiple >= {claimed[0]:g}; "
+                "sec. 4.2-4.3)",
+                None if not math.isfinite(multiple) else multiple >= claimed[0],
+                f"{metric}: DeepDefense {_fmt(series['deepdefense'])}, reference {_fmt(series['reference'])}, "
+                f"multiple {_fmt(multiple, 3)}",
+            )
+        if network == "mlp":
+            second = {
+                metric: sorted((r for r in roles if r != "deepdefense"), key=lambda r, s=series: -s[r])[0]
+                for metric, series in (("rho_2", rho2), ("rho_inf", rhoinf))
+            }
+            multiples = {m: s["adversarial"] / s["reference"] for m, s in (("rho_2", rho2), ("rho_inf", rhoinf))}
+            add(
+                "MLP: adversarial training is the second best, roughly 1.5x (DeepFool) and 1.8x (FGS) the reference "
+                "(sec. 4.2)",
+                None if not best else second["rho_2"] == second["rho_inf"] == "adversarial",
+                f"best after DeepDefense: rho_2 {ROLE_LABELS[second['rho_2']]}, "
+                f"rho_inf {ROLE_LABELS[second['rho_inf']]}; "
+                f"Adv. Train multiples of the reference: rho_2 {_fmt(multiples['rho_2'], 3)}, "
+                f"rho_inf {_fmt(multiples['rho_inf'], 3)}",
+            )
+            gain_inf, gain_2 = rhoinf["parseval"] / rhoinf["reference"], rho2["parseval"] / rho2["reference"]
+            add(
+                "MLP: Parseval training improves robustness to FGS but stays vulnerable to DeepFool (rho_inf above the "
+                "reference's, rho_2 within 10% of it; sec. 4.2)",
+                None if not best else gain_inf > 1 and abs(gain_2 - 1) <= 0.1,
+                f"Par. Train / reference: rho_inf {_fmt(gain_inf, 3)}, rho_2 {_fmt(gain_2, 3)}",
+            )
+        unnormalised = values(table, "rho_2_unnormalised")
+        add(
+            f"{label}: DeepDefense has the highest unnormalised rho'_2 (supp. sec. 1, supp. Table 1)",
+            None
+            if not known(*unnormalised.values())
+            else all(unnormalised["deepdefense"] > unnormalised[r] for r in others),
+            "rho'_2 ([0, 1] pixels): " + ", ".join(f"{ROLE_LABELS[r]} {_fmt(v)}" for r, v in unnormalised.items()),
+            "tables/table_s1.md",
+        )
+        own = values(table, "eps_50")
+        ref_eps = _value(table, roles["deepdefense"], "eps_ref")
+        add(
+            f"{label}: every model's eps_ref is the DeepDefense model's 50% FGS epsilon (Table 1's protocol)",
+            None
+            if not known(ref_eps, own["deepdefense"])
+            else all(abs(_value(table, m, "eps_ref") - own["deepdefense"]) < 1e-9 for m in roles.values()),
+            f"eps_ref {_fmt(ref_eps)}; each model's own 50% epsilon: "
+            + ", ".join(f"{ROLE_LABELS[r]} {_fmt(v)}" for r, v in own.items()),
+            kind=FINDING,
+        )
+    return claims
+
+
+def check_history_claims(histories: Mapping[str, pd.DataFrame], roles: Mapping[str, str]) -> list[Claim]:
+    """Fig. 2 (sec. 4.2): DeepDefense passes the reference's accuracy and rho_2 within three epochs; adversarial
+    training's accuracy grows while its rho_2 falls. ``histories``: network -> its histories (all models)."""
+    claims = []
+    for network, frame in histories.items():
+        label = NETWORK_LABELS[network]
+        curves = frame.groupby(["model", "epoch"], sort=True)[[c for c in ("val_acc", "val_rho_2") if c in frame]]
+        curves = curves.mean().reset_index()
+        has_rho = "val_rho_2" in curves
+        dd = curves[curves["model"] == roles["deepdefense"]].set_index("epoch")
+        if dd.empty or not has_rho:
+            claims.append(
+                Claim.judged(
+                    f"{label}: DeepDefense surpasses the reference in accuracy and rho_2 within three epochs (Fig. 2)",
+                    None,
+                    "no DeepDefense history with val_rho_2 (set train.monitor.rho_2)",
+                    "figures/figure2.png",
+                )
+            )
+        else:
+            epoch = min(EPOCHS_TO_SURPASS, int(dd.index.max()))
+            start, at = dd.loc[0], dd.loc[epoch]
+            claims.append(
+                Claim.judged(
+                    f"{label}: DeepDefense surpasses the reference in both accuracy and rho_2 within three epochs "
+                    "(Fig. 2, sec. 4.2)",
+                    bool(at["val_acc"] > start["val_acc"] and at["val_rho_2"] > start["val_rho_2"]),
+                    f"validation, epoch 0 (reference) -> epoch {epoch}: accuracy {start['val_acc']:.4f} -> "
+                    f"{at['val_acc']:.4f}, rho_2 {start['val_rho_2']:.4f} -> {at['val_rho_2']:.4f}",
+                    "figures/figure2.png",
+                )
+            )
+        at_curve = curves[curves["model"] == roles["adversarial"]].set_index("epoch")
+        if at_curve.empty or not has_rho or int(at_curve.index.max()) < 2:
+            held, evidence = None, "needs an adversarial-training history of at least 2 epochs with val_rho_2"
+        else:
+            first, last = at_curve.loc[1], at_curve.loc[int(at_curve.index.max())]
+            held = bool(last["val_acc"] > first["val_acc"] and last["val_rho_2"] < first["val_rho_2"])
+            evidence = (
+                f"validation, epoch 1 -> {int(at_curve.index.max())}: accuracy {first['val_acc']:.4f} -> "
+                f"{last['val_acc']:.4f}, rho_2 {first['val_rho_2']:.4f} -> {last['val_rho_2']:.4f}"
+            )
+        claims.append(
+            Claim.judged(
+                f"{label}: during adversarial training accuracy grows and rho_2 decreases (Fig. 2, sec. 4.2)",
+                held,
+                evidence,
+                "figures/figure2.png",
+            )
+        )
+    return claims
+
+
+def grid_points(table: pd.DataFrame, variants: Mapping[str, Mapping[str, Any]], masked: bool) -> pd.DataFrame:
+    """The deepdefense variants of a Figure 4 (``masked`` False: every layer) or Figure 5 (True: one layer)
+    experiment with their c, lambda, layer, clean accuracy (%) and rho_2."""
+    rows = []
+    for model_id, params in variants.items():
+        if ModelId.parse(model_id).method != "deepdefense" or bool(params.get("layer")) != masked:
+            continue
+        rows.append(
+            {
+                "model": model_id,
+                "c": float(params["c"]),
+                "lam": float(params["lam"]),
+                "layer": params.get("layer") or "all",
+                "accuracy": 100 * _value(table, model_id, "clean_accuracy"),
+                "rho_2": _value(table, model_id, "rho_2"),
+            }
+        )
+    columns = ["model", "c", "lam", "layer", "accuracy", "rho_2"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["lam", "layer", "c"]).reset_index(drop=True)
+
+
+def check_grid_claims(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None) -> list[Claim]:
+    """Fig. 4: a larger c gives better accuracy and lower robustness, a larger lambda more robustness; Fig. 5:
+    regularising fc1 alone works best."""
+    claims = []
+    if figure4 is not None and not figure4.empty:
+        per_lam = []
+        for lam, block in figure4.groupby("lam"):
+            per_lam.append((lam, _spearman(block["c"], block["accuracy"]), _spearman(block["c"], block["rho_2"])))
+        testable = [p for p in per_lam if math.isfinite(p[1])]
+        text = "; ".join(
+            f"lambda {lam:g}: Spearman(c, acc) {a:.2f}, Spearman(c, rho_2) {r:.2f}" for lam, a, r in per_lam
+        )
+        claims.append(
+            Claim.judged(
+                "A larger c gives better accuracy but lower robustness (rho_2), for every lambda (Fig. 4, sec. 4.2)",
+                None if not testable else all(a > 0 and r < 0 for _, a, r in testable),
+                text or "fewer than 3 values of c per lambda",
+                "figures/figure4.png",
+            )
+        )
+        means = figure4.groupby("lam")["rho_2"].mean()
+        common = figure4.groupby("c")["lam"].nunique()
+        claims.append(
+            Claim.judged(
+                "A larger lambda makes the regulariser weigh more: rho_2 grows with lambda (Fig. 4, sec. 4.2)",
+                None if len(means) < 2 or common.max() < 2 else bool(np.all(np.diff(means.to_numpy()) > 0)),
+                "mean rho_2 over c: " + ", ".join(f"lambda {lam:g} {v:.4f}" for lam, v in means.items()),
+                "figures/figure4.png",
+            )
+        )
+    if figure5 is not None and not figure5.empty:
+        means = figure5.groupby("layer")[["rho_2", "accuracy"]].mean()
+        best = means["rho_2"].idxmax()
+        claims.append(
+            Claim.judged(
+                "Regularising one layer only, fc1 gives the most robust models (highest mean rho_2 over c; Fig. 5, "
+                "sec. 4.2)",
+                None if "fc1" not in means.index or len(means) < 2 else best == "fc1",
+                "mean over c: "
+                + ", ".join(f"{layer} rho_2 {r:.4f} acc {a:.2f}%" for layer, (r, a) in means.iterrows()),
+                "figures/figure5.png",
+            )
+        )
+    return claims
+
+
+# --- figures ----------------------------------------------------------------------------------------------------
+
+
+def figure_curves(histories: Mapping[str, pd.DataFrame], curves: Mapping[str, str], path: Path, title: str) -> None:
+    """Figure 2 / 6: per network, validation accuracy and rho_2 per epoch of every method."""
+    networks = list(histories)
+    columns = ["val_acc", "val_rho_2"]
+    figure, axes = plt.subplots(len(networks), 2, figsize=(9, 3.2 * len(networks)), squeeze=False)
+    for row, network in enumerate(networks):
+        frame = histories[network]
+        for col, column in enumerate(columns):
+            ax = axes[row][col]
+            if column not in frame:
+                ax.text(0.5, 0.5, f"no {column} (train.monitor)", ha="center", va="center", transform=ax.transAxes)
+                continue
+            for role, model_id in curves.items():
+                part = frame[frame["model"] == model_id].groupby("epoch")[column].mean()
+                if not part.empty:
+                    scale = 100 if column == "val_acc" else 1
+                    ax.plot(part.index, scale * part.to_numpy(), marker="o", label=CURVE_LABELS[role])
+            ax.set_xlabel("fine-tuning epoch (0: reference)")
+            ax.set_ylabel("validation accuracy (%)" if column == "val_acc" else "validation rho_2")
+            ax.set_title(f"{NETWORK_LABELS[network]}: {'accuracy' if column == 'val_acc' else 'rho_2'}")
+            ax.grid(True, alpha=0.3)
+        axes[row][0].legend(fontsize=8)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def figure_grid(
+    points: pd.DataFrame, group: str, reference: tuple[float, float] | None, path: Path, title: str
+) -> None:
+    """Figure 4 (``group`` lam) / Figure 5 (``group`` layer): test accuracy against rho_2, one curve per group,
+    each point labelled with its c."""
+    figure, ax = plt.subplots(figsize=(6, 4.2))
+    for key, block in points.groupby(group, sort=True):
+        block = block.sort_values("c", ascending=False)
+        label = f"lambda = {key:g}" if group == "lam" else str(key)
+        ax.plot(block["rho_2"], block["accuracy"], marker="o", label=label)
+        for _, p in block.iterrows():
+            ax.annotate(
+                f"c={p['c']:g}", (p["rho_2"], p["accuracy"]), fontsize=6, xytext=(2, 2), textcoords="offset points"
+            )
+    if reference is not None and all(math.isfinite(v) for v in reference):
+        ax.plot(
+            [reference[0]], [reference[1]], marker="*", markersize=12, color="black", linestyle="", label="reference"
+        )
+    ax.set_xlabel("rho_2 (DeepFool, test)")
+    ax.set_ylabel("clean test accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=9)
+    _save(figure, path)
+
+
+# --- render -----------------------------------------------------------------------------------------------------
+
+
+def render(
+    params: DeepDefensePaper,
+    inputs: Mapping[str, Mapping[str, str]],
+    context: Mapping[str, Any],
+    out_dir: str | Path,
+    log: Callable[[str], None],
+) -> None:
+    """Tables 1 and S1, Figures 2/6, 4, 5 and the claims into ``out_dir`` (tables/, figures/, claims.md)."""
+    out_dir = Path(out_dir)
+    published = yaml.safe_load(Path(context["published"]).read_text())
+    roles = params.roles()
+    networks = params.networks()
+    tables = {key: robustness_table(pd.read_csv(inputs[name]["robustness"])) for key, name in networks.items()}
+    histories = {key: pd.read_csv(inputs[name]["histories"]) for key, name in networks.items()}
+    datasets = sorted({context["experiments"][name]["dataset"] for name in networks.values()})
+    on = ", ".join(datasets)
+    like = "MNIST and CIFAR-10" if set(datasets) <= {"mnist", "cifar10"} else f"{on} (the paper: MNIST, CIFAR-10)"
+
+    table = table1(tables, roles, published)
+    write_table(
+        table,
+        out_dir / "tables",
+        "table1",
+        f"DeepDefense Table 1 on {on}",
+        f"Reproduced ('ours', on {like}) beside the published ('paper') numbers. Accuracies in %, 'diff' = ours - "
+        "paper; rho_2 (DeepFool, eq. 7) and rho_inf (FGS at the one epsilon misclassifying 50%, over ||x||_inf, "
+        "eq. 8-9) also as multiples of the network's reference ('x ref'). Accuracies under FGS at 0.2 / 0.5 / "
+        "1.0 x eps_ref, eps_ref being the DeepDefense model's 50% epsilon for every model (column eps_ref; eps_50: "
+        "each model's own). Compare like with like only on the paper's datasets (config/paper.yaml).",
+    )
+    supplementary = table_s1(tables, roles, published)
+    write_table(
+        supplementary,
+        out_dir / "tables",
+        "table_s1",
+        f"DeepDefense supplementary Table 1 (rho'_2) on {on}",
+        "rho'_2 = mean ||r||_2 under DeepFool (supp. eq. 1): ours in [0, 1] pixel units and x 255; the paper's as "
+        "printed (its pixel scale is not stated). The multiples of the reference ('x ref') do not depend on it.",
+    )
+    claims = check_table_claims(tables, roles)
+    curves = {"clean": params.clean, **roles} if params.clean else dict(roles)
+    claims += check_history_claims({k: h for k, h in histories.items() if k in ("mlp", "lenet")}, roles)
+    for stem, keys, what in (("figure2", ("mlp", "lenet"), "Fig. 2"), ("figure6", ("convnet", "nin"), "Fig. 6")):
+        chosen = {k: histories[k] for k in keys if k in histories}
+        if chosen:
+            figure_curves(
+                chosen, curves, out_dir / "figures" / f"{stem}.png", f"DeepDefense {what} ({on}): convergence"
+            )
+
+    grids = {}
+    for key, masked, group in (("figure4", False, "lam"), ("figure5", True, "layer")):
+        name = getattr(params, key)
+        if not name:
+            continue
+        grid_table = robustness_table(pd.read_csv(inputs[name]["robustness"]))
+        points = grid_points(grid_table, context["experiments"][name]["variants"], masked)
+        grids[key] = points
+        atomic_write_text(out_dir / "tables" / f"{key}.csv", points.to_csv(index=False))
+        reference = (
+            _value(grid_table, roles["reference"], "rho_2"),
+            100 * _value(grid_table, roles["reference"], "clean_accuracy"),
+        )
+        dataset = context["experiments"][name]["dataset"]
+        what = "c x lambda, every layer regularised" if key == "figure4" else "the regulariser on one layer only"
+        figure_grid(
+            points,
+            group,
+            reference,
+            out_dir / "figures" / f"{key}.png",
+            f"DeepDefense {key.replace('figure', 'Fig. ')} ({dataset}, {name}): {what}",
+        )
+        log(f"{key}: {len(points)} deepdefense variants of {name}")
+    claims += check_grid_claims(grids.get("figure4"), grids.get("figure5"))
+    write_claims(claims, out_dir, f"DeepDefense: the paper's claims on the reproduced numbers ({on})")
+    log(f"Table 1: {len(table)} rows over networks {', '.join(networks)}")

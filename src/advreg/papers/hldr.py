@@ -1,0 +1,594 @@
+"""The HLDR paper's figures, Table I and claims, reproduced over the folds of its cross-validation.
+
+Schwartz & Ditzler (2021), "Bolstering Adversarial Robustness with Latent Disparity Regularization", sec. VI:
+
+- Figure 2: test accuracy against the FGSM budget (a) and the gain over the undefended model (b), for the
+  models fine-tuned on D (undefended, HLDR, FIMR, HGD), 95% confidence intervals over the folds;
+- Figure 3: the same against the standard deviation of additive Gaussian noise (AGN);
+- Figures 4-5: Figures 2-3 for the models fine-tuned on D_N (HLDR, FIMR, HGD on D_N, and AGNT);
+- Figure 6: per hidden convolutional layer, the normalised latent disparity |s_i(x) - s_i(x_a)| / |s_i(x)| at
+  epsilon = 8/255 (the experiment's ``robustness.latent`` rows), (a) the D models, (c) the D_N models;
+- Table I: training time per fine-tuning sample of each method (``timings.csv``, measured by the training jobs)
+  beside the published milliseconds (config/published/hldr.yaml). The figures' values cannot be transcribed
+  from the converted paper (plots only), so the figures stand without published numbers.
+
+Confidence intervals are the authors' (``plotCVResultsPost.py``): mean +- 1.96 std / sqrt(folds), std with
+``ddof`` degrees of freedom (numpy's default 0, as the code). A gain's interval is computed from the per-fold
+differences to the undefended model (the folds pair the models; the code draws the model's own interval around
+the difference of the means). Accuracies are percentages.
+
+Roles come from the experiment's variants (:func:`model_roles`): ``hldr``, ``fimr``, ``hgd`` without ``noise``
+train on D, with it on D_N; ``agnt`` belongs to D_N; the undefended model (``undefended``) is in both. The
+attacker is each model itself (``white_box``, the paper's FGSM definition) or one model (the authors' code
+crafts every test set on the undefended model); AGN rows come from the same attackers (the noise does not
+depend on them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from advreg.atomic import atomic_write_text  # noqa: E402
+from advreg.ids import ModelId  # noqa: E402
+from advreg.papers.catalog import HLDRPaper  # noqa: E402
+from advreg.reporting.claims import PAPER_CLAIM, Claim, write_claims  # noqa: E402
+from advreg.reporting.figures import _save  # noqa: E402
+
+Z95 = 1.96  # the authors' 95% normal quantile
+LABELS = {"plain": "Undefended", "hldr": "HLDR", "fimr": "FIMR", "hgd": "HGD", "agnt": "AGNT"}
+DEFENCES = ("hldr", "fimr", "hgd")
+COLOURS = ("plain", "hldr", "fimr", "hgd", "agnt")  # one colour per method in every figure
+
+
+def colour(model_id: str, models: Sequence[str]) -> str:
+    """The model's colour: its method's, or (several variants of a method, other methods) by its position."""
+    method = ModelId.parse(model_id).method
+    same = [m for m in models if ModelId.parse(m).method == method]
+    if method in COLOURS and len(same) == 1:
+        return f"C{COLOURS.index(method)}"
+    return f"C{(len(COLOURS) + list(models).index(model_id)) % 10}"
+
+
+# --------------------------------------------------------------------------------------------- statistics
+
+
+def confidence_interval(values: Sequence[float], ddof: int = 0) -> tuple[float, float]:
+    """(mean, half-width) of the 95% interval over folds: mean +- 1.96 std / sqrt(n) (the authors' code; std with
+    ``ddof`` delta degrees of freedom, numpy's). Half-width nan when there are no more values than ``ddof``."""
+    data = np.asarray(list(values), dtype=float)
+    if data.size == 0:
+        return math.nan, math.nan
+    mean = float(data.mean())
+    if data.size <= ddof:
+        return mean, math.nan
+    return mean, float(Z95 * data.std(ddof=ddof) / math.sqrt(data.size))
+
+
+def summarise(frame: pd.DataFrame, keys: Sequence[str], value: str, ddof: int = 0) -> pd.DataFrame:
+    """Mean, 95% half-width and number of folds of ``value`` per ``keys`` group."""
+    rows = []
+    for group, part in frame.groupby(list(keys), sort=False):
+        mean, half = confidence_interval(part[value].tolist(), ddof)
+        rows.append(
+            {
+                **dict(zip(keys, group if isinstance(group, tuple) else (group,), strict=True)),
+                "mean": mean,
+                "ci95": half,
+                "folds": int(part["fold"].nunique()),
+            }
+        )
+    return pd.DataFrame(rows, columns=[*keys, "mean", "ci95", "folds"])
+
+
+# --------------------------------------------------------------------------------------------- roles
+
+
+def model_roles(variants: Mapping[str, Mapping[str, Any]], undefended: str) -> dict[str, list[str]]:
+    """``{"D": [...], "DN": [...]}``: the models of each experiment of sec. IV, undefended first, then HLDR,
+    FIMR, HGD (and AGNT for D_N), in that order; variants of a method in config order."""
+    roles: dict[str, list[str]] = {"D": [undefended], "DN": [undefended]}
+    for method in (*DEFENCES, "agnt"):
+        for model_id, params in variants.items():
+            if ModelId.parse(model_id).method != method or model_id == undefended:
+                continue
+            noisy = method == "agnt" or bool(params.get("noise", False))
+            roles["DN" if noisy else "D"].append(model_id)
+    return roles
+
+
+def label(model_id: str, siblings: Sequence[str] = ()) -> str:
+    """The paper's name of a model (HLDR, FIMR, ...), with the variant when a set holds several of a method."""
+    model = ModelId.parse(model_id)
+    name = LABELS.get(model.method, model.method)
+    same = [s for s in siblings if ModelId.parse(s).method == model.method]
+    return f"{name} ({model.variant})" if len(same) > 1 else name
+
+
+def by_method(models: Sequence[str], method: str) -> str | None:
+    """The first model of ``models`` trained with ``method``."""
+    return next((m for m in models if ModelId.parse(m).method == method), None)
+
+
+# --------------------------------------------------------------------------------------------- accuracies
+
+
+def accuracy_rows(frame: pd.DataFrame, attack: str, attacker: str, models: Sequence[str]) -> pd.DataFrame:
+    """Per (model, fold, epsilon): accuracy (%) and test points, on ``attacker``'s sets or white-box."""
+    part = frame[(frame["attack"] == attack) & frame["target"].isin(models)]
+    part = part[part["white_box"].astype(bool)] if attacker == "white_box" else part[part["attacker"] == attacker]
+    out = part.rename(columns={"target": "model"})[["model", "fold", "epsilon", "accuracy", "n"]].copy()
+    out["accuracy"] = out["accuracy"] * 100.0
+    return out.reset_index(drop=True)
+
+
+def gains(rows: pd.DataFrame, undefended: str) -> pd.DataFrame:
+    """Per (model, fold, epsilon): accuracy minus the undefended model's on the same fold and budget."""
+    base = rows[rows["model"] == undefended][["fold", "epsilon", "accuracy"]].rename(columns={"accuracy": "base"})
+    merged = rows.merge(base, on=["fold", "epsilon"], how="inner")
+    return merged.assign(gain=merged["accuracy"] - merged["base"])[["model", "fold", "epsilon", "gain", "n"]]
+
+
+def accuracy_table(rows: pd.DataFrame, undefended: str, ddof: int) -> pd.DataFrame:
+    """Per (model, epsilon): mean accuracy, its 95% half-width, the gain over the undefended model and its
+    half-width, the folds and the test points summed over them."""
+    acc = summarise(rows, ["model", "epsilon"], "accuracy", ddof)
+    gain = summarise(gains(rows, undefended), ["model", "epsilon"], "gain", ddof)
+    points = rows.groupby(["model", "epsilon"], sort=False)["n"].sum().rename("test_points").reset_index()
+    table = acc.merge(gain.drop(columns="folds"), on=["model", "epsilon"], suffixes=("", "_gain"), how="left")
+    table = table.rename(columns={"mean": "accuracy", "ci95": "accuracy_ci95", "mean_gain": "gain"})
+    table = table.rename(columns={"ci95_gain": "gain_ci95"})
+    return table.merge(points, on=["model", "epsilon"], how="left")
+
+
+def _value(table: pd.DataFrame, model: str | None, epsilon: float, column: str = "accuracy") -> float:
+    if model is None:
+        return math.nan
+    hit = table[(table["model"] == model) & np.isclose(table["epsilon"], epsilon)]
+    return float(hit[column].iloc[0]) if len(hit) else math.nan
+
+
+# --------------------------------------------------------------------------------------------- figures
+
+
+def figure_accuracy(
+    table: pd.DataFrame, models: Sequence[str], path: str | Path, title: str, xlabel: str, undefended: str
+) -> None:
+    """Two panels: (a) accuracy +- 95% CI against the budget, (b) gain over the undefended model +- 95% CI."""
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for model in models:
+        part = table[table["model"] == model].sort_values("epsilon")
+        if part.empty:
+            continue
+        x = part["epsilon"] * 255.0
+        style = {"marker": "o", "ms": 3, "capsize": 3, "color": colour(model, models), "label": label(model, models)}
+        axes[0].errorbar(x, part["accuracy"], yerr=part["accuracy_ci95"], **style)
+        if model != undefended:
+            axes[1].errorbar(x, part["gain"], yerr=part["gain_ci95"], **style)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[1].set_ylabel("gain over the undefended model (points)")
+    axes[1].axhline(0.0, color="grey", lw=0.8)
+    for axis, tag in zip(axes, "ab", strict=True):
+        axis.set_xlabel(xlabel)
+        axis.set_title(f"({tag})", fontsize=9)
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(title, fontsize=10)
+    _save(figure, path)
+
+
+def figure_disparity(panels: Mapping[str, pd.DataFrame], order: Sequence[str], path: str | Path, title: str) -> None:
+    """Figure 6: per-layer normalised latent disparity (mean +- 95% CI over folds), one panel per training set;
+    ``order``: every model, in the order (and colour) of the legends."""
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
+    for axis, (name, table) in zip(axes[0], panels.items(), strict=True):
+        layers = list(dict.fromkeys(table["layer"]))
+        models = [m for m in order if m in set(table["model"])]
+        for model in models:
+            part = table[table["model"] == model].set_index("layer").reindex(layers)
+            axis.errorbar(
+                range(len(layers)),
+                part["mean"],
+                yerr=part["ci95"],
+                marker="o",
+                ms=3,
+                capsize=2,
+                color=colour(model, models),
+                label=label(model, models),
+            )
+        axis.set_xticks(range(len(layers)), layers, rotation=60, fontsize=7)
+        axis.set_xlabel("hidden convolutional layer")
+        axis.set_ylabel("|s(x) - s(x_a)|_1 / |s(x)|_1")
+        axis.set_title(name, fontsize=9)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.suptitle(title, fontsize=10)
+    _save(figure, path)
+
+
+# --------------------------------------------------------------------------------------------- tables
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    return table.astype(object).where(table.notna(), "").to_markdown(index=False, floatfmt=".3g")
+
+
+def write_table(table: pd.DataFrame, out_dir: Path, name: str, heading: str) -> None:
+    atomic_write_text(out_dir / f"{name}.csv", table.to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(out_dir / f"{name}.md", f"{heading}\n\n{_markdown(table)}\n")
+
+
+def table_one(timings: pd.DataFrame, models: Sequence[str], published: Mapping[str, Any], ddof: int) -> pd.DataFrame:
+    """Table I: milliseconds per training sample per model (mean +- 95% CI over folds) beside the paper's, and
+    each time relative to HLDR's (ours and the paper's: the hardware differs, the ratios compare)."""
+    timings = timings[timings["model"].isin(models)].assign(ms=lambda f: f["seconds_per_sample"] * 1000.0)
+    stats = summarise(timings, ["model"], "ms", ddof).set_index("model")
+    paper = published.get("table1", {})
+    hldr = by_method(models, "hldr")
+    ours_hldr = float(stats.loc[hldr, "mean"]) if hldr in stats.index else math.nan
+    rows = []
+    for model in models:
+        if model not in stats.index:
+            continue
+        method = ModelId.parse(model).method
+        theirs = paper.get(method, math.nan)
+        rows.append(
+            {
+                "model": model,
+                "method": LABELS.get(method, method),
+                "ours ms/sample": round(float(stats.loc[model, "mean"]), 4),
+                "ours ci95": round(float(stats.loc[model, "ci95"]), 4),
+                "paper ms/sample": theirs,
+                "ours / HLDR": round(float(stats.loc[model, "mean"]) / ours_hldr, 3),
+                "paper / HLDR": round(theirs / paper["hldr"], 3)
+                if "hldr" in paper and not math.isnan(theirs)
+                else math.nan,
+                "folds": int(stats.loc[model, "folds"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------- claims
+
+
+class _Missing(Exception):
+    """A claim cannot be judged on this run (a model, an attack or a metric it needs is absent)."""
+
+
+def _need(*things: object) -> None:
+    if any(t is None or (isinstance(t, pd.DataFrame) and t.empty) or (isinstance(t, list) and not t) for t in things):
+        raise _Missing
+
+
+def _positive(table: pd.DataFrame | None) -> list[float]:
+    return [] if table is None or table.empty else sorted(float(e) for e in table["epsilon"].unique() if e > 0)
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.2f}"
+
+
+def _per_budget(table: pd.DataFrame, models: Sequence[str], budgets: Sequence[float], unit: str) -> str:
+    return "; ".join(
+        f"{unit} {e * 255:.3g}/255: " + " / ".join(_fmt(_value(table, m, e)) for m in models) for e in budgets
+    )
+
+
+def _gains(table: pd.DataFrame, model: str, budgets: Sequence[float], unit: str) -> tuple[list[float], str]:
+    lows = [(e, _value(table, model, e, "gain"), _value(table, model, e, "gain_ci95")) for e in budgets]
+    text = "; ".join(f"{unit} {e * 255:.3g}/255: {_fmt(g)} +- {_fmt(c)}" for e, g, c in lows)
+    return [g - c for _, g, c in lows], text
+
+
+def _points(table: pd.DataFrame, model: str) -> str:
+    hit = table[table["model"] == model]
+    if hit.empty:
+        return ""
+    return f" ({int(hit['test_points'].iloc[0])} test points over {int(hit['folds'].iloc[0])} folds)"
+
+
+def check_claims(
+    fgsm: Mapping[str, pd.DataFrame],
+    agn: Mapping[str, pd.DataFrame],
+    disparity: Mapping[str, pd.DataFrame],
+    times: pd.DataFrame,
+    roles: Mapping[str, list[str]],
+    params: HLDRPaper,
+) -> list[Claim]:
+    """The paper's claims judged on the reproduced numbers. ``fgsm`` / ``agn``: :func:`accuracy_table` per
+    training set ("D", "DN"); ``disparity``: Figure 6's table per set; ``times``: :func:`table_one`. A claim whose
+    models or measurements are missing is "not testable"."""
+    claims: list[Claim] = []
+    undefended = params.undefended
+    d, dn = roles["D"], roles["DN"]
+    hldr, fimr, hgd = (by_method(d, m) for m in DEFENCES)
+    hldr_n, fimr_n, hgd_n, agnt = (by_method(dn, m) for m in (*DEFENCES, "agnt"))
+    adv, adv_n, noise, noise_n = fgsm.get("D"), fgsm.get("DN"), agn.get("D"), agn.get("DN")
+    eps, eps_n, sig_n = _positive(adv), _positive(adv_n), _positive(noise_n)
+    ms = dict(zip(times["model"], times["ours ms/sample"], strict=True)) if not times.empty else {}
+
+    def judge(text: str, source: str, decide: Callable[[], tuple[bool, str]], kind: str = PAPER_CLAIM) -> None:
+        try:
+            held, evidence = decide()
+        except _Missing:
+            claims.append(Claim.judged(text, None, "a model, attack or measurement it needs was not run", source, kind))
+            return
+        claims.append(Claim.judged(text, held, evidence, source, kind))
+
+    def more_robust() -> tuple[bool, str]:
+        _need(adv, hldr, fimr, hgd, eps)
+        held = all(_value(adv, hldr, e) > max(_value(adv, fimr, e), _value(adv, hgd, e)) for e in eps)
+        return held, "mean accuracy (%) HLDR / FIMR / HGD: " + _per_budget(
+            adv, [hldr, fimr, hgd], eps, "eps"
+        ) + _points(adv, hldr)
+
+    judge(
+        "HLDR is more robust to FGSM than FIMR and HGD at every non-zero budget (abstract; sec. VI, Fig. 2)",
+        "figures/figure2.png",
+        more_robust,
+    )
+
+    def significant_gain() -> tuple[bool, str]:
+        _need(adv, hldr, eps)
+        lows, text = _gains(adv, hldr, eps, "eps")
+        return all(low > 0 for low in lows), "HLDR gain (points) +- 95% CI: " + text
+
+    judge(
+        "HLDR improves FGSM accuracy over the undefended model at every non-zero budget, 95% CI above 0 "
+        "(abstract, Fig. 2b)",
+        "figures/figure2.png",
+        significant_gain,
+    )
+
+    def small_drop() -> tuple[bool, str]:
+        _need(adv, hldr)
+        base, ours = _value(adv, undefended, 0.0), _value(adv, hldr, 0.0)
+        if math.isnan(base) or math.isnan(ours):
+            raise _Missing
+        return base - ours <= params.small_drop, (
+            f"benign accuracy (%): undefended {_fmt(base)}, HLDR {_fmt(ours)} (drop {_fmt(base - ours)} points)"
+            + _points(adv, hldr)
+        )
+
+    judge(
+        f"HLDR costs only a small drop in benign accuracy, at most {params.small_drop:g} points (abstract, sec. VI)",
+        "tables/figure2.md",
+        small_drop,
+    )
+
+    def hgd_fails() -> tuple[bool, str]:
+        _need(adv, hgd, eps)
+        lows, text = _gains(adv, hgd, eps, "eps")
+        return all(not low > 0 for low in lows), "HGD gain (points) +- 95% CI: " + text
+
+    judge(
+        "HGD does not improve FGSM accuracy significantly over the undefended model at any positive budget (sec. VI)",
+        "figures/figure2.png",
+        hgd_fails,
+    )
+
+    def beats_agnt() -> tuple[bool, str]:
+        _need(adv_n, hldr_n, agnt, eps_n)
+        held = all(_value(adv_n, hldr_n, e) > _value(adv_n, agnt, e) for e in eps_n)
+        return held, "mean accuracy (%) HLDR (D_N) / AGNT: " + _per_budget(adv_n, [hldr_n, agnt], eps_n, "eps")
+
+    judge(
+        "Trained on D_N, HLDR is more robust to FGSM than AGNT at every non-zero budget (sec. VI, Fig. 4)",
+        "figures/figure4.png",
+        beats_agnt,
+    )
+
+    def noise_helps() -> tuple[bool, str]:
+        _need(adv, adv_n, noise, noise_n, hldr, hldr_n, eps, eps_n, sig_n)
+        a = (np.mean([_value(adv_n, hldr_n, e) for e in eps_n]), np.mean([_value(adv, hldr, e) for e in eps]))
+        n = (np.mean([_value(noise_n, hldr_n, s) for s in sig_n]), np.mean([_value(noise, hldr, s) for s in sig_n]))
+        return bool(a[0] > a[1] and n[0] > n[1]), (
+            f"mean accuracy (%) over budgets > 0: FGSM D_N {_fmt(a[0])} vs D {_fmt(a[1])}; AGN D_N {_fmt(n[0])} vs "
+            f"D {_fmt(n[1])}"
+        )
+
+    judge(
+        "Training HLDR on D_N instead of D improves it both under FGSM and under AGN (sec. VI)",
+        "figures/figure5.png",
+        noise_helps,
+    )
+
+    def agn_gain() -> tuple[bool, str]:
+        _need(noise_n, hldr_n, sig_n)
+        lows, text = _gains(noise_n, hldr_n, sig_n, "sigma")
+        return all(low > 0 for low in lows), "HLDR (D_N) gain (points) +- 95% CI: " + text + _points(noise_n, hldr_n)
+
+    judge(
+        "Trained on D_N, HLDR is significantly more robust to AGN than the undefended model at every sigma, 95% "
+        "CI above 0 (sec. VI, Fig. 5)",
+        "figures/figure5.png",
+        agn_gain,
+    )
+
+    def matches_agnt() -> tuple[bool, str]:
+        _need(noise_n, hldr_n, agnt, sig_n)
+        held = all(_value(noise_n, hldr_n, s) >= _value(noise_n, agnt, s) - params.agn_match for s in sig_n)
+        return held, "mean accuracy (%) HLDR (D_N) / AGNT: " + _per_budget(noise_n, [hldr_n, agnt], sig_n, "sigma")
+
+    judge(
+        f"Trained on D_N, HLDR matches AGNT under AGN, within {params.agn_match:g} points or better at every "
+        "sigma (sec. VII)",
+        "figures/figure5.png",
+        matches_agnt,
+    )
+
+    def fimr_disparity() -> tuple[bool, str]:
+        table = disparity.get("D")
+        _need(table, hldr, fimr, hgd)
+        last = list(dict.fromkeys(table["layer"]))[-1]
+        at = table[table["layer"] == last].set_index("model")["mean"]
+        values = {m: float(at.get(m, math.nan)) for m in (fimr, hldr, hgd)}
+        return values[fimr] < min(values[hldr], values[hgd]), (
+            f"disparity at {last}: FIMR {values[fimr]:.4g}, HLDR {values[hldr]:.4g}, HGD {values[hgd]:.4g}"
+        )
+
+    judge(
+        "FIMR reduces the latent disparity of the last convolutional layer more than HLDR and HGD (sec. VII, Fig. 6)",
+        "figures/figure6.png",
+        fimr_disparity,
+    )
+
+    def time_of(model: str | None) -> float:
+        value = ms.get(model, math.nan) if model else math.nan
+        if math.isnan(value):
+            raise _Missing
+        return value
+
+    def nearly_as_fast() -> tuple[bool, str]:
+        t_hldr, t_fimr = time_of(hldr), time_of(fimr)
+        ratio = t_hldr / t_fimr
+        return ratio <= params.near_speed, f"ms per sample: HLDR {t_hldr:.4g}, FIMR {t_fimr:.4g} (ratio {ratio:.2f})"
+
+    judge(
+        f"HLDR is nearly as fast as FIMR per training sample, at most {params.near_speed:g} times its time "
+        "(Table I: 2.1 vs 2.0 ms)",
+        "tables/table1.md",
+        nearly_as_fast,
+    )
+
+    def hgd_slower() -> tuple[bool, str]:
+        t_hgd, t_hldr, t_fimr = time_of(hgd), time_of(hldr), time_of(fimr)
+        return t_hgd > max(t_hldr, t_fimr), f"ms per sample: HGD {t_hgd:.4g}, HLDR {t_hldr:.4g}, FIMR {t_fimr:.4g}"
+
+    judge(
+        "HGD takes longer per training sample than HLDR and FIMR (Table I: 5.3 vs 2.1 and 2.0 ms)",
+        "tables/table1.md",
+        hgd_slower,
+    )
+
+    def agnt_free() -> tuple[bool, str]:
+        t_agnt, t_undefended = time_of(agnt), time_of(undefended)
+        ratio = t_agnt / t_undefended
+        return ratio <= params.near_speed, (
+            f"ms per sample: AGNT {t_agnt:.4g}, undefended {t_undefended:.4g} (ratio {ratio:.2f})"
+        )
+
+    judge(
+        f"AGNT needs no additional training time per sample over undefended fine-tuning, at most "
+        f"{params.near_speed:g} times (sec. VI)",
+        "tables/table1.md",
+        agnt_free,
+    )
+
+    for method, m_d, m_n in (("fimr", fimr, fimr_n), ("hgd", hgd, hgd_n)):
+
+        def no_gain(m_d: str | None = m_d, m_n: str | None = m_n) -> tuple[bool, str]:
+            _need(adv, adv_n, m_d, m_n, eps, eps_n)
+            a_n = float(np.mean([_value(adv_n, m_n, e) for e in eps_n]))
+            a_d = float(np.mean([_value(adv, m_d, e) for e in eps]))
+            return (
+                a_n <= a_d + params.agn_match,
+                f"mean FGSM accuracy (%) over budgets > 0: D_N {_fmt(a_n)}, D {_fmt(a_d)}",
+            )
+
+        judge(
+            f"{LABELS[method]} gains no FGSM robustness from D_N over D, within {params.agn_match:g} points (sec. VI)",
+            "figures/figure4.png",
+            no_gain,
+        )
+    return claims
+
+
+# --------------------------------------------------------------------------------------------- render
+
+
+def render(
+    params: HLDRPaper,
+    inputs: Mapping[str, Mapping[str, str]],
+    context: Mapping[str, Any],
+    out_dir: str | Path,
+    log: Callable[[str], None],
+) -> None:
+    """Figures 2-6, Table I and the claims into ``out_dir`` (figures/, tables/, claims.md)."""
+    out_dir = Path(out_dir)
+    tables_dir = out_dir / "tables"
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    files = inputs[params.experiment]
+    summary = context["experiments"][params.experiment]
+    dataset = summary["dataset"]
+    published = yaml.safe_load(Path(context["published"]).read_text()) if context.get("published") else {}
+    roles = model_roles(summary["variants"], params.undefended)
+    log(f"models on D: {roles['D']}; on D_N: {roles['DN']}")
+    frame = pd.read_csv(files["crosseval"])
+    attacker = "white-box FGSM" if params.attacker == "white_box" else f"FGSM crafted on {params.attacker}"
+    sets = {"D": "fine-tuned on D", "DN": "fine-tuned on D_N"}
+
+    fgsm_tables: dict[str, pd.DataFrame] = {}
+    agn_tables: dict[str, pd.DataFrame] = {}
+    for key, number in (("D", 2), ("DN", 4)):
+        rows = accuracy_rows(frame, params.fgsm, params.attacker, roles[key])
+        table = accuracy_table(rows, params.undefended, params.ddof)
+        fgsm_tables[key] = table
+        title = f"HLDR Fig. {number} ({dataset}): {attacker}, models {sets[key]}; 95% CI over folds"
+        write_table(table, tables_dir, f"figure{number}", f"# {title}\n\nAccuracy and gain in percentage points.")
+        figure_accuracy(
+            table,
+            roles[key],
+            out_dir / "figures" / f"figure{number}.png",
+            title,
+            "FGSM budget epsilon (x 1/255)",
+            params.undefended,
+        )
+        if params.agn:
+            rows = accuracy_rows(frame, params.agn, params.attacker, roles[key])
+            table = accuracy_table(rows, params.undefended, params.ddof)
+            agn_tables[key] = table
+            title = f"HLDR Fig. {number + 1} ({dataset}): additive Gaussian noise, models {sets[key]}; 95% CI"
+            write_table(table, tables_dir, f"figure{number + 1}", f"# {title}\n\nAccuracy and gain in points.")
+            figure_accuracy(
+                table,
+                roles[key],
+                out_dir / "figures" / f"figure{number + 1}.png",
+                title,
+                "noise standard deviation sigma (x 1/255)",
+                params.undefended,
+            )
+
+    everyone = list(dict.fromkeys(roles["D"] + roles["DN"]))
+    disparity: dict[str, pd.DataFrame] = {}
+    robust = pd.read_csv(files["robustness"])
+    robust = robust[robust["metric"] == "latent_disparity"]
+    if not robust.empty:
+        for key in ("D", "DN"):
+            part = robust[robust["model"].isin(roles[key])]
+            disparity[key] = summarise(part, ["model", "layer"], "value", params.ddof)
+        write_table(
+            pd.concat([t.assign(training=k) for k, t in disparity.items()], ignore_index=True),
+            tables_dir,
+            "figure6",
+            f"# HLDR Fig. 6 ({dataset}): normalised latent disparity per hidden layer, 95% CI over folds",
+        )
+        figure_disparity(
+            {f"({tag}) {sets[k]}": disparity[k] for k, tag in (("D", "a"), ("DN", "c"))},
+            everyone,
+            out_dir / "figures" / "figure6.png",
+            f"HLDR Fig. 6 ({dataset}): latent disparity |s(x) - s(x_a)| / |s(x)|",
+        )
+
+    timings = pd.read_csv(files["timings"])
+    times = table_one(timings, everyone, published, params.ddof)
+    write_table(
+        times,
+        tables_dir,
+        "table1",
+        f"# HLDR Table I ({dataset}): training time per fine-tuning sample (optimisation steps only), beside the "
+        "paper's (hardware not stated; compare the ratios to HLDR)",
+    )
+    claims = check_claims(fgsm_tables, agn_tables, disparity, times, roles, params)
+    write_claims(claims, out_dir, f"HLDR: the paper's claims on the reproduced numbers ({dataset}, {attacker})")

@@ -1,0 +1,460 @@
+"""Learning with a Strong Adversary: Tables 1-3, Figures 1-2 and the claims of sec. 7, beside the published numbers.
+
+learning-with-a-strong-adversary.md, sec. 7.2: every model is evaluated on "validation sets" (the test split):
+clean ("Validation"), the Adv_Loss set of a separately trained normal network ("Fixed", a transfer attack), and
+its own Adv_Loss_Sign, Adv_Loss and Adv_Alpha sets (white-box), at L2 norm 1.5 (MNIST, Tables 1-2) or 0.5
+(CIFAR-10, Table 3); as in the authors' code only the points the attacking network classifies correctly are
+perturbed (``evaluation.perturb: correct``, required by the config block). One table per experiment: Table 1 from
+the MLP experiment (one model per role, with Table 1's widths), Table 2 from the LeNet experiment, Table 3 from the
+CIFAR-10 one; every cell shows the reproduced accuracy, the published one (config/published/lwa.yaml) and their
+difference. A role (Normal, Dropout, Goodfellow's method, LWA, LWA_Rep) is a model id of the config block
+(:class:`advreg.papers.catalog.LWAPaper`); a role an experiment lacks is left out of its table.
+
+Figure 1 (sec. 7.1): accuracy of the normal LeNet against its own Adv_Alpha, Adv_Loss and Adv_Loss_Sign sets as
+the L2 norm grows (the experiment's budgets; the paper: 0 to 4). Figure 2 (sec. 7.2): learning curves, the
+validation accuracy after every epoch on clean data and under the training ``monitor`` attack, per method
+(histories). Accuracies are means over folds. Inputs (``render``): each experiment's gathered ``crosseval.csv``
+and ``histories.csv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+import yaml  # noqa: E402
+
+from advreg.atomic import atomic_write_text  # noqa: E402
+from advreg.papers.catalog import LWA_ROLES, LWAPaper  # noqa: E402
+from advreg.reporting.claims import FINDING, PAPER_CLAIM, Claim, write_claims  # noqa: E402
+from advreg.reporting.figures import _save  # noqa: E402
+
+COLUMNS = ("validation", "fixed", "adv_loss_sign", "adv_loss", "adv_alpha")
+ADVERSARIAL = COLUMNS[1:]
+LABELS = {
+    "validation": "Validation",
+    "fixed": "Fixed",
+    "adv_loss_sign": "Adv_Loss_Sign",
+    "adv_loss": "Adv_Loss",
+    "adv_alpha": "Adv_Alpha",
+}
+ROLE_LABELS = {
+    "normal": "Normal",
+    "dropout": "Dropout",
+    "goodfellow": "Goodfellow's method",
+    "lwa": "LWA",
+    "lwa_rep": "LWA_Rep",
+}
+TABLES = {1: "mlp_experiment", 2: "lenet_experiment", 3: "cifar_experiment"}
+PAPER_ATTACKS = {"grad_l2": "Adv_Loss", "sign_l2": "Adv_Loss_Sign", "lwa_alpha": "Adv_Alpha"}  # the monitor's names
+
+
+def _near(values: pd.Series, epsilon: float) -> pd.Series:
+    return pd.Series(np.isclose(values.to_numpy(dtype=float), epsilon, rtol=0, atol=1e-9), index=values.index)
+
+
+def table_values(frame: pd.DataFrame, params: LWAPaper, epsilon: float) -> pd.DataFrame:
+    """Rows = the roles present among the experiment's targets (paper order), columns = model, ``COLUMNS`` and
+    ``n`` (test points), accuracies as fractions averaged over folds (NaN where a set was not computed)."""
+    at = frame[_near(frame["epsilon"], epsilon)]
+    targets = set(frame["target"])
+    fixed_source = params.fixed_source or params.normal
+    rows = []
+    for role, model in params.roles().items():
+        if model not in targets:
+            continue
+        own = at[(at["attacker"] == model) & (at["target"] == model)]
+        row: dict[str, Any] = {"role": role, "model": model}
+        white = own[own["attack"] == params.adv_loss]
+        row["validation"] = float((white["clean_correct"] / white["n"]).mean()) if len(white) else np.nan
+        fixed = at[(at["attack"] == params.adv_loss) & (at["attacker"] == fixed_source) & (at["target"] == model)]
+        row["fixed"] = float(fixed["accuracy"].mean()) if len(fixed) else np.nan
+        for column in ("adv_loss_sign", "adv_loss", "adv_alpha"):
+            part = own[own["attack"] == getattr(params, column)]
+            row[column] = float(part["accuracy"].mean()) if len(part) else np.nan
+        row["n"] = int(white["n"].iloc[0]) if len(white) else 0
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["role", "model", *COLUMNS, "n"]).set_index("role")
+
+
+def table_vs_published(values: pd.DataFrame, published: Mapping[str, list[float]]) -> pd.DataFrame:
+    """Per role: the model id, then per column the reproduced accuracy, the published one and ours - paper."""
+    rows = []
+    for role, row in values.iterrows():
+        pub = published.get(role)
+        out: dict[str, Any] = {"method": ROLE_LABELS[role], "model": row["model"]}
+        for i, column in enumerate(COLUMNS):
+            ours = row[column]
+            theirs = float(pub[i]) if pub is not None else np.nan
+            out[f"{LABELS[column]} ours"] = round(float(ours), 4)
+            out[f"{LABELS[column]} paper"] = theirs
+            out[f"{LABELS[column]} diff"] = round(float(ours) - theirs, 4) if pub is not None else np.nan
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
+def write_table(
+    number: int,
+    values: pd.DataFrame,
+    published_doc: Mapping[str, Any],
+    out_dir: Path,
+    dataset: str,
+    epsilon: float,
+    fixed_source: str,
+) -> pd.DataFrame:
+    entry = published_doc["tables"][number]
+    table = table_vs_published(values, entry["rows"])
+    atomic_write_text(out_dir / f"table{number}.csv", table.to_csv(index=False, float_format="%.4f"))
+    n = int(values["n"].max()) if len(values) else 0
+    note = (
+        f"# LWA Table {number}: {entry['network']}, accuracy on clean and adversarial test sets\n\n"
+        f"Accuracy (fraction) reproduced on **{dataset}** ('ours', {n} test points, mean over folds) and published "
+        f"on **{entry['dataset']}** ('paper', blank where the paper has no such row), and ours - paper, at L2 norm "
+        f"{epsilon:g} in [0, 1] pixel units (the paper: {entry['epsilon']:g} in pixels / 256). Fixed: the Adv_Loss "
+        f"set of {fixed_source} (transferred to the others); Adv_Loss_Sign, Adv_Loss, Adv_Alpha: each model's own "
+        "set. Only points "
+        "the attacking network classifies correctly are perturbed (evaluation.perturb: correct). "
+        "Compare like with like only on the paper's dataset (config/paper.yaml).\n\n"
+    )
+    shown = table.astype(object).where(table.notna(), "")
+    atomic_write_text(out_dir / f"table{number}.md", note + shown.to_markdown(index=False, floatfmt=".4f") + "\n")
+    return table
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.4f}"
+
+
+def _adv_mean(values: pd.DataFrame, role: str) -> float:
+    return float(values.loc[role, list(ADVERSARIAL)].mean()) if role in values.index else np.nan
+
+
+def _has(values: pd.DataFrame, *roles: str) -> bool:
+    return all(r in values.index and values.loc[r, list(COLUMNS)].notna().all() for r in roles)
+
+
+def figure1_frame(frame: pd.DataFrame, params: LWAPaper) -> pd.DataFrame:
+    """White-box accuracy of the normal network under the three perturbation methods, per L2 budget."""
+    names = {params.adv_alpha: "Adv_Alpha", params.adv_loss: "Adv_Loss", params.adv_loss_sign: "Adv_Loss_Sign"}
+    part = frame[
+        (frame["attacker"] == params.normal) & (frame["target"] == params.normal) & frame["attack"].isin(names)
+    ]
+    curves = part.groupby(["attack", "epsilon"], as_index=False)["accuracy"].mean()
+    return curves.assign(method=curves["attack"].map(names))
+
+
+def curve_claims(curves: pd.DataFrame, source: str, network: str) -> list[Claim]:
+    """Sec. 7.1 on Figure 1's curves: Adv_Alpha and Adv_Loss much stronger than Adv_Loss_Sign (mean accuracy over
+    the positive budgets at least 5 points lower), Adv_Alpha consistently (at every budget) at least as strong as
+    Adv_Loss."""
+    claims = []
+    pivot = curves.pivot_table(index="epsilon", columns="method", values="accuracy")
+    positive = pivot[pivot.index > 0]
+    known = {"Adv_Alpha", "Adv_Loss", "Adv_Loss_Sign"} <= set(pivot.columns) and len(positive)
+    means = {m: float(positive[m].mean()) for m in pivot.columns} if known else {}
+    text = ", ".join(f"{m} {_fmt(v)}" for m, v in sorted(means.items()))
+    budgets = ", ".join(f"{e:g}" for e in positive.index)
+    held = None if not known else max(means["Adv_Alpha"], means["Adv_Loss"]) <= means["Adv_Loss_Sign"] - 0.05
+    claims.append(
+        Claim.judged(
+            "Adv_Alpha and Adv_Loss are much more effective than Adv_Loss_Sign (sec. 7.1, Fig. 1)",
+            held,
+            f"mean accuracy of the normal {network} over the L2 budgets {budgets}: {text}; "
+            "'much': both at least 0.05 below Adv_Loss_Sign",
+            source,
+        )
+    )
+    gaps = (positive["Adv_Loss"] - positive["Adv_Alpha"]).round(4).tolist() if known else []
+    claims.append(
+        Claim.judged(
+            "Adv_Alpha is consistently, but slightly, more effective than Adv_Loss (sec. 7.1, Fig. 1)",
+            None if not known else all(g >= 0 for g in gaps),
+            f"accuracy under Adv_Loss minus under Adv_Alpha at each budget > 0: {gaps} (held: none negative)",
+            source,
+        )
+    )
+    return claims
+
+
+def table_claims(tables: Mapping[int, pd.DataFrame]) -> list[Claim]:
+    """The claims of sec. 7.2 on Tables 1-3 (a table or role that was not run: not testable)."""
+    claims: list[Claim] = []
+
+    def add(text: str, held: bool | None, evidence: str, number: int, kind: str = PAPER_CLAIM) -> None:
+        n = int(tables[number]["n"].max()) if number in tables and len(tables[number]) else 0
+        evidence = f"{evidence} ({n} test points)" if n else f"Table {number}'s experiment or models were not run"
+        claims.append(Claim.judged(text, held, evidence, f"tables/table{number}.md", kind))
+
+    t1 = tables.get(1, pd.DataFrame(columns=["model", *COLUMNS, "n"]))
+    others = [r for r in t1.index if r != "lwa"]
+    testable = _has(t1, "lwa") and bool(others)
+    best = testable and all(t1.loc["lwa", c] >= t1.loc[others, c].max() for c in ADVERSARIAL)
+    add(
+        "LWA is the most robust of Table 1's networks: the best on every adversarial set (sec. 7.2, Table 1)",
+        best if testable else None,
+        "; ".join(
+            f"{LABELS[c]}: " + ", ".join(f"{ROLE_LABELS[r]} {_fmt(t1.loc[r, c])}" for r in t1.index)
+            for c in ADVERSARIAL
+        ),
+        1,
+    )
+    add(
+        "LWA is at least as accurate as Normal on clean data (sec. 7.2, Table 1)",
+        t1.loc["lwa", "validation"] >= t1.loc["normal", "validation"] if _has(t1, "lwa", "normal") else None,
+        f"clean accuracy: LWA {_fmt(t1['validation'].get('lwa'))}, Normal {_fmt(t1['validation'].get('normal'))}",
+        1,
+    )
+    means = {r: _adv_mean(t1, r) for r in t1.index}
+    mean_text = "mean accuracy over the four adversarial sets: " + ", ".join(
+        f"{ROLE_LABELS[r]} {_fmt(v)}" for r, v in means.items()
+    )
+    add(
+        "LWA_Rep is less robust than Goodfellow's method but more robust than Dropout (sec. 7.2, Table 1)",
+        means["goodfellow"] > means["lwa_rep"] > means["dropout"]
+        if _has(t1, "goodfellow", "lwa_rep", "dropout")
+        else None,
+        mean_text,
+        1,
+    )
+    add(
+        "Dropout improves both the accuracy and the robustness of Normal training (sec. 7.2, Table 1)",
+        (t1.loc["dropout", "validation"] > t1.loc["normal", "validation"] and means["dropout"] > means["normal"])
+        if _has(t1, "dropout", "normal")
+        else None,
+        f"clean: Dropout {_fmt(t1['validation'].get('dropout'))}, Normal {_fmt(t1['validation'].get('normal'))}; "
+        + mean_text,
+        1,
+    )
+    add(
+        "Goodfellow's method improves robustness greatly over Normal and Dropout (sec. 7.2, Table 1)",
+        means["goodfellow"] > max(means["normal"], means["dropout"]) + 0.1
+        if _has(t1, "goodfellow", "normal", "dropout")
+        else None,
+        mean_text + "; 'greatly': by more than 0.1",
+        1,
+    )
+    t2 = tables.get(2, pd.DataFrame(columns=["model", *COLUMNS, "n"]))
+    add(
+        "LWA makes LeNet more robust than Normal training on every adversarial set (sec. 7.2, Table 2)",
+        all(t2.loc["lwa", c] > t2.loc["normal", c] for c in ADVERSARIAL) if _has(t2, "lwa", "normal") else None,
+        "; ".join(
+            f"{LABELS[c]}: LWA {_fmt(t2[c].get('lwa'))}, Normal {_fmt(t2[c].get('normal'))}" for c in ADVERSARIAL
+        ),
+        2,
+    )
+    add(
+        "LWA's LeNet is at least as accurate as the normal LeNet on clean data (sec. 7.2, Table 2)",
+        t2.loc["lwa", "validation"] >= t2.loc["normal", "validation"] if _has(t2, "lwa", "normal") else None,
+        f"clean accuracy: LWA {_fmt(t2['validation'].get('lwa'))}, Normal {_fmt(t2['validation'].get('normal'))}",
+        2,
+    )
+    add(
+        "Perturbing the representation layer is not superior to perturbing the raw data (LeNet, sec. 7.2)",
+        _adv_mean(t2, "lwa_rep") <= _adv_mean(t2, "lwa") if _has(t2, "lwa", "lwa_rep") else None,
+        f"mean accuracy over the four adversarial sets: LWA {_fmt(_adv_mean(t2, 'lwa'))}, "
+        f"LWA_Rep {_fmt(_adv_mean(t2, 'lwa_rep'))}",
+        2,
+    )
+    t3 = tables.get(3, pd.DataFrame(columns=["model", *COLUMNS, "n"]))
+    m3 = {r: _adv_mean(t3, r) for r in t3.index}
+    add(
+        "LWA and LWA_Rep are more robust than Normal and Dropout on CIFAR-10 (sec. 7.2, Table 3)",
+        min(m3["lwa"], m3["lwa_rep"]) > max(m3["normal"], m3["dropout"])
+        if _has(t3, "lwa", "lwa_rep", "normal", "dropout")
+        else None,
+        "mean accuracy over the four adversarial sets: "
+        + ", ".join(f"{ROLE_LABELS[r]} {_fmt(v)}" for r, v in m3.items()),
+        3,
+    )
+    add(
+        "LWA costs CIFAR-10 a small decrease in clean accuracy (sec. 7.2, Table 3)",
+        0 <= t3.loc["normal", "validation"] - t3.loc["lwa", "validation"] <= 0.05
+        if _has(t3, "lwa", "normal")
+        else None,
+        f"clean accuracy: Normal {_fmt(t3['validation'].get('normal'))}, LWA {_fmt(t3['validation'].get('lwa'))} "
+        "('small': a drop of at most 0.05)",
+        3,
+    )
+    return claims
+
+
+def monitor_column(histories: pd.DataFrame) -> str | None:
+    """The history column of the training monitor's attack (``val_acc_<attack>``), if any."""
+    columns = [c for c in histories.columns if c.startswith("val_acc_")]
+    return columns[0] if columns else None
+
+
+def learning_curves(histories: pd.DataFrame, params: LWAPaper) -> pd.DataFrame:
+    """Tidy curves of the roles' models: role, epoch, set (clean / the monitor's attack), accuracy (fold mean)."""
+    by_model = {model: role for role, model in params.roles().items()}
+    part = histories[histories["model"].isin(by_model)]
+    monitor = monitor_column(part)
+    value_columns = ["val_acc"] + ([monitor] if monitor else [])
+    curves = part.groupby(["model", "epoch"], as_index=False)[value_columns].mean()
+    tidy = curves.melt(id_vars=["model", "epoch"], value_vars=value_columns, var_name="set", value_name="accuracy")
+    if monitor:
+        attack = monitor[len("val_acc_") :]
+        perturbed = f"under {PAPER_ATTACKS[attack]} ({attack})" if attack in PAPER_ATTACKS else f"under {attack}"
+    tidy["set"] = tidy["set"].map({"val_acc": "clean"}).fillna(perturbed if monitor else "")
+    return tidy.assign(role=tidy["model"].map(by_model)).dropna(subset=["accuracy"])
+
+
+def tradeoff_claim(curves: Mapping[str, pd.DataFrame]) -> Claim:
+    """Sec. 7.2, Fig. 2: no robustness/accuracy trade-off. Held if, at the last epoch of every experiment with a
+    training monitor, LWA's clean validation accuracy is at least Normal's while its perturbed one is higher."""
+    verdicts, parts = [], []
+    for name, tidy in curves.items():
+        perturbed = [s for s in tidy["set"].unique() if s != "clean"]
+        roles = set(tidy["role"])
+        if not perturbed or not {"lwa", "normal"} <= roles:
+            continue
+        last = tidy[tidy["epoch"] == tidy["epoch"].max()].set_index(["role", "set"])["accuracy"]
+        clean = (float(last[("lwa", "clean")]), float(last[("normal", "clean")]))
+        adv = (float(last[("lwa", perturbed[0])]), float(last[("normal", perturbed[0])]))
+        verdicts.append(clean[0] >= clean[1] and adv[0] > adv[1])
+        parts.append(
+            f"{name}, last epoch: clean LWA {_fmt(clean[0])} vs Normal {_fmt(clean[1])}, {perturbed[0]} "
+            f"LWA {_fmt(adv[0])} vs Normal {_fmt(adv[1])}"
+        )
+    return Claim.judged(
+        "No trade-off between robustness and accuracy: LWA is more robust without losing clean accuracy "
+        "(sec. 7.2, Fig. 2)",
+        all(verdicts) if verdicts else None,
+        "; ".join(parts) if parts else "no experiment monitored an attack during training (train.monitor)",
+        "figures/figure2.png",
+    )
+
+
+def further_findings(tables: Mapping[int, pd.DataFrame]) -> list[Claim]:
+    """Beyond the paper: the transferred Fixed set against each model's own Adv_Loss set."""
+    claims = []
+    for number, values in tables.items():
+        rows = [
+            r for r in values.index if np.isfinite(values.loc[r, "fixed"]) and np.isfinite(values.loc[r, "adv_loss"])
+        ]
+        if not rows:
+            continue
+        claims.append(
+            Claim.judged(
+                f"Table {number}: the transferred Fixed set is weaker than every network's own Adv_Loss set",
+                all(values.loc[r, "fixed"] >= values.loc[r, "adv_loss"] for r in rows),
+                ", ".join(
+                    f"{ROLE_LABELS[r]} Fixed {_fmt(values.loc[r, 'fixed'])} / own {_fmt(values.loc[r, 'adv_loss'])}"
+                    for r in rows
+                ),
+                f"tables/table{number}.md",
+                FINDING,
+            )
+        )
+    return claims
+
+
+def figure1(curves: pd.DataFrame, path: Path, title: str) -> None:
+    sns.set_theme(style="whitegrid", context="paper")
+    grid = sns.relplot(
+        data=curves.assign(accuracy_pct=curves["accuracy"] * 100),
+        x="epsilon",
+        y="accuracy_pct",
+        hue="method",
+        hue_order=["Adv_Alpha", "Adv_Loss", "Adv_Loss_Sign"],
+        kind="line",
+        marker="o",
+        height=3.2,
+        aspect=1.3,
+    )
+    grid.set_axis_labels("L2 norm of the perturbation ([0, 1] pixel units)", "test accuracy (%)")
+    grid.set(ylim=(0, 100))
+    grid.figure.suptitle(title, y=1.04)
+    _save(grid.figure, path)
+
+
+def figure2(curves: Mapping[str, pd.DataFrame], path: Path, title: str) -> None:
+    frames = [tidy.assign(experiment=name) for name, tidy in curves.items() if len(tidy)]
+    data = pd.concat(frames, ignore_index=True)
+    data = data.assign(method=data["role"].map(ROLE_LABELS), accuracy_pct=data["accuracy"] * 100)
+    sns.set_theme(style="whitegrid", context="paper")
+    grid = sns.relplot(
+        data=data,
+        x="epoch",
+        y="accuracy_pct",
+        hue="method",
+        hue_order=[ROLE_LABELS[r] for r in LWA_ROLES if r in set(data["role"])],
+        row="experiment",
+        col="set",
+        kind="line",
+        marker="o",
+        height=2.8,
+        aspect=1.3,
+        facet_kws={"sharey": False},
+    )
+    grid.set_axis_labels("epoch", "validation accuracy (%)")
+    grid.set_titles("{row_name}: {col_name}")
+    grid.figure.suptitle(title, y=1.03)
+    _save(grid.figure, path)
+
+
+def render(
+    params: LWAPaper,
+    inputs: Mapping[str, Mapping[str, str]],
+    context: Mapping[str, Any],
+    out_dir: str | Path,
+    log: Callable[[str], None],
+) -> None:
+    """Tables 1-3, claims and Figures 1-2 of the LWA paper into ``out_dir`` (tables/, figures/, claims.md)."""
+    out_dir = Path(out_dir)
+    published = yaml.safe_load(Path(context["published"]).read_text())
+    summaries = context["experiments"]
+    frames = {name: pd.read_csv(inputs[name]["crosseval"]) for name in params.experiments()}
+    datasets = {name: summaries[name]["dataset"] for name in params.experiments()}
+    tables: dict[int, pd.DataFrame] = {}
+    for number, key in TABLES.items():
+        name = getattr(params, key)
+        if not name:
+            continue
+        epsilon = params.cifar_epsilon if number == 3 else params.mnist_epsilon
+        tables[number] = table_values(frames[name], params, epsilon)
+        write_table(
+            number,
+            tables[number],
+            published,
+            out_dir / "tables",
+            datasets[name],
+            epsilon,
+            params.fixed_source or params.normal,
+        )
+        log(f"Table {number} from {name}: roles {list(tables[number].index)}")
+    claims = table_claims(tables)
+
+    figure1_source = params.lenet_experiment or params.mlp_experiment or params.cifar_experiment
+    network = {params.lenet_experiment: "LeNet", params.mlp_experiment: "MLP"}.get(figure1_source, "network")
+    curves1 = figure1_frame(frames[figure1_source], params)
+    claims += curve_claims(curves1, "figures/figure1.png", network)
+    if len(curves1):
+        figure1(
+            curves1,
+            out_dir / "figures" / "figure1.png",
+            f"LWA Fig. 1 ({datasets[figure1_source]}): the normal {network} ({params.normal}) against its own "
+            "perturbations",
+        )
+
+    curves2 = {}
+    for name in params.experiments():
+        histories = pd.read_csv(inputs[name]["histories"])
+        curves2[name] = learning_curves(histories, params)
+    claims.append(tradeoff_claim(curves2))
+    if any(len(t) for t in curves2.values()):
+        figure2(curves2, out_dir / "figures" / "figure2.png", "LWA Fig. 2: learning curves (validation split)")
+    claims += further_findings(tables)
+    dataset_text = ", ".join(sorted(set(datasets.values())))
+    write_claims(
+        claims,
+        out_dir,
+        f"Learning with a Strong Adversary: the paper's claims on the reproduced numbers ({dataset_text})",
+    )

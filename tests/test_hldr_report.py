@@ -1,0 +1,268 @@
+"""HLDR's figures, Table I and claims on hand-made results: confidence intervals by hand, roles from the variants,
+gains paired by fold, claims that flip with the numbers, the published transcription against the paper's text."""
+
+import math
+import statistics
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT
+
+from advreg.papers import hldr
+from advreg.papers.catalog import HLDRPaper
+
+PAPER = ROOT.parent / "shared" / "papers" / "latent-disparity-regularization.md"
+EPS = [0.0, 8 / 255, 16 / 255]
+SIGMAS = [0.0, 0.1]
+VARIANTS = {
+    "plain/default": {},
+    "hldr/default": {"xi": 0.25, "noise": False},
+    "fimr/default": {"zeta": 0.0025, "noise": False},
+    "hgd/default": {"noise": False},
+    "hldr/noisy": {"xi": 0.25, "noise": True},
+    "fimr/noisy": {"zeta": 0.0025, "noise": True},
+    "hgd/noisy": {"noise": True},
+    "agnt/default": {"sigma": 0.125},
+}
+# accuracy per model at EPS (fold 0); fold 1 is 2 points lower everywhere except HLDR (+1)
+FGSM = {
+    "plain/default": [0.90, 0.40, 0.10],
+    "hldr/default": [0.89, 0.70, 0.40],
+    "fimr/default": [0.88, 0.45, 0.15],
+    "hgd/default": [0.90, 0.40, 0.10],
+    "hldr/noisy": [0.89, 0.75, 0.50],
+    "fimr/noisy": [0.88, 0.44, 0.14],
+    "hgd/noisy": [0.90, 0.40, 0.11],
+    "agnt/default": [0.89, 0.60, 0.30],
+}
+AGN = {m: [acc[0], acc[0] - 0.1 + (0.05 if m in ("hldr/noisy", "agnt/default") else 0.0)] for m, acc in FGSM.items()}
+
+
+def crosseval(attacker="white_box"):
+    rows = []
+    for fold in (0, 1):
+        shift = 0.01 if fold else 0.0
+        for attack, table, budgets in (("fgsm", FGSM, EPS), ("agn", AGN, SIGMAS)):
+            for model, accs in table.items():
+                for eps, acc in zip(budgets, accs, strict=True):
+                    value = acc + (shift if model.startswith("hldr") else -2 * shift)
+                    source = model if attacker == "white_box" else attacker
+                    rows.append(
+                        {
+                            "experiment": "e",
+                            "fold": fold,
+                            "attack": attack,
+                            "attacker": source,
+                            "target": model,
+                            "white_box": source == model,
+                            "epsilon": eps,
+                            "n": 500,
+                            "accuracy": value,
+                        }
+                    )
+    return pd.DataFrame(rows)
+
+
+def params(**kwargs):
+    return HLDRPaper.of(experiment="e", **kwargs)
+
+
+def test_confidence_interval_by_hand():
+    values = [1.0, 2.0, 3.0, 4.0]
+    mean, half = hldr.confidence_interval(values)
+    assert mean == 2.5 and half == pytest.approx(1.96 * math.sqrt(1.25) / 2)  # population std, as numpy's default
+    assert half == pytest.approx(1.96 * statistics.pstdev(values) / math.sqrt(4))
+    _, sample = hldr.confidence_interval(values, ddof=1)
+    assert sample == pytest.approx(1.96 * statistics.stdev(values) / 2) and sample == pytest.approx(1.2652, abs=1e-4)
+    assert hldr.confidence_interval([0.7]) == (0.7, 0.0)
+    assert math.isnan(hldr.confidence_interval([0.7], ddof=1)[1])
+
+
+def test_roles_follow_the_variants():
+    roles = hldr.model_roles(VARIANTS, "plain/default")
+    assert roles["D"] == ["plain/default", "hldr/default", "fimr/default", "hgd/default"]
+    assert roles["DN"] == ["plain/default", "hldr/noisy", "fimr/noisy", "hgd/noisy", "agnt/default"]
+    assert hldr.label("hldr/noisy", roles["DN"]) == "HLDR"
+    assert hldr.label("hldr/b", ["hldr/a", "hldr/b"]) == "HLDR (b)"
+
+
+def test_gains_are_paired_by_fold():
+    rows = hldr.accuracy_rows(crosseval(), "fgsm", "white_box", ["plain/default", "hldr/default"])
+    table = hldr.accuracy_table(rows, "plain/default", ddof=0).set_index(["model", "epsilon"])
+    cell = table.loc[("hldr/default", EPS[1])]
+    # HLDR: 70 and 71, undefended: 40 and 38 -> gains 30 and 33
+    assert cell["accuracy"] == pytest.approx(70.5) and cell["accuracy_ci95"] == pytest.approx(1.96 * 0.5 / math.sqrt(2))
+    assert cell["gain"] == pytest.approx(31.5) and cell["gain_ci95"] == pytest.approx(1.96 * 1.5 / math.sqrt(2))
+    assert cell["folds"] == 2 and cell["test_points"] == 1000
+    transfer = hldr.accuracy_rows(crosseval("plain/default"), "fgsm", "plain/default", ["hldr/default"])
+    assert len(transfer) == 6 and (transfer["model"] == "hldr/default").all()
+
+
+def tables(frame, p):
+    roles = hldr.model_roles(VARIANTS, p.undefended)
+    out = {}
+    for attack in ("fgsm", "agn"):
+        out[attack] = {
+            key: hldr.accuracy_table(hldr.accuracy_rows(frame, attack, p.attacker, roles[key]), p.undefended, p.ddof)
+            for key in ("D", "DN")
+        }
+    return roles, out
+
+
+def disparity(fimr_last=0.1):
+    rows = []
+    for _set, models in (("D", ["plain/default", "hldr/default", "fimr/default", "hgd/default"]),):
+        for model in models:
+            for fold in (0, 1):
+                for layer, value in (("conv1", 0.5), ("conv13", fimr_last if model.startswith("fimr") else 0.3)):
+                    rows.append({"model": model, "fold": fold, "layer": layer, "value": value})
+    return {"D": hldr.summarise(pd.DataFrame(rows), ["model", "layer"], "value")}
+
+
+TIMES = pd.DataFrame(
+    {
+        "model": ["plain/default", "hldr/default", "fimr/default", "hgd/default", "agnt/default"],
+        "ours ms/sample": [1.0, 2.1, 2.0, 5.0, 1.1],
+    }
+)
+
+
+def verdicts(claims):
+    return {c.claim.split(" (")[0].split(",")[0]: c.verdict for c in claims}
+
+
+def test_claims_are_judged_on_the_numbers():
+    p = params()
+    roles, t = tables(crosseval(), p)
+    claims = hldr.check_claims(t["fgsm"], t["agn"], disparity(), TIMES, roles, p)
+    v = verdicts(claims)
+    assert v["HLDR is more robust to FGSM than FIMR and HGD at every non-zero budget"] == "held"
+    assert v["HLDR improves FGSM accuracy over the undefended model at every non-zero budget"] == "held"
+    assert v["HLDR costs only a small drop in benign accuracy"] == "held"
+    assert (
+        v["HGD does not improve FGSM accuracy significantly over the undefended model at any positive budget"] == "held"
+    )
+    assert v["Trained on D_N"] == "held"  # HLDR beats AGNT (first of the D_N claims)
+    assert v["FIMR reduces the latent disparity of the last convolutional layer more than HLDR and HGD"] == "held"
+    assert v["HLDR is nearly as fast as FIMR per training sample"] == "held"
+    assert v["HGD takes longer per training sample than HLDR and FIMR"] == "held"
+    assert all(c.verdict != "not testable" for c in claims), [c for c in claims if c.verdict == "not testable"]
+    assert all(c.evidence and c.source for c in claims)
+    assert "1000 test points over 2 folds" in claims[0].evidence
+
+    # flip the numbers: FIMR beats HLDR at 16/255, HLDR loses 5 benign points, HLDR twice as slow as FIMR
+    frame = crosseval()
+    at = (frame["target"] == "fimr/default") & (frame["attack"] == "fgsm") & (frame["epsilon"] == EPS[2])
+    frame.loc[at, "accuracy"] = 0.9
+    benign = (frame["target"] == "hldr/default") & (frame["epsilon"] == 0.0)
+    frame.loc[benign, "accuracy"] -= 0.05
+    slow = TIMES.assign(**{"ours ms/sample": [1.0, 4.0, 2.0, 5.0, 1.1]})
+    roles, t = tables(frame, p)
+    v = verdicts(hldr.check_claims(t["fgsm"], t["agn"], disparity(fimr_last=0.9), slow, roles, p))
+    assert v["HLDR is more robust to FGSM than FIMR and HGD at every non-zero budget"] == "not held"
+    assert v["HLDR costs only a small drop in benign accuracy"] == "not held"
+    assert v["HLDR is nearly as fast as FIMR per training sample"] == "not held"
+    assert v["FIMR reduces the latent disparity of the last convolutional layer more than HLDR and HGD"] == "not held"
+
+
+def test_missing_models_make_claims_not_testable():
+    p = params()
+    variants = {k: v for k, v in VARIANTS.items() if not k.startswith("hgd")}
+    roles = hldr.model_roles(variants, p.undefended)
+    frame = crosseval()
+    t = {
+        key: hldr.accuracy_table(hldr.accuracy_rows(frame, "fgsm", "white_box", roles[key]), p.undefended, 0)
+        for key in ("D", "DN")
+    }
+    claims = hldr.check_claims(t, {}, {}, TIMES.iloc[0:0], roles, p)
+    v = verdicts(claims)
+    assert v["HLDR is more robust to FGSM than FIMR and HGD at every non-zero budget"] == "not testable"
+    assert v["HLDR improves FGSM accuracy over the undefended model at every non-zero budget"] == "held"
+    assert v["HGD takes longer per training sample than HLDR and FIMR"] == "not testable"
+
+
+def test_table_one_beside_the_published_times():
+    published = yaml.safe_load((ROOT / "config" / "published" / "hldr.yaml").read_text())
+    timings = pd.DataFrame(
+        {
+            "experiment": "e",
+            "fold": [0, 1, 0, 1, 0, 1],
+            "model": ["hldr/default", "hldr/default", "fimr/default", "fimr/default", "hgd/default", "hgd/default"],
+            "seconds_per_sample": [0.002, 0.004, 0.002, 0.002, 0.006, 0.006],
+        }
+    )
+    table = hldr.table_one(timings, ["plain/default", "hldr/default", "fimr/default", "hgd/default"], published, 0)
+    row = table.set_index("model")
+    assert list(row.index) == ["hldr/default", "fimr/default", "hgd/default"]  # no timing for plain: left out
+    assert row.loc["hldr/default", "ours ms/sample"] == pytest.approx(3.0)
+    assert row.loc["hldr/default", "ours ci95"] == pytest.approx(1.96 * 1.0 / math.sqrt(2), abs=1e-4)
+    assert row.loc["hgd/default", "paper ms/sample"] == 5.3 and row.loc["hgd/default", "ours / HLDR"] == 2.0
+    assert row.loc["fimr/default", "paper / HLDR"] == pytest.approx(round(2.0 / 2.1, 3))
+
+
+def test_render_writes_figures_tables_and_claims(tmp_path):
+    files = {}
+    crosseval().to_csv(tmp_path / "crosseval.csv", index=False)
+    rows = []
+    for model in VARIANTS:
+        for fold in (0, 1):
+            rows.append(
+                {"experiment": "e", "fold": fold, "model": model, "metric": "clean_accuracy", "layer": "", "value": 0.9}
+            )
+            for i in range(1, 14):
+                rows.append(
+                    {
+                        "experiment": "e",
+                        "fold": fold,
+                        "model": model,
+                        "metric": "latent_disparity",
+                        "layer": f"conv{i}",
+                        "value": i / 20,
+                    }
+                )
+    pd.DataFrame(rows).to_csv(tmp_path / "robustness.csv", index=False)
+    pd.DataFrame(
+        [
+            {
+                "experiment": "e",
+                "fold": f,
+                "model": m,
+                "step_seconds": 1.0,
+                "samples": 500.0,
+                "seconds_per_sample": 0.002,
+            }
+            for m in VARIANTS
+            for f in (0, 1)
+        ]
+    ).to_csv(tmp_path / "timings.csv", index=False)
+    for what in ("crosseval", "robustness", "timings"):
+        files[what] = str(tmp_path / f"{what}.csv")
+    context = {
+        "published": str(ROOT / "config" / "published" / "hldr.yaml"),
+        "experiments": {"e": {"dataset": "fashion_mnist", "variants": VARIANTS}},
+    }
+    out = tmp_path / "paper"
+    hldr.render(params(), {"e": files}, context, out, lambda message: None)
+    for n in (2, 3, 4, 5, 6):
+        assert (out / "figures" / f"figure{n}.png").stat().st_size > 5_000
+        assert (out / "tables" / f"figure{n}.md").read_text().startswith(f"# HLDR Fig. {n}")
+    assert (out / "tables" / "table1.csv").is_file() and (out / "claims.md").is_file()
+    figure6 = pd.read_csv(out / "tables" / "figure6.csv")
+    assert set(figure6["training"]) == {"D", "DN"} and len(figure6) == 13 * (4 + 5)
+
+
+def test_published_transcription_matches_the_paper():
+    doc = yaml.safe_load((ROOT / "config" / "published" / "hldr.yaml").read_text())
+    assert doc["table1"]["hldr"] == 2.1 and doc["table1"]["hgd"] == 5.3 and doc["table1"]["fimr"] == 2.0
+    assert doc["figures_transcribable"] is False
+    if not PAPER.is_file():
+        pytest.skip(f"{PAPER} not present")
+    text = PAPER.read_text()
+    values = [doc["table1"][m] for m in ("hldr", "hgd", "fimr")]
+    assert "\t".join(f"{v:g}" if v != 2.0 else "2.0" for v in values) in text  # the row "2.1  5.3  2.0"
+    assert "Training Time (milliseconds)" in text and "0.1 milliseconds per sample" in text
+    assert str(doc["hgd_defended_parameters"]) in text
+    assert f"\\xi = {doc['xi']:g}" in text and f"\\zeta = {doc['zeta']:g}" in text
+    assert "10,000 randomly selected samples" in text and "6000 adversarial examples" in text
+    assert doc["budgets"] == pytest.approx([0.0, 16 / 255, 32 / 255]) and doc["sigma"] == pytest.approx(32 / 255)
