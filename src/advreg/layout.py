@@ -3,6 +3,8 @@ that input functions, stages and paper modules use, so that a path is written on
 
 from __future__ import annotations
 
+import os
+
 from advreg.ids import ModelId
 
 DATASET = "results/data/{dataset}.pt"
@@ -36,12 +38,27 @@ BENCHMARK = "results/benchmarks/{name}.tsv"
 # Every other file under results/ is identical on every rerun with the same config.
 TIMED_NAMES = ("timing.json", "timings.csv", "report.html", "manifest.json")
 MANIFEST = "results/manifest.json"  # the run's provenance: hashes, config, packages, commit, machine
-TIMED_DIRS = ("results/benchmarks/",)
+TIMED_DIRS = ("results/benchmarks/", "results/report/")
+# The report's own pages (rule report_pages, after the manifest): summary and provenance, with the run's times.
+REPORT_SUMMARY = "results/report/summary.html"
+REPORT_PROVENANCE = "results/report/provenance.html"
+REPORT_TIMING_FIGURE = "results/report/time_and_memory_per_rule.png"
+# A training job's per-epoch checkpoint (and its .sha256), beside the model it becomes: not a result (it is deleted
+# once the model is written; one left over belongs to a job that was interrupted and will resume from it).
+CHECKPOINT_SUFFIX = ".ckpt"
 
 
 def is_reproducible(path: str) -> bool:
     """Whether a result file (path relative to the working directory, with /) is identical on every rerun."""
-    return not path.startswith(TIMED_DIRS) and path.rsplit("/", 1)[-1] not in TIMED_NAMES
+    name = path.rsplit("/", 1)[-1]
+    if name.endswith((CHECKPOINT_SUFFIX, f"{CHECKPOINT_SUFFIX}.sha256")):
+        return False
+    return not path.startswith(TIMED_DIRS) and name not in TIMED_NAMES
+
+
+def checkpoint_path(model_out: str | os.PathLike) -> str:
+    """Where the job that writes the model ``model_out`` keeps its training checkpoint: ``<model_out>.ckpt``."""
+    return f"{os.fspath(model_out)}{CHECKPOINT_SUFFIX}"
 
 
 def model_path(experiment: str, fold: int, model_id: ModelId, what: str = "model.pt") -> str:

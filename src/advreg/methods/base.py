@@ -64,3 +64,23 @@ class Method:
 
     def after_step(self, model: nn.Module) -> None:
         """Called after each optimizer step (e.g. a projection)."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """The method's state that changes during training, for checkpoints (:mod:`advreg.training.checkpoint`).
+
+        What :meth:`prepare_data` and :meth:`setup` compute is not included: a resumed job calls them again with the
+        same inputs. The default records the state of every ``torch.Generator`` the method keeps as an attribute
+        (e.g. Parseval's row subsets); a method with other changing state overrides both this and
+        :meth:`load_state_dict` (tensors and plain values only).
+        """
+        return {
+            name: value.get_state() for name, value in sorted(vars(self).items()) if isinstance(value, torch.Generator)
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (called after :meth:`setup`)."""
+        for name, value in state.items():
+            current = getattr(self, name, None)
+            if not isinstance(current, torch.Generator):
+                raise ValueError(f"method '{self.name}': checkpointed generator {name!r} does not exist after setup()")
+            current.set_state(value)

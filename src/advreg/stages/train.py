@@ -1,4 +1,9 @@
-"""Stages that train models: reference pretraining and per-variant training (fine-tuning or from scratch)."""
+"""Stages that train models: reference pretraining and per-variant training (fine-tuning or from scratch).
+
+Both write a checkpoint after every epoch beside the model (:func:`advreg.layout.checkpoint_path`: unique per job,
+so parallel jobs never share one), resume from it when a killed job is rerun, and delete it once the model and its
+history are written (:mod:`advreg.training.checkpoint`).
+"""
 
 from __future__ import annotations
 
@@ -14,12 +19,14 @@ from advreg.atomic import atomic_write_text
 from advreg.checkpoints import load_model, save_model
 from advreg.data.prepare import load_dataset
 from advreg.ids import REFERENCE, ModelId
+from advreg.layout import checkpoint_path
 from advreg.methods import build_method
 from advreg.models import MODELS, build_from_params
 from advreg.runtime import derive_seed, seed_everything
 from advreg.settings import DataParams
 from advreg.splits import make_splits, reference_splits
 from advreg.stages.job import JobContext
+from advreg.training.checkpoint import remove_checkpoint
 from advreg.training.loop import train
 from advreg.training.settings import TrainSettings
 
@@ -66,6 +73,7 @@ def pretrain_reference(
         identity,
         ctx.log,
         ctx.runtime.eval_batch_size,
+        checkpoint=checkpoint_path(model_out),
     )
     save_model(
         model_out,
@@ -77,6 +85,7 @@ def pretrain_reference(
         info={"experiment": experiment, "model": str(REFERENCE)},
     )
     _write_history(history_out, history)
+    remove_checkpoint(checkpoint_path(model_out))
 
 
 def extend_reference(reference: nn.Module, extended: nn.Module, identity: str) -> nn.Module:
@@ -141,6 +150,7 @@ def train_variant(
         ctx.log,
         ctx.runtime.eval_batch_size,
         timing,
+        checkpoint=checkpoint_path(model_out),
     )
     per_sample = timing["step_seconds"] / timing["samples"] if timing["samples"] else float("nan")
     atomic_write_text(timing_out, json.dumps({**timing, "seconds_per_sample": per_sample}, indent=1) + "\n")
@@ -154,3 +164,4 @@ def train_variant(
         info={"experiment": experiment, "fold": fold, "model": str(model_id), "params": method.params.to_dict()},
     )
     _write_history(history_out, history)
+    remove_checkpoint(checkpoint_path(model_out))

@@ -4,6 +4,10 @@ Shared by the pretrain rule (reference models, plain cross-entropy) and the fine
 method). Safeguards: a non-finite loss, or one above ``max_loss``, stops the job with an error naming the
 job (method, variant), the epoch and the step. Nothing time-dependent is written to the history, so
 reruns are bit-identical.
+
+Given a ``checkpoint`` path, the loop writes a checkpoint after every epoch (:mod:`advreg.training.checkpoint`)
+and, when one from the same training run (same fingerprint) is there as it starts, resumes after that epoch: the
+final model and history are bit-identical to those of an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,6 +24,15 @@ from torch import nn
 
 from advreg.methods.base import Batch, Method
 from advreg.splits import Split
+from advreg.training.checkpoint import (
+    load_checkpoint,
+    load_scheduler_state,
+    restore_rng_states,
+    rng_states,
+    save_checkpoint,
+    scheduler_state,
+    training_fingerprint,
+)
 from advreg.training.monitor import monitor_row
 from advreg.training.settings import LRScheduleParams, OptimizerParams, TrainSettings
 
@@ -83,38 +97,63 @@ def train(
     log: Callable[[str], None] = print,
     eval_batch_size: int = 1000,
     timing: dict[str, float] | None = None,
+    checkpoint: str | Path | None = None,
+    after_epoch: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model`` in place; return one history row per epoch (epoch 0 = before training).
 
     ``identity`` names the job in messages, e.g. ``"method plain, variant default"``. ``timing``, if given, receives
     ``step_seconds`` (wall time of the optimisation steps alone: loss, backward, update) and ``samples`` (samples
     they processed); timings are kept apart from the history, which must be identical on every rerun.
+
+    ``checkpoint``, if given, is where a checkpoint is written after every epoch (atomically) and resumed from when
+    it belongs to this same training run; the caller deletes it once the final model is saved. ``after_epoch``, if
+    given, is called with the epoch number once that epoch's checkpoint is written (tests use it to interrupt).
     """
     device = next(model.parameters()).device
+    fingerprint = None
+    if checkpoint is not None:  # before anything is drawn or prepared: the run as it starts
+        fingerprint = training_fingerprint(model, method, settings, train_split, val_split, generator, identity)
     optimizer = build_optimizer(model.parameters(), settings.optimizer)
     milestones, gamma = _milestones(settings.lr_schedule, settings.epochs)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma) if milestones else None
     train_split = method.prepare_data(train_split, model)  # e.g. DataGrad multitask: 5 rotated copies (footnote 4)
     method.setup(model, train_split.x, train_split.y)
-
-    history: list[dict[str, Any]] = []
-    val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, eval_batch_size)
-    history.append(
-        {
-            "epoch": 0,
-            "train_loss": math.nan,
-            "val_loss": val_loss,
-            "val_acc": val_acc,
-            "lr": optimizer.param_groups[0]["lr"],
-            **monitor_row(model, val_split, settings.monitor, eval_batch_size),
-        }
-    )
-    best_state, best_score, stale = None, -math.inf, 0
     n = train_split.x.shape[0]
     if n == 0:
         raise ValueError(f"{identity}: the training split is empty")
-    step_seconds, samples = 0.0, 0
-    for epoch in range(1, settings.epochs + 1):
+
+    resumed = load_checkpoint(checkpoint, fingerprint, log) if checkpoint is not None else None
+    if resumed is None:
+        history: list[dict[str, Any]] = []
+        val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, eval_batch_size)
+        history.append(
+            {
+                "epoch": 0,
+                "train_loss": math.nan,
+                "val_loss": val_loss,
+                "val_acc": val_acc,
+                "lr": optimizer.param_groups[0]["lr"],
+                **monitor_row(model, val_split, settings.monitor, eval_batch_size),
+            }
+        )
+        best_state, best_score, stale = None, -math.inf, 0
+        step_seconds, samples = 0.0, 0
+        first, stopped = 1, False
+    else:
+        model.load_state_dict(resumed["model"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        load_scheduler_state(scheduler, resumed["scheduler"])
+        method.load_state_dict(resumed["method"])
+        restore_rng_states(resumed["rng"], generator)
+        history = resumed["history"]
+        best_state, best_score, stale = resumed["best_state"], resumed["best_score"], resumed["stale"]
+        step_seconds, samples = resumed["step_seconds"], resumed["samples"]
+        first, stopped = resumed["epoch"] + 1, resumed["stopped"]
+        log(f"{identity}: resumed from checkpoint {checkpoint} after epoch {resumed['epoch']}/{settings.epochs}")
+    for epoch in range(first, settings.epochs + 1):
+        if stopped:
+            break
         _set_mode(model, settings.batchnorm)
         order = torch.randperm(n, generator=generator)
         loss_sum, seen = 0.0, 0
@@ -161,7 +200,29 @@ def train(
                 stale += 1
             if settings.patience is not None and stale >= settings.patience:
                 log(f"{identity}: early stop after epoch {epoch} ({stale} epochs without improvement)")
-                break
+                stopped = True
+        if checkpoint is not None:
+            save_checkpoint(
+                checkpoint,
+                fingerprint,
+                {
+                    "epoch": epoch,
+                    "stopped": stopped,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler_state(scheduler),
+                    "rng": rng_states(generator),
+                    "method": method.state_dict(),
+                    "best_state": best_state,
+                    "best_score": best_score,
+                    "stale": stale,
+                    "history": history,
+                    "step_seconds": step_seconds,
+                    "samples": samples,
+                },
+            )
+        if after_epoch is not None:
+            after_epoch(epoch)
     if settings.select != "last":
         if best_state is None:
             raise ValueError(f"{identity}: select '{settings.select}' needs a validation split (data.val_size > 0)")
