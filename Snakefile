@@ -41,3 +41,4 @@ rule all:
     input:
         final_outputs(),
         layout.MANIFEST,
+        layout.REPORT_SUMMARY,

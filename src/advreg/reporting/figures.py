@@ -24,20 +24,32 @@ def _save(figure: plt.Figure, path: str | Path) -> None:
     plt.close(figure)
 
 
+MAX_ATTACKER_PANELS = 6  # beyond this many attackers, one panel per attacker is unreadable (and slow to draw)
+
+
 def accuracy_vs_epsilon(frame: pd.DataFrame, attack: str, path: str | Path, title: str, norm: str = "") -> None:
+    """Test accuracy against the budget, one curve per target: one panel per attacker, or, with more than
+    ``MAX_ATTACKER_PANELS`` attackers, two panels: white-box (each model attacked through its own gradient) and the
+    strongest transfer (per target and budget, the lowest accuracy over every other attacker's set)."""
     part = frame[frame["attack"] == attack].sort_values(["attacker", "target", "epsilon"])
     if part.empty:
         raise ValueError(f"no cross-evaluation rows for attack {attack!r}")
     part = part.assign(accuracy_pct=part["accuracy"] * 100.0)
+    column, panel_title = "attacker", "attacker: {col_name}"
+    if part["attacker"].nunique() > MAX_ATTACKER_PANELS:
+        white = part[part["white_box"]].assign(view="white-box")
+        transfer = part[~part["white_box"]].groupby(["target", "epsilon"], as_index=False)["accuracy_pct"].min()
+        part = pd.concat([white, transfer.assign(view="strongest transfer")], ignore_index=True)
+        column, panel_title = "view", "{col_name}"
     sns.set_theme(style="whitegrid", context="paper")
     grid = sns.relplot(
         data=part,
         x="epsilon",
         y="accuracy_pct",
         hue="target",
-        col="attacker",
+        col=column,
         kind="line",
-        col_wrap=min(3, part["attacker"].nunique()),
+        col_wrap=min(3, part[column].nunique()),
         height=3.0,
         aspect=1.2,
         marker="o",
@@ -45,7 +57,7 @@ def accuracy_vs_epsilon(frame: pd.DataFrame, attack: str, path: str | Path, titl
     )
     what = {"linf": "L-inf budget", "l2": "L2 budget", "sigma": "noise std"}.get(norm, "budget")
     grid.set_axis_labels(f"{attack}: {what} epsilon ([0,1] pixel units)", "test accuracy (%)")
-    grid.set_titles("attacker: {col_name}")
+    grid.set_titles(panel_title)
     grid.set(ylim=(0, 100))
     grid.figure.suptitle(title, y=1.03)
     _save(grid.figure, path)

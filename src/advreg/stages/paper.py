@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from advreg.papers import PAPERS
+from advreg.reporting.html import write_paper_pages
 
 
 def render_paper(
@@ -22,4 +23,5 @@ def render_paper(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     spec.load()(spec.parse(params, f"papers.{paper}"), inputs, context, out, log)
+    write_paper_pages(out)  # what the HTML report shows: tables and claims readable in the page
     log(f"{paper}: wrote {sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())}")

@@ -1,0 +1,254 @@
+"""Self-contained HTML pages of the pipeline's tables and claims, for Snakemake's report (torch-free).
+
+Snakemake's report shows PNG and HTML items in the page (HTML in an iframe) but offers CSV and Markdown items
+only as downloads. Every table the pipeline writes as markdown (a paper module's ``tables/*.md``, an
+experiment's ``tables/*.md``) therefore gets an HTML twin beside it, converted generically from the markdown
+(headings, paragraphs, emphasis, code and pipe tables: the subset that ``DataFrame.to_markdown`` and the paper
+modules write), so every paper gets it without touching the paper modules. Columns that compare the run with
+a paper (``ours`` / ``paper`` / ``diff``) keep the paper module's order and are shaded so reproduced,
+published and difference read side by side. A paper's ``claims.csv`` becomes ``claims.html``: the verdicts
+(held / not held / not testable) with the deciding numbers, each linking to the table or figure behind it,
+which the page carries below (an item in the report cannot link to another item)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from advreg.atomic import atomic_write_text
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.2em;color:#1f2328;font-size:14px}
+h1{font-size:1.35em;margin:.2em 0 .6em}h2{font-size:1.15em;margin:1.4em 0 .5em}h3{font-size:1.02em}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-variant-numeric:tabular-nums}
+th,td{border:1px solid #d0d7de;padding:3px 8px;vertical-align:top}
+th{background:#f6f8fa;position:sticky;top:0}
+td.num{text-align:right;white-space:nowrap}
+.ours{background:#eef6ff}.paper{background:#fff8e6}.diff{background:#f3f3f3}
+.neg{color:#b42318}.pos{color:#067647}
+.verdict{font-weight:600;white-space:nowrap;border-radius:4px;padding:1px 6px}
+.held{background:#dcfae6;color:#067647}.not-held{background:#fee4e2;color:#b42318}
+.not-testable{background:#eaecf0;color:#475467}
+code{background:#f6f8fa;padding:0 3px;border-radius:3px}
+img{max-width:100%;height:auto}
+.appendix{border-top:2px solid #d0d7de;margin-top:2em;padding-top:.5em}
+"""
+
+_CELL_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?%?$")
+
+
+def page(title: str, body: str) -> str:
+    """A complete HTML document (inline CSS, no external resources: it must render inside a data: URL)."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+    )
+
+
+def inline(text: str) -> str:
+    """Escape ``text`` and render markdown's inline ``**bold**``, ``*emphasis*`` and ```code```."""
+    out = html.escape(text, quote=False)
+    out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
+    return re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", out)
+
+
+def _column_class(name: str) -> str:
+    low = name.lower()
+    for key in ("ours", "paper", "diff"):
+        if re.search(rf"(^|\W){key}$", low):  # "phi=0 ours", "paper", not "paper row"
+            return key
+    return ""
+
+
+def _cells(line: str) -> list[str]:
+    line = line.strip()
+    if line.startswith("|"):
+        line = line[1:]
+    if line.endswith("|"):
+        line = line[:-1]
+    return [c.strip() for c in line.split("|")]
+
+
+def _is_rule(line: str) -> bool:
+    return bool(re.fullmatch(r"\|?(\s*:?-+:?\s*\|)*\s*:?-+:?\s*\|?", line.strip()))
+
+
+def table_html(header: list[str], rows: list[list[str]]) -> str:
+    """An HTML table of text cells; numeric cells right-aligned, ours/paper/diff columns shaded, the sign of
+    a ``diff`` coloured."""
+    classes = [_column_class(h) for h in header]
+    head = "".join(f'<th class="{c}">{inline(h)}</th>' for h, c in zip(header, classes, strict=True))
+    body = []
+    for row in rows:
+        row = (row + [""] * len(header))[: len(header)]
+        cells = []
+        for value, cls in zip(row, classes, strict=True):
+            names = [cls] if cls else []
+            if _CELL_NUMBER.match(value):
+                names.append("num")
+                if cls == "diff" and value.lstrip().startswith("-") and value.strip("-0.%") != "":
+                    names.append("neg")
+            attr = f' class="{" ".join(names)}"' if names else ""
+            cells.append(f"<td{attr}>{inline(value)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def markdown_to_html(text: str) -> str:
+    """The body HTML of the markdown subset the pipeline writes: ATX headings, paragraphs, bullet lists and pipe
+    tables (a header row, a ``---`` rule, then rows)."""
+    lines = text.splitlines()
+    out: list[str] = []
+    paragraph: list[str] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            out.append(f"<p>{inline(' '.join(paragraph))}</p>")
+            paragraph.clear()
+        if items:
+            out.append("<ul>" + "".join(f"<li>{inline(i)}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        heading = re.match(r"^(#{1,6})\s+(.*)$", stripped)
+        if not stripped:
+            flush()
+        elif heading:
+            flush()
+            level = len(heading.group(1))
+            out.append(f"<h{level}>{inline(heading.group(2))}</h{level}>")
+        elif stripped.startswith("|") and i + 1 < len(lines) and _is_rule(lines[i + 1]):
+            flush()
+            header = _cells(stripped)
+            rows = []
+            i += 2
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                rows.append(_cells(lines[i]))
+                i += 1
+            out.append(table_html(header, rows))
+            continue
+        elif re.match(r"^[-*]\s+", stripped):
+            if paragraph:
+                flush()
+            items.append(re.sub(r"^[-*]\s+", "", stripped))
+        else:
+            if items:
+                flush()
+            paragraph.append(stripped)
+        i += 1
+    flush()
+    return "\n".join(out)
+
+
+def _title_of(markdown: str, fallback: str) -> str:
+    match = re.search(r"^#\s+(.*)$", markdown, flags=re.MULTILINE)
+    return match.group(1).strip() if match else fallback
+
+
+def write_markdown_pages(folder: str | Path, skip: tuple[str, ...] = ()) -> list[Path]:
+    """An ``.html`` twin beside every ``.md`` file under ``folder`` (recursively) but those named in ``skip``;
+    returns the pages written."""
+    written = []
+    for md in sorted(Path(folder).rglob("*.md")):
+        if md.name in skip:
+            continue
+        text = md.read_text()
+        target = md.with_suffix(".html")
+        atomic_write_text(target, page(_title_of(text, md.stem), markdown_to_html(text)))
+        written.append(target)
+    return written
+
+
+def _format(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _anchor(source: str) -> str:
+    return "src-" + re.sub(r"[^A-Za-z0-9]+", "-", source).strip("-")
+
+
+def _source_section(out_dir: Path, source: str) -> str:
+    """The table (its markdown, as HTML) or figure (inline PNG) a claim cites, as a section of the claims page."""
+    path = out_dir / source
+    heading = f'<h2 id="{_anchor(source)}">{html.escape(source)}</h2>'
+    if path.suffix == ".png" and path.is_file():
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f'{heading}<img alt="{html.escape(source)}" src="data:image/png;base64,{data}">'
+    for candidate in (path, path.with_suffix(".md")):
+        if candidate.suffix == ".md" and candidate.is_file():
+            return heading + markdown_to_html(re.sub(r"^# ", "### ", candidate.read_text(), flags=re.MULTILINE))
+    if path.suffix == ".csv" and path.is_file():
+        frame = pd.read_csv(path).astype(object)
+        shown = frame.where(frame.notna(), "")
+        rows = [[_format(v) for v in row] for row in shown.itertuples(index=False)]
+        return heading + table_html([str(c) for c in shown.columns], rows)
+    return heading + "<p>(not among this paper's outputs)</p>"
+
+
+def claims_page(claims: pd.DataFrame, title: str, out_dir: str | Path) -> str:
+    """``claims.csv``'s rows (kind, claim, verdict, evidence, source) as an HTML checklist: per kind a table with
+    the verdict, the claim, the deciding numbers and a link to the table or figure behind it, those carried
+    below."""
+    out = Path(out_dir)
+    frame = claims.fillna("")
+    paper = frame[frame["kind"] == "paper claim"]
+    counts = {v: int((paper["verdict"] == v).sum()) for v in ("held", "not held", "not testable")}
+    body = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p><strong>{counts['held']} held</strong>, {counts['not held']} not held, {counts['not testable']} not "
+        f"testable of the paper's {len(paper)} claims on this run.</p>",
+    ]
+    sources: list[str] = []
+    for kind, block in frame.groupby("kind", sort=False):
+        heading = "The paper's claims" if kind == "paper claim" else "Further findings (not claims of the paper)"
+        rows = []
+        for row in block.itertuples(index=False):
+            verdict = str(row.verdict)
+            source = str(row.source)
+            link = f'<a href="#{_anchor(source)}">{html.escape(source)}</a>' if source else ""
+            if source and source not in sources:
+                sources.append(source)
+            rows.append(
+                f'<tr><td><span class="verdict {verdict.replace(" ", "-")}">{html.escape(verdict)}</span></td>'
+                f"<td>{inline(str(row.claim))}</td><td>{inline(str(row.evidence))}</td><td>{link}</td></tr>"
+            )
+        body.append(
+            f"<h2>{html.escape(str(heading))}</h2><table><thead><tr><th>verdict</th><th>claim</th>"
+            f"<th>deciding numbers</th><th>source</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+    if sources:
+        body.append('<div class="appendix"><h2>Sources</h2>')
+        body += [_source_section(out, s) for s in sources]
+        body.append("</div>")
+    return page(title, "\n".join(body))
+
+
+def write_paper_pages(out_dir: str | Path) -> list[Path]:
+    """HTML twins of a paper's outputs: every ``*.md`` table, and ``claims.html`` from ``claims.csv``."""
+    out = Path(out_dir)
+    claims_csv = out / "claims.csv"
+    written = write_markdown_pages(out, skip=("claims.md",) if claims_csv.is_file() else ())
+    for csv in sorted((out / "tables").glob("*.csv")):
+        if not csv.with_suffix(".md").is_file():  # a table the module keeps as CSV only (e.g. a figure's points)
+            frame = pd.read_csv(csv).astype(object)
+            shown = frame.where(frame.notna(), "")
+            rows = [[_format(v) for v in row] for row in shown.itertuples(index=False)]
+            body = f"<h1>{html.escape(csv.stem)}</h1>" + table_html([str(c) for c in shown.columns], rows)
+            atomic_write_text(csv.with_suffix(".html"), page(csv.stem, body))
+            written.append(csv.with_suffix(".html"))
+    if claims_csv.is_file():
+        md = out / "claims.md"
+        title = _title_of(md.read_text(), "Claims") if md.is_file() else "Claims"
+        target = out / "claims.html"
+        atomic_write_text(target, claims_page(pd.read_csv(claims_csv), title, out))
+        written.append(target)
+    return sorted(set(written))

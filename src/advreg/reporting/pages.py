@@ -1,0 +1,280 @@
+"""The report's summary and provenance pages (torch-free): self-contained HTML built from the run's outputs.
+
+Summary: per paper how many of its claims held / not held / were not testable (its ``claims.csv``), each claim
+with its deciding numbers; per experiment the headline numbers (clean accuracy and white-box accuracy at the
+largest budget of every attack, per model); the run's wall time (the sum over the ``benchmark:`` files) and the
+size of ``results/``. Provenance: the config, the git commit, the machine, the package versions, every result
+file's SHA256 from the run manifest, and per rule the wall time and peak memory of its jobs (``benchmark:``
+TSVs) as tables and a figure."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from advreg.atomic import atomic_write_text  # noqa: E402
+from advreg.reporting.html import inline, page, table_html  # noqa: E402
+
+VERDICTS = ("held", "not held", "not testable")
+# Benchmark file (relative to results/benchmarks, without .tsv) -> the rule that wrote it (workflow/rules/*.smk).
+_RULES = (
+    (r"^data/", "prepare_dataset"),
+    (r"^papers/", "render_paper"),
+    (r"^manifest$", "manifest"),
+    (r"^report/", "report_pages"),
+    (r"/pretrain$", "pretrain"),
+    (r"/fold\d+/train/", "train"),
+    (r"/fold\d+/assess/", "assess"),
+    (r"/summarise$", "summarise_experiment"),
+)
+
+
+def rule_of(job: str) -> str:
+    """The rule whose ``benchmark:`` pattern produced ``job`` (a path under results/benchmarks without .tsv)."""
+    for pattern, rule in _RULES:
+        if re.search(pattern, job):
+            return rule
+    return "other"
+
+
+def read_benchmarks(folder: str | Path) -> pd.DataFrame:
+    """One row per ``benchmark:`` TSV under ``folder``: rule, job, wall seconds, peak RSS (MB), CPU seconds."""
+    rows = []
+    root = Path(folder)
+    for tsv in sorted(root.rglob("*.tsv")):
+        job = tsv.relative_to(root).with_suffix("").as_posix()
+        frame = pd.read_csv(tsv, sep="\t")
+        for _, row in frame.iterrows():
+            rows.append(
+                {
+                    "rule": rule_of(job),
+                    "job": job,
+                    "seconds": float(row["s"]),
+                    "max_rss_mb": float(pd.to_numeric(row.get("max_rss"), errors="coerce")),
+                    "cpu_seconds": float(pd.to_numeric(row.get("cpu_time"), errors="coerce")),
+                }
+            )
+    return pd.DataFrame(rows, columns=["rule", "job", "seconds", "max_rss_mb", "cpu_seconds"])
+
+
+def per_rule(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """Per rule: jobs, total and longest wall time (s), peak memory (MB), total CPU time (s); longest first."""
+    grouped = benchmarks.groupby("rule").agg(
+        jobs=("job", "count"),
+        total_seconds=("seconds", "sum"),
+        longest_seconds=("seconds", "max"),
+        peak_rss_mb=("max_rss_mb", "max"),
+        cpu_seconds=("cpu_seconds", "sum"),
+    )
+    return grouped.sort_values("total_seconds", ascending=False).reset_index()
+
+
+def benchmark_figure(benchmarks: pd.DataFrame, out: str | Path) -> None:
+    """Per rule, total wall time (s, the longest single job marked) and peak memory (MB), as horizontal bars."""
+    table = per_rule(benchmarks).iloc[::-1]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 1.2 + 0.45 * max(len(table), 1)), sharey=True)
+    y = range(len(table))
+    left.barh(y, table["total_seconds"], color="#4c78a8", label="all jobs")
+    left.barh(y, table["longest_seconds"], color="#9ecae9", height=0.4, label="longest job")
+    left.set_xlabel("wall time (s)")
+    left.legend(loc="lower right", fontsize=8)
+    right.barh(y, table["peak_rss_mb"].fillna(0), color="#f58518")
+    right.set_xlabel("peak memory of one job, max RSS (MB)")
+    left.set_yticks(list(y), [f"{r} ({n})" for r, n in zip(table["rule"], table["jobs"], strict=True)])
+    for ax in (left, right):
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle("Wall time and peak memory per rule (number of jobs in brackets), from the benchmark files")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def _frame_html(frame: pd.DataFrame, floatfmt: str = "{:.4g}") -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "" if pd.isna(value) else floatfmt.format(value)
+        return str(value)
+
+    return table_html([str(c) for c in frame.columns], [[cell(v) for v in row] for row in frame.itertuples(False)])
+
+
+def _png_tag(path: str | Path, alt: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def _duration(seconds: float) -> str:
+    minutes, sec = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{sec:02d} (h:mm:ss)"
+
+
+def headline_numbers(crosseval: pd.DataFrame) -> pd.DataFrame:
+    """Per target model: clean accuracy (%) and, per attack, white-box accuracy (%) at its largest budget
+    (mean over folds)."""
+    white = crosseval[crosseval["white_box"].astype(bool)]
+    clean = white[white["epsilon"] == 0].groupby("target")["accuracy"].mean().mul(100).rename("clean acc (%)")
+    columns = [clean]
+    for attack, part in white.groupby("attack", sort=False):
+        top = part["epsilon"].max()
+        at = part[part["epsilon"] == top].groupby("target")["accuracy"].mean().mul(100)
+        columns.append(at.rename(f"{attack} eps={top:g} (%)"))
+    return pd.concat(columns, axis=1).round(2).rename_axis("model").reset_index()
+
+
+def claim_counts(claims: pd.DataFrame) -> dict[str, int]:
+    paper = claims[claims["kind"] == "paper claim"]
+    counts = {v: int((paper["verdict"] == v).sum()) for v in VERDICTS}
+    findings = claims[claims["kind"] != "paper claim"]
+    counts["findings held"] = int((findings["verdict"] == "held").sum())
+    counts["findings"] = len(findings)
+    return counts
+
+
+def summary_page(
+    *,
+    papers: Mapping[str, Mapping[str, str]],
+    experiments: Mapping[str, Mapping[str, str]],
+    benchmarks: pd.DataFrame,
+    results_bytes: int,
+    config: Mapping[str, Any],
+) -> str:
+    """``papers``: name -> {"title", "label", "dir"} (its output folder); ``experiments``: name -> {"description",
+    "crosseval"} (the gathered CSV)."""
+    total = float(benchmarks["seconds"].sum()) if len(benchmarks) else 0.0
+    body = [
+        "<h1>advreg: summary of this run</h1>",
+        f"<p>Run time: <strong>{_duration(total)}</strong> summed over {len(benchmarks)} jobs' benchmark files "
+        f"(jobs that ran in parallel count each); results/: <strong>{_size(results_bytes)}</strong>; base seed "
+        f"<code>{html.escape(str(config.get('seed')))}</code>, device <code>{html.escape(str(config.get('device')))}"
+        "</code>. Each paper's category holds its tables (reproduced beside published, with the difference), "
+        "figures and claims; <em>Experiments</em> holds every experiment's generic tables and figures; "
+        "<em>Provenance</em> the config, package versions, hashes and per-rule times.</p>",
+    ]
+    rows, details = [], []
+    for info in papers.values():
+        claims_csv = Path(info["dir"]) / "claims.csv"
+        if not claims_csv.is_file():
+            rows.append([info["label"], info["title"], "", "", "", "(no claims.csv)"])
+            continue
+        claims = pd.read_csv(claims_csv).fillna("")
+        c = claim_counts(claims)
+        rows.append(
+            [
+                info["label"],
+                info["title"],
+                str(c["held"]),
+                str(c["not held"]),
+                str(c["not testable"]),
+                f"{c['findings held']} of {c['findings']}",
+            ]
+        )
+        items = "".join(
+            f'<tr><td><span class="verdict {v.replace(" ", "-")}">{html.escape(v)}</span></td>'
+            f"<td>{inline(str(cl))}</td><td>{inline(str(ev))}</td></tr>"
+            for cl, v, ev in claims[claims["kind"] == "paper claim"][["claim", "verdict", "evidence"]].itertuples(
+                index=False
+            )
+        )
+        details.append(
+            f"<h3>{html.escape(info['label'])}: the paper's claims</h3><table><thead><tr><th>verdict</th>"
+            f"<th>claim</th><th>deciding numbers</th></tr></thead><tbody>{items}</tbody></table>"
+        )
+    body.append("<h2>Papers</h2>")
+    body.append(
+        table_html(["report category", "title", "held", "not held", "not testable", "further findings held"], rows)
+        if rows
+        else "<p>No paper is configured in this run.</p>"
+    )
+    body += details
+    body.append("<h2>Experiments: headline numbers</h2>")
+    for name, info in experiments.items():
+        path = Path(info["crosseval"])
+        desc = f" ({html.escape(info['description'])})" if info.get("description") else ""
+        body.append(f"<h3>{html.escape(name)}{desc}</h3>")
+        if path.is_file():
+            body.append(
+                "<p>Accuracy (%) on the test split, white-box (attacker = target), mean over folds.</p>"
+                + _frame_html(headline_numbers(pd.read_csv(path)), "{:.2f}")
+            )
+        else:
+            body.append("<p>(no cross-evaluation results)</p>")
+    return page("advreg: summary", "\n".join(body))
+
+
+def provenance_page(*, manifest: Mapping[str, Any], benchmarks: pd.DataFrame, figure: str | Path) -> str:
+    """The run manifest (config, commit, machine, packages, hashes) and the per-rule and per-job benchmarks."""
+    git = manifest.get("git", {})
+    body = [
+        "<h1>Provenance of this run</h1>",
+        f"<p>git commit <code>{html.escape(str(git.get('commit')))}</code>"
+        f"{' (with uncommitted changes)' if git.get('dirty') else ''}; Python "
+        f"{html.escape(str(manifest.get('python')))}; CPU {html.escape(json.dumps(manifest.get('cpu', {})))}; "
+        f"config SHA256 <code>{html.escape(str(manifest.get('config_sha256')))}</code>.</p>",
+        "<h2>Time and memory per rule</h2>",
+        _png_tag(figure, "wall time and peak memory per rule"),
+        _frame_html(per_rule(benchmarks), "{:.1f}"),
+        "<h2>Every job</h2>",
+        _frame_html(benchmarks.sort_values("seconds", ascending=False), "{:.2f}"),
+        "<h2>Config</h2>",
+        f"<pre>{html.escape(yaml.safe_dump(manifest.get('config', {}), sort_keys=False))}</pre>",
+        "<h2>Jobs' numeric settings</h2>",
+        "<ul>" + "".join(f"<li><code>{html.escape(str(j))}</code></li>" for j in manifest.get("jobs", [])) + "</ul>",
+        "<h2>Package versions</h2>",
+        table_html(["package", "version"], [[k, str(v)] for k, v in manifest.get("packages", {}).items()]),
+        "<h2>Result files (SHA256)</h2>",
+        "<p>Reproducible: identical on every rerun with this config.</p>",
+        table_html(["file", "sha256"], [[k, f"`{v}`"] for k, v in manifest.get("artifacts", {}).items()]),
+        "<p>Timed: files recording how long things took.</p>",
+        table_html(["file", "sha256"], [[k, f"`{v}`"] for k, v in manifest.get("timed", {}).items()]),
+    ]
+    return page("advreg: provenance", "\n".join(body))
+
+
+def results_size(results: str | Path, exclude: Sequence[str | Path] = ()) -> int:
+    skip = {Path(p).resolve() for p in exclude}
+    return sum(p.stat().st_size for p in Path(results).rglob("*") if p.is_file() and p.resolve() not in skip)
+
+
+def write_pages(
+    *,
+    papers: Mapping[str, Mapping[str, str]],
+    experiments: Mapping[str, Mapping[str, str]],
+    manifest: str | Path,
+    benchmarks: str | Path,
+    results: str | Path,
+    config: Mapping[str, Any],
+    outputs: Mapping[str, str],
+) -> None:
+    """``outputs``: summary (HTML), provenance (HTML), timing_figure (PNG)."""
+    bench = read_benchmarks(benchmarks)
+    benchmark_figure(bench, outputs["timing_figure"])
+    size = results_size(results, exclude=list(outputs.values()))
+    atomic_write_text(
+        outputs["summary"],
+        summary_page(papers=papers, experiments=experiments, benchmarks=bench, results_bytes=size, config=config),
+    )
+    doc = json.loads(Path(manifest).read_text())
+    atomic_write_text(
+        outputs["provenance"], provenance_page(manifest=doc, benchmarks=bench, figure=outputs["timing_figure"])
+    )
