@@ -166,6 +166,38 @@ class ParsevalParams(Params):
     )
 
 
+# --- Cross-paper arena: parameters (methods/pgd_at.py) ---
+
+
+@dataclass(frozen=True)
+class PGDATParams(Params):
+    """PGD adversarial training (Madry et al. 2018, eq. 2.1): minimise the cross-entropy at the L-inf PGD point
+    of every sample, found by ``pgd_linf`` (random start, ``steps`` sign steps of ``step_ratio * epsilon / steps``),
+    the network's weights held fixed while the point is searched."""
+
+    epsilon: float = param(
+        0.1, "L-inf budget of the inner maximisation (Madry et al.: 0.3 MNIST, 8/255 CIFAR-10)", gt=0
+    )
+    steps: int = param(10, "PGD steps of the inner maximisation (Madry et al.: 40 MNIST, 7 CIFAR-10)", ge=1)
+    step_ratio: float = param(
+        2.5,
+        "step size = step_ratio * epsilon / steps (Madry et al.: 0.01 x 40 / 0.3 = 1.33 MNIST, 2/255 x 7 / (8/255) "
+        "= 1.75 CIFAR-10)",
+        gt=0,
+    )
+    random_start: bool = param(True, "start uniformly in the ball (Madry et al.)")
+    clean_weight: float = param(
+        0.0,
+        "weight of the clean cross-entropy, (1 - w) CE(x_adv) + w CE(x) (Madry et al.: 0, adversarial only)",
+        ge=0,
+        le=1,
+    )
+    inner_mode: Literal["train", "eval"] = param(
+        "train", "mode of the network while the PGD point is searched (dropout, BatchNorm): as trained, or eval"
+    )
+    clip: bool = param(True, "keep the PGD points in the [0, 1] pixel box")
+
+
 # --- Latent disparity regularisation: parameters (methods/hldr.py, fimr.py, hgd.py, agnt.py) ---
 
 
@@ -299,4 +331,8 @@ METHODS: Registry[MethodSpec] = Registry(
     method("fimr", FIMRParams, "fimr", "FIMR", "Fisher-information regulariser (1 - zeta) CE + zeta sum 1/p (eq. 2)"),
     method("hgd", HGDParams, "hgd", "HGD", "feature-guided denoiser in front of the frozen network (HLDR sec. V)"),
     method("agnt", AGNTParams, "agnt", "AGNT", "cross-entropy on AGN-perturbed fine-tuning samples (HLDR sec. IV)"),
+    # --- Cross-paper arena: methods ---
+    method(
+        "pgd_at", PGDATParams, "pgd_at", "PGDAT", "cross-entropy at L-inf PGD points (Madry et al. 2018, the baseline)"
+    ),
 )

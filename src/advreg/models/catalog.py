@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from advreg.params import Params, Registry, Spec, param
+from advreg.params import ConfigError, Params, Registry, Spec, param
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,10 @@ class ModelParams(Params):
     )
 
 
-# Keyword arguments that only add to an architecture (a head, a split point, a denoiser in front): a variant may
-# set them while fine-tuning the reference, whose weights are then loaded into the extended model.
-ADDITIVE_KWARGS = ("representation_layer", "aux_classes", "denoiser")
+# Keyword arguments that only add to an architecture (a head, a split point, a denoiser in front) or change a
+# weightless part of it (dropout): a variant may set them while fine-tuning the reference, whose weights are then
+# loaded into the extended model.
+ADDITIVE_KWARGS = ("representation_layer", "aux_classes", "denoiser", "dropout")
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,13 @@ class LeNetParams(ModelParams):
     activation: Literal["relu", "tanh"] = param("relu", "activation of the fully connected hidden layer")
     fc_width: int = param(500, "units of the fully connected hidden layer", ge=1)
     dropout: float = param(0.0, "dropout probability before the last layer", ge=0, lt=1)
+    channels: tuple[int, ...] = param(
+        (20, 50), "output channels of conv1 and conv2 (DeepDefense, LWA: 20, 50; LeCun's LeNet-5: 6, 16)", ge=1
+    )
+
+    def check(self, where: str) -> None:
+        if len(self.channels) != 2:
+            raise ConfigError(f"{where}.channels: LeNet has two convolutions, got {list(self.channels)}")
 
 
 @dataclass(frozen=True)

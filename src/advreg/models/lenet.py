@@ -39,10 +39,12 @@ def lenet(input_shape: tuple[int, int, int], num_classes: int, p: LeNetParams) -
     LWA's LeNet (learning-with-a-strong-adversary.md, sec. 7.2 "Experiments on MNIST" / Table 2) is
     ``conv_activation="tanh", activation="tanh", dropout=0.5``. The authors' MXNet notebook
     (``MNIST_LeNet.ipynb``, after the MXNet LeNet example: conv -> tanh -> pool) uses a narrower FC layer:
-    ``fc_width`` 100 (FIDELITY.md: 100/200/400).
+    ``fc_width`` 100 (FIDELITY.md: 100/200/400). ``channels`` (20, 50) narrows the convolutions (the cross-paper
+    arena's reduced preset: (6, 16), LeCun et al.'s LeNet-5 widths).
     """
-    conv1 = _conv_block(input_shape[0], 20, p.conv_activation)
-    conv2 = _conv_block(20, 50, p.conv_activation)
+    c1, c2 = p.channels
+    conv1 = _conv_block(input_shape[0], c1, p.conv_activation)
+    conv2 = _conv_block(c1, c2, p.conv_activation)
     flat = math.prod(infer_output_shape(nn.Sequential(conv1, conv2), input_shape, "lenet"))
 
     fc1: OrderedDict[str, nn.Module] = OrderedDict()

@@ -8,7 +8,7 @@ files it needs (``reads``: any of ``crosseval``, ``robustness``, ``histories``, 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -282,6 +282,132 @@ class HLDRPaper(PaperParams):
             )
 
 
+# --- Cross-paper arena: config block ---
+
+
+def parse_column(text: str, where: str) -> tuple[str, float]:
+    """``"attack@epsilon"`` -> (attack label, budget)."""
+    label, at, eps = text.partition("@")
+    try:
+        value = float(eps)
+    except ValueError:
+        value = -1.0
+    if not at or not label or value < 0:
+        raise ConfigError(f"{where}: {text!r} is not 'attack@epsilon' (e.g. 'pgd_linf@0.1')")
+    return label, value
+
+
+@dataclass(frozen=True)
+class ArenaPaper(PaperParams):
+    """Cross-paper arena: every method of the four papers and PGD adversarial training, fine-tuned from one reference
+    for the same number of epochs, attacked white-box and by transfer from every other model; per arena (one
+    experiment per network) a leaderboard with a rank per column and a mean rank, a robust-vs-clean figure and
+    gradient-masking checks flagged per model. ``columns`` may mix several datasets' budgets: each arena shows the
+    columns its experiment runs."""
+
+    arenas: tuple[str, ...] = param(
+        (), "the arena experiments, one per network (every method as a variant, attackers: all)", min_items=1
+    )
+    columns: tuple[str, ...] = param(
+        ("fgsm@0.1", "pgd_linf@0.1", "autoattack@0.1", "pgd_l2@1.5", "deepfool@1.5", "agn@0.3"),
+        "the leaderboard's threat models, 'attack@epsilon' (attack label, budget); an arena shows those it runs",
+        min_items=1,
+    )
+    headline: tuple[str, ...] = param(
+        ("pgd_linf@0.1",), "threat model of the robust-vs-clean figure: the first of these (from columns) an arena runs"
+    )
+    clean_attack: str = param("fgsm", "attack label whose budget-0 white-box rows give the clean accuracy")
+    rho_metrics: tuple[str, ...] = param(
+        ("rho_2", "rho_inf"), "robustness.csv metrics shown and ranked beside the accuracies (DeepFool, FGS bisection)"
+    )
+    exclude: tuple[str, ...] = param(("reference/pretrained",), "model ids left off the leaderboard")
+    baseline: str = param("plain/default", "model id of the undefended baseline the findings compare with")
+    fgsm: str = param("fgsm", "masking check 2: the one-step L-inf attack label")
+    pgd: str = param("pgd_linf", "masking checks 2 and 4: the L-inf PGD attack label")
+    pgd_long: str = param("pgd_linf_long", "masking check 4: the same PGD with more steps or restarts ('': skip)")
+    collapse_attack: str = param(
+        "pgd_linf", "masking check 3: attack label whose largest budget must break every model (L-inf 0.5)"
+    )
+    collapse_accuracy: float = param(0.1, "masking check 3: most accuracy allowed at that largest budget", ge=0, le=1)
+    transfer_attacks: tuple[str, ...] = param(
+        ("pgd_linf", "pgd_l2"),
+        "masking check 1: the iterative attacks whose transfer must not beat white-box (a one-step attack's "
+        "transfer often beats its white-box use without masking: its own gradient is only locally right)",
+    )
+    tol: float = param(
+        0.03,
+        "accuracy margin (fraction) a check must exceed to flag: test-set and random-start noise (1.5 points of "
+        "standard error at 1000 points) and the min over many transfer attackers",
+        ge=0,
+    )
+
+    def experiments(self) -> list[str]:
+        return list(dict.fromkeys(self.arenas))
+
+    def parsed_columns(self) -> list[tuple[str, float]]:
+        return [parse_column(text, f"papers.arena.columns[{i}]") for i, text in enumerate(self.columns)]
+
+    def runs(self, attacks: Mapping[str, Sequence[float]]) -> list[str]:
+        """The columns an experiment runs (``attacks``: label -> budgets), in order."""
+        return [
+            text
+            for text, (label, eps) in zip(self.columns, self.parsed_columns(), strict=True)
+            if label in attacks and any(abs(e - eps) < 1e-9 for e in attacks[label])
+        ]
+
+    def headline_of(self, attacks: Mapping[str, Sequence[float]]) -> str:
+        """The arena's headline threat model: the first of ``headline`` it runs ('' if none)."""
+        shown = self.runs(attacks)
+        return next((h for h in self.headline if h in shown), "")
+
+    def check(self, where: str) -> None:
+        if not self.arenas:
+            raise ConfigError(f"{where}.arenas: name the arena experiments")
+        for i, text in enumerate(self.columns):
+            parse_column(text, f"{where}.columns[{i}]")
+        for text in self.headline:
+            if text not in self.columns:
+                raise ConfigError(f"{where}.headline: {text!r} is not one of columns {list(self.columns)}")
+        ModelId.parse(self.baseline, f"{where}.baseline")
+        _model_ids(self.exclude, f"{where}.exclude")
+
+    def check_plan(self, experiments: Mapping[str, Any], where: str) -> None:
+        for name in self.experiments():
+            self._check_arena(name, experiments[name], where)
+
+    def _check_arena(self, name: str, exp: Any, where: str) -> None:
+        attacks = {label: attack.epsilons for label, attack in exp.attacks.items()}
+        if not self.headline_of(attacks):
+            raise ConfigError(
+                f"{where}.headline: experiment {name!r} runs none of {list(self.headline)} (its attacks and budgets: "
+                f"{ {label: list(eps) for label, eps in attacks.items()} })"
+            )
+        labels = [self.clean_attack, self.fgsm, self.pgd, self.pgd_long, self.collapse_attack, *self.transfer_attacks]
+        for label in labels:
+            if label and label not in exp.attacks:
+                raise ConfigError(f"{where}: attack {label!r} is not run by experiment {name!r}")
+        if not any(e == 0 for e in exp.attacks[self.clean_attack].epsilons):
+            raise ConfigError(
+                f"{where}.clean_attack: {self.clean_attack!r} needs budget 0 in {name!r} (clean accuracy)"
+            )
+        models = set(exp.model_ids())
+        missing = sorted(str(m) for m in models - set(exp.attackers))
+        if missing:
+            raise ConfigError(
+                f"experiments.{name}.attackers: the arena's transfer columns need every model as an attacker "
+                f"(attackers: all); missing {missing}"
+            )
+        if ModelId.parse(self.baseline) not in models:
+            raise ConfigError(f"{where}.baseline: {self.baseline} is not a model of experiment {name!r}")
+        groups = {"rho_2": "deepfool", "rho_inf": "fgs"}
+        needed = sorted({groups.get(m, "") for m in self.rho_metrics} - {""} - set(exp.robustness.metrics))
+        if self.rho_metrics and (not exp.robustness.enabled or needed):
+            raise ConfigError(
+                f"experiments.{name}.robustness: the arena's {list(self.rho_metrics)} need the metrics enabled "
+                f"with the groups {needed or list(groups.values())}"
+            )
+
+
 def paper(name: str, params: type[PaperParams], title: str, reads: tuple[str, ...], summary: str) -> PaperSpec:
     assert set(reads) <= set(READABLE), reads
     return PaperSpec("paper", name, params, f"advreg.papers.{name}:render", summary, reads=reads, title=title)
@@ -319,5 +445,13 @@ PAPERS: Registry[PaperSpec] = Registry(
         "Bolstering Adversarial Robustness with Latent Disparity Regularization (Schwartz & Ditzler 2021)",
         ("crosseval", "robustness", "timings"),
         "Figures 2-6 with 95% confidence intervals over folds, Table I beside the published times, the claims",
+    ),
+    # --- Cross-paper arena: paper ---
+    paper(
+        "arena",
+        ArenaPaper,
+        "Cross-paper arena",
+        ("crosseval", "robustness"),
+        "every defence of the four papers and PGD-AT on one network: leaderboard, robust vs clean, masking checks",
     ),
 )

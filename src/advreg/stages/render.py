@@ -13,6 +13,7 @@ import pandas as pd
 from advreg.atomic import atomic_write_text
 from advreg.reporting.examples import read_examples, write_examples
 from advreg.reporting.figures import accuracy_vs_epsilon, latent_disparity_figure
+from advreg.reporting.html import write_markdown_pages
 from advreg.reporting.tables import write_accuracy_tables, write_robustness_tables
 from advreg.stages.assess import CROSSEVAL_KEYS, ROBUSTNESS_KEYS, write_tidy
 
@@ -78,7 +79,9 @@ def summarise_experiment(
             tables / "robustness.md",
             _title(experiment, "white-box robustness", description),
         )
-        latent_disparity_figure(
-            robust, figures / "latent_disparity.png", _title(experiment, "latent disparity under FGSM", description)
-        )
+        if (robust["metric"] == "latent_disparity").any():  # only experiments that compute the latent group
+            latent_disparity_figure(
+                robust, figures / "latent_disparity.png", _title(experiment, "latent disparity under FGSM", description)
+            )
+    write_markdown_pages(tables)  # what the HTML report shows: the tables readable in the page
     log(f"{experiment}: {len(frame)} cross-evaluation rows, {len(robust)} robustness rows, {len(norms)} attacks")

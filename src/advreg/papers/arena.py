@@ -1,0 +1,329 @@
+"""The cross-paper arena: every defence of the four papers, and PGD adversarial training, measured the same way.
+
+None of the four papers compares its defence with the others' on one network under one protocol. The arena
+experiment fine-tunes every method from one pretrained reference for the same number of epochs (the shared
+budget), on the same data and architecture, and attacks every model with every attack, white-box and
+transferred from every other model. This module turns its results into:
+
+- ``tables/leaderboard.csv`` / ``.md``: per model the clean accuracy, per threat model (``columns``: attack and
+  budget) the white-box accuracy, the worst accuracy over transfer from every other model and their minimum
+  (the worst case, which is ranked), ``rho_2`` and ``rho_inf`` (DeepFool, FGS bisection; robustness.csv), a rank
+  per ranked column (1 = best) and the mean rank over the robustness columns (threat models and rho; clean
+  accuracy is ranked but not averaged in, so a model is not rewarded for being undefended), sorted by it; and the
+  gradient-masking checks failed by each model (:mod:`advreg.papers.masking`), also in ``tables/masking.csv`` / ``.md``.
+- ``figures/robust_vs_clean.png``: worst-case accuracy under the headline threat model against clean accuracy,
+  one labelled point per method, flagged models drawn hollow.
+- ``claims.md``: further findings (kind "further finding": these are this project's questions, not a paper's).
+
+Folds are averaged. Config block: :class:`advreg.papers.catalog.ArenaPaper`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from advreg.atomic import atomic_write_text  # noqa: E402
+from advreg.ids import ModelId  # noqa: E402
+from advreg.papers import masking  # noqa: E402
+from advreg.papers.catalog import ArenaPaper  # noqa: E402
+from advreg.reporting.claims import FINDING, Claim, write_claims  # noqa: E402
+from advreg.reporting.figures import _save  # noqa: E402
+
+LABELS = {
+    "reference": "Reference",
+    "plain": "Plain",
+    "rect": "Rect",
+    "dgl1": "DGL1",
+    "dgl2": "DGL2",
+    "mt": "MT",
+    "mt_dgl1": "MT-DGL1",
+    "mt_dgl2": "MT-DGL2",
+    "lwa": "LWA",
+    "lwa_rep": "LWA_Rep",
+    "goodfellow": "Goodfellow",
+    "deepdefense": "DeepDefense",
+    "deepfool_at": "DeepFool-AT",
+    "parseval": "Parseval",
+    "hldr": "HLDR",
+    "fimr": "FIMR",
+    "hgd": "HGD",
+    "agnt": "AGNT",
+    "pgd_at": "PGD-AT",
+}
+
+
+def label(model_id: str) -> str:
+    """Display name: the method's label, with the variant unless it is ``default``."""
+    model = ModelId.parse(model_id)
+    name = LABELS.get(model.method, model.method)
+    return name if model.variant == "default" else f"{name} ({model.variant})"
+
+
+def _close(values: pd.Series, eps: float) -> pd.Series:
+    return (values - eps).abs() < 1e-9
+
+
+def threat_accuracy(frame: pd.DataFrame, attack: str, eps: float) -> pd.DataFrame:
+    """Per target: white-box accuracy, worst accuracy over transfer from every other attacker (and who), and the
+    worst case of the two, for ``attack`` at budget ``eps`` (folds averaged)."""
+    part = frame[(frame["attack"] == attack) & _close(frame["epsilon"], eps)]
+    if part.empty:
+        raise ValueError(f"arena: no crosseval rows for attack {attack!r} at epsilon {eps:g}")
+    mean = part.groupby(["attacker", "target", "white_box"], as_index=False)["accuracy"].mean()
+    own = mean[mean["white_box"].astype(bool)].set_index("target")["accuracy"]
+    other = mean[~mean["white_box"].astype(bool)]
+    worst = other.loc[other.groupby("target")["accuracy"].idxmin()].set_index("target")
+    out = pd.DataFrame({"white_box": own, "transfer": worst["accuracy"], "transfer_from": worst["attacker"]})
+    out["worst"] = out[["white_box", "transfer"]].min(axis=1)
+    return out
+
+
+def clean_accuracy(frame: pd.DataFrame, attack: str) -> pd.Series:
+    """Per target: white-box accuracy of ``attack`` at budget 0 (the clean test accuracy), folds averaged."""
+    part = frame[(frame["attack"] == attack) & (frame["epsilon"] == 0) & frame["white_box"].astype(bool)]
+    if part.empty:
+        raise ValueError(f"arena: no budget-0 white-box rows of attack {attack!r} (clean accuracy)")
+    return part.groupby("target")["accuracy"].mean()
+
+
+def rho(robustness: pd.DataFrame | None, metric: str) -> pd.Series:
+    """Per model: the metric (layer '') from robustness.csv, folds averaged (empty when not given)."""
+    if robustness is None or not metric or robustness.empty:
+        return pd.Series(dtype=float)
+    layer = robustness["layer"].astype(object).where(robustness["layer"].notna(), "").astype(str)
+    part = robustness[(robustness["metric"] == metric) & (layer == "")]
+    return part.groupby("model")["value"].mean()
+
+
+def masking_checks(frame: pd.DataFrame, params: ArenaPaper) -> pd.DataFrame:
+    """The four checks of :mod:`advreg.papers.masking` with the block's attack labels, one row per (model, check)."""
+    attacks = set(frame["attack"])
+    parts = [masking.transfer_stronger(frame, [a for a in params.transfer_attacks if a in attacks], params.tol)]
+    if params.fgsm in attacks and params.pgd in attacks:
+        parts.append(masking.fgsm_stronger_than_pgd(frame, params.fgsm, params.pgd, params.tol))
+    if params.collapse_attack in attacks:
+        parts.append(masking.no_collapse(frame, params.collapse_attack, params.collapse_accuracy, params.tol))
+    if params.pgd_long and params.pgd_long in attacks and params.pgd in attacks:
+        parts.append(masking.more_effort_not_stronger(frame, params.pgd, params.pgd_long, params.tol))
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=masking.COLUMNS)
+
+
+def run_columns(frame: pd.DataFrame, params: ArenaPaper) -> list[tuple[str, float]]:
+    """The block's threat models (attack, budget) this arena's results hold, in the block's order."""
+    budgets = frame.groupby("attack")["epsilon"].unique()
+    return [
+        (attack, eps)
+        for attack, eps in params.parsed_columns()
+        if attack in budgets.index and any(abs(e - eps) < 1e-9 for e in budgets[attack])
+    ]
+
+
+def column_name(attack: str, eps: float, norm: str) -> str:
+    return f"{attack} {norm} {eps:g}" if norm else f"{attack} {eps:g}"
+
+
+def leaderboard(
+    frame: pd.DataFrame,
+    robustness: pd.DataFrame | None,
+    params: ArenaPaper,
+    norms: Mapping[str, str] | None = None,
+    checks: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per model (percentages, rho as is): clean, per threat model white-box / transfer / worst case, rho,
+    ranks (1 = best; ties share the best rank) and the mean rank over the robustness columns, sorted by it; the
+    failed masking checks in ``masking``."""
+    norms = norms or {}
+    exclude = set(params.exclude)
+    clean = clean_accuracy(frame, params.clean_attack)
+    models = [m for m in clean.index if m not in exclude]
+    table = pd.DataFrame(index=pd.Index(models, name="model"))
+    table.insert(0, "method", [label(m) for m in models])
+    table["clean"] = clean.reindex(models) * 100
+    ranked = ["clean"]
+    robust = []
+    for attack, eps in run_columns(frame, params):
+        name = column_name(attack, eps, norms.get(attack, ""))
+        acc = threat_accuracy(frame, attack, eps).reindex(models)
+        table[f"{name} white-box"] = acc["white_box"] * 100
+        table[f"{name} transfer"] = acc["transfer"] * 100
+        table[f"{name} transfer from"] = acc["transfer_from"].map(lambda m: label(m) if isinstance(m, str) else "")
+        table[name] = acc["worst"] * 100
+        ranked.append(name)
+        robust.append(name)
+    for name in params.rho_metrics:
+        metric = rho(robustness, name)
+        if not metric.empty:
+            table[name] = metric.reindex(models)
+            ranked.append(name)
+            robust.append(name)
+    for column in ranked:
+        table[f"rank {column}"] = table[column].round(6).rank(ascending=False, method="min")  # float noise: no rank
+    table["mean rank"] = table[[f"rank {c}" for c in robust]].mean(axis=1)
+    flags = masking.summarise(checks) if checks is not None and not checks.empty else pd.Series(dtype=str)
+    table["masking"] = flags.reindex(models).fillna("")
+    return table.sort_values(["mean rank", "clean"], ascending=[True, False]).reset_index()
+
+
+def write_leaderboard(table: pd.DataFrame, out_dir: Path, dataset: str, arch: str, suffix: str = "") -> None:
+    """``leaderboard{suffix}.csv`` (every column) and ``.md`` (worst cases, rho, ranks, masking flags)."""
+    atomic_write_text(out_dir / f"leaderboard{suffix}.csv", table.to_csv(index=False, float_format="%.4f"))
+    detail = [c for c in table.columns if c.endswith((" white-box", " transfer", " transfer from"))]
+    shown = table.drop(columns=detail)
+    for column in shown.columns:
+        if column.startswith("rank ") or column == "mean rank":
+            shown[column] = shown[column].map(lambda v: f"{v:g}" if pd.notna(v) else "")
+    note = (
+        f"# Cross-paper arena: leaderboard ({dataset}, {arch})\n\n"
+        "Every model fine-tuned from the same reference for the same number of epochs (the shared budget). "
+        "Accuracy (%) per threat model (attack, norm, budget) is the worst case of the white-box attack and the "
+        "strongest transfer from every other model (both in leaderboard.csv); "
+        "rho_2 is DeepFool's mean ||r||_2 / ||x||_2 (DeepDefense eq. 7), rho_inf the FGS budget misclassifying 50% "
+        "relative to ||x||_inf (eq. 8). "
+        "Ranks: 1 = best, ties share the best rank; the mean rank averages the robustness columns (not clean "
+        "accuracy). 'masking' lists the failed gradient-masking checks (tables/masking*.md): a flagged model's "
+        "robust accuracies overstate its robustness.\n\n"
+    )
+    atomic_write_text(out_dir / f"leaderboard{suffix}.md", note + shown.to_markdown(index=False, floatfmt=".2f") + "\n")
+
+
+def write_masking(checks: pd.DataFrame, out_dir: Path, suffix: str = "") -> None:
+    atomic_write_text(out_dir / f"masking{suffix}.csv", checks.to_csv(index=False))
+    note = (
+        "# Cross-paper arena: gradient-masking checks\n\n"
+        "Per model: (1) a transfer attack stronger than the white-box one, (2) FGSM stronger than PGD (same "
+        "norm and budget), (3) accuracy not falling toward 0 as the budget grows, (4) PGD with more steps not "
+        "stronger than with fewer. 'flagged' = the symptom exceeds the tolerance.\n\n"
+    )
+    shown = checks.assign(target=checks["target"].map(label)) if not checks.empty else checks
+    atomic_write_text(out_dir / f"masking{suffix}.md", note + shown.to_markdown(index=False) + "\n")
+
+
+def figure_robust_vs_clean(table: pd.DataFrame, headline: str, path: Path, title: str) -> None:
+    """Worst-case accuracy under the headline threat model against clean accuracy, one labelled point per model;
+    models failing a masking check hollow."""
+    figure, ax = plt.subplots(figsize=(6.0, 4.5))
+    for _, row in table.iterrows():
+        flagged = bool(row["masking"])
+        ax.scatter(
+            row["clean"],
+            row[headline],
+            s=40,
+            facecolors="none" if flagged else "C0",
+            edgecolors="C3" if flagged else "C0",
+        )
+        ax.annotate(row["method"], (row["clean"], row[headline]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("clean test accuracy (%)")
+    ax.set_ylabel(f"robust accuracy (%), {headline}")
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, alpha=0.3)
+    _save(figure, path)
+
+
+def findings(table: pd.DataFrame, params: ArenaPaper, headline: str, name: str = "", suffix: str = "") -> list[Claim]:
+    """The arena's questions, judged on this run (kind "further finding"); ``name`` prefixes each claim (the arena),
+    ``suffix`` names its tables (``tables/leaderboard{suffix}.md``)."""
+    claims: list[Claim] = []
+    source = f"tables/leaderboard{suffix}.md"
+    by_id = table.set_index("model")
+
+    def add(claim: str, held: bool | None, evidence: str, where: str = source) -> None:
+        claims.append(Claim.judged(f"{name}: {claim}" if name else claim, held, evidence, where, FINDING))
+
+    best = by_id[headline].idxmax() if by_id[headline].notna().any() else None
+    pgd = [m for m in by_id.index if ModelId.parse(m).method == "pgd_at"]
+    add(
+        f"PGD adversarial training (Madry et al. 2018) is the most robust model under {headline}",
+        None if not pgd or best is None else best in pgd,
+        f"most robust: {label(best) if best else '-'} {by_id[headline].max():.2f}; "
+        + ", ".join(f"{label(m)} {by_id.loc[m, headline]:.2f}" for m in pgd),
+    )
+    top = str(by_id["mean rank"].idxmin())
+    add(
+        "PGD adversarial training has the best mean rank over every threat model",
+        None if not pgd else top in pgd,
+        f"best mean rank: {label(top)} ({by_id.loc[top, 'mean rank']:.2f}); "
+        + ", ".join(f"{label(m)} {by_id.loc[m, 'mean rank']:.2f}" for m in pgd),
+    )
+    base = params.baseline
+    if base in by_id.index:
+        others = [m for m in by_id.index if m != base]
+        worse = [m for m in others if by_id.loc[m, headline] <= by_id.loc[base, headline]]
+        add(
+            f"Every defence is more robust than the undefended baseline ({label(base)}) under {headline}",
+            not worse,
+            f"{label(base)} {by_id.loc[base, headline]:.2f}; not better: "
+            + (", ".join(f"{label(m)} {by_id.loc[m, headline]:.2f}" for m in worse) or "none"),
+        )
+        if best is not None and best != base:
+            add(
+                "Robustness costs clean accuracy: the most robust model is less accurate on clean data than the "
+                "baseline",
+                bool(by_id.loc[best, "clean"] < by_id.loc[base, "clean"]),
+                f"clean accuracy: {label(best)} {by_id.loc[best, 'clean']:.2f}, {label(base)} "
+                f"{by_id.loc[base, 'clean']:.2f}",
+            )
+    else:
+        add(f"Every defence is more robust than the undefended baseline under {headline}", None, f"no {base}")
+    flagged = by_id[by_id["masking"] != ""]
+    add(
+        "No model shows a symptom of gradient masking",
+        flagged.empty,
+        "flagged: " + ("; ".join(f"{label(m)} ({row['masking']})" for m, row in flagged.iterrows()) or "none"),
+        f"tables/masking{suffix}.md",
+    )
+    return claims
+
+
+def render(
+    params: ArenaPaper,
+    inputs: Mapping[str, Mapping[str, str]],
+    context: Mapping[str, Any],
+    out_dir: str | Path,
+    log: Callable[[str], None],
+) -> None:
+    """Per arena: leaderboard, masking checks and robust-vs-clean figure; the findings of every arena in claims.md.
+
+    With one arena the files are ``tables/leaderboard.md``, ``tables/masking.md``, ``figures/robust_vs_clean.png``;
+    with several, each name ends in ``_<experiment>``."""
+    out_dir = Path(out_dir)
+    claims: list[Claim] = []
+    arenas = params.experiments()
+    for name in arenas:
+        suffix = f"_{name}" if len(arenas) > 1 else ""
+        files = inputs[name]
+        summary = context["experiments"][name]
+        dataset, arch = summary.get("dataset", "?"), summary.get("arch", "?")
+        norms = {label: str(a.get("norm", "")) for label, a in summary.get("attacks", {}).items()}
+        frame = pd.read_csv(files["crosseval"])
+        robustness = pd.read_csv(files["robustness"]) if files.get("robustness") else None
+        checks = masking_checks(frame, params)
+        checks = checks[~checks["target"].isin(params.exclude)].reset_index(drop=True)
+        table = leaderboard(frame, robustness, params, norms, checks)
+        log(f"arena {name}: {len(table)} models; flagged: {int((table['masking'] != '').sum())}")
+        write_leaderboard(table, out_dir / "tables", dataset, arch, suffix)
+        write_masking(checks, out_dir / "tables", suffix)
+        held = run_columns(frame, params)
+        parsed = dict(zip(params.columns, params.parsed_columns(), strict=True))
+        chosen = [parsed[text] for text in params.headline if parsed[text] in held]
+        if not chosen:
+            raise ValueError(f"arena {name}: its results hold none of the headline threat models {params.headline}")
+        attack, eps = chosen[0]
+        headline = column_name(attack, eps, norms.get(attack, ""))
+        figure_robust_vs_clean(
+            table,
+            headline,
+            out_dir / "figures" / f"robust_vs_clean{suffix}.png",
+            f"Cross-paper arena ({dataset}, {arch}): robust vs clean accuracy",
+        )
+        claims += findings(table, params, headline, f"{dataset} {arch}" if len(arenas) > 1 else "", suffix)
+    datasets = ", ".join(context["experiments"][n].get("dataset", "?") for n in arenas)
+    write_claims(claims, out_dir, f"Cross-paper arena: findings ({datasets})")

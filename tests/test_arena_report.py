@@ -1,0 +1,178 @@
+"""The arena's paper module on synthetic tidy results: leaderboard values, ranks and mean rank, the masking flags,
+the figure and the findings."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from advreg.papers import arena
+from advreg.papers.catalog import PAPERS, ArenaPaper
+from advreg.params import ConfigError
+
+MODELS = ["reference/pretrained", "plain/default", "pgd_at/default", "hgd/default"]
+# white-box accuracy per (attack, eps): plain weak, pgd_at strong, hgd masked (its own gradient does nothing)
+WHITE = {
+    "plain/default": {0.0: 0.90, 0.1: 0.10, 0.5: 0.00},
+    "pgd_at/default": {0.0: 0.85, 0.1: 0.70, 0.5: 0.02},
+    "hgd/default": {0.0: 0.88, 0.1: 0.86, 0.5: 0.85},
+    "reference/pretrained": {0.0: 0.91, 0.1: 0.05, 0.5: 0.00},
+}
+L2 = {"plain/default": 0.2, "pgd_at/default": 0.5, "hgd/default": 0.8, "reference/pretrained": 0.1}
+RHO = {"plain/default": 0.10, "pgd_at/default": 0.30, "hgd/default": 0.05, "reference/pretrained": 0.09}
+
+
+def transfer(attacker: str, target: str, acc: float) -> float:
+    """Transfer is weaker than white-box, except examples of plain fool the masked hgd model."""
+    if target == "hgd/default" and attacker == "plain/default":
+        return 0.15
+    return min(1.0, acc + 0.1)
+
+
+def crosseval() -> pd.DataFrame:
+    rows = []
+    for fold in (0, 1):
+        for attack in ("fgsm", "pgd_linf", "pgd_linf_long"):
+            for attacker in MODELS:
+                for target in MODELS:
+                    for eps, acc in WHITE[target].items():
+                        acc = acc if attacker == target or eps == 0 else transfer(attacker, target, acc)
+                        if attack == "fgsm" and eps > 0 and attacker == target:
+                            acc = min(1.0, acc + 0.05)
+                        rows.append(
+                            {
+                                "experiment": "arena",
+                                "fold": fold,
+                                "attack": attack,
+                                "attacker": attacker,
+                                "target": target,
+                                "epsilon": eps,
+                                "white_box": attacker == target,
+                                "accuracy": acc + (0.01 if fold else -0.01),
+                            }
+                        )
+        for attacker in MODELS:
+            for target in MODELS:
+                acc = L2[target] if attacker == target else L2[target] + 0.05
+                rows.append(
+                    {
+                        "experiment": "arena",
+                        "fold": fold,
+                        "attack": "pgd_l2",
+                        "attacker": attacker,
+                        "target": target,
+                        "epsilon": 1.5,
+                        "white_box": attacker == target,
+                        "accuracy": acc,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def robustness() -> pd.DataFrame:
+    rows = [
+        {"experiment": "arena", "fold": f, "model": m, "metric": "rho_2", "layer": "", "value": v}
+        for f in (0, 1)
+        for m, v in RHO.items()
+    ]
+    rows.append(
+        {"experiment": "arena", "fold": 0, "model": "plain/default", "metric": "rho_inf", "layer": "", "value": 9}
+    )
+    return pd.DataFrame(rows)
+
+
+def params(**kwargs: object) -> ArenaPaper:
+    base = {
+        "arenas": ["arena"],
+        "columns": ["fgsm@0.1", "pgd_linf@0.1", "pgd_l2@1.5", "pgd_linf@0.03"],  # 0.03: another dataset's budget
+        "headline": ["pgd_linf@0.03", "pgd_linf@0.1"],
+        "transfer_attacks": ["fgsm", "pgd_linf"],
+        "collapse_attack": "pgd_linf",
+    }
+    return PAPERS["arena"].parse({**base, **kwargs})
+
+
+def test_leaderboard_values_ranks_and_flags():
+    p = params()
+    checks = arena.masking_checks(crosseval(), p)
+    table = arena.leaderboard(crosseval(), robustness(), p, {"pgd_linf": "linf", "fgsm": "linf"}, checks)
+    by = table.set_index("model")
+    assert "reference/pretrained" not in by.index
+    assert by.loc["plain/default", "clean"] == pytest.approx(90.0)  # folds averaged: -1 and +1 points
+    assert by.loc["pgd_at/default", "pgd_linf linf 0.1 white-box"] == pytest.approx(70.0)
+    assert by.loc["hgd/default", "pgd_linf linf 0.1 white-box"] == pytest.approx(86.0)
+    assert by.loc["hgd/default", "pgd_linf linf 0.1 transfer"] == pytest.approx(15.0)
+    assert by.loc["hgd/default", "pgd_linf linf 0.1 transfer from"] == "Plain"
+    assert by.loc["hgd/default", "pgd_linf linf 0.1"] == pytest.approx(15.0)  # the worst case is ranked
+    assert by.loc["pgd_at/default", "rank pgd_linf linf 0.1"] == 1
+    assert by.loc["plain/default", "rank clean"] == 1
+    assert by.loc["pgd_at/default", "rho_2"] == pytest.approx(0.30)
+    # mean rank over fgsm, pgd_linf, pgd_l2 and rho_2 (not clean): pgd_at (1, 1, 2, 1), hgd (2, 2, 1, 3)
+    assert by.loc["pgd_at/default", "mean rank"] == pytest.approx(1.25)
+    assert by.loc["hgd/default", "mean rank"] == pytest.approx(2.0)
+    assert table["model"].tolist() == ["pgd_at/default", "hgd/default", "plain/default"]
+    assert masking_names(by.loc["hgd/default", "masking"]) == {"transfer > white-box", "no collapse"}
+    assert by.loc["pgd_at/default", "masking"] == "" and by.loc["plain/default", "masking"] == ""
+
+
+def masking_names(text: str) -> set[str]:
+    return set(text.split("; ")) if text else set()
+
+
+def test_render_writes_tables_figure_and_findings(tmp_path):
+    (tmp_path / "in").mkdir()
+    crosseval().to_csv(tmp_path / "in" / "crosseval.csv", index=False)
+    robustness().to_csv(tmp_path / "in" / "robustness.csv", index=False)
+    inputs = {
+        "arena": {"crosseval": str(tmp_path / "in/crosseval.csv"), "robustness": str(tmp_path / "in/robustness.csv")}
+    }
+    attacks = {"fgsm": {"norm": "linf"}, "pgd_linf": {"norm": "linf"}, "pgd_l2": {"norm": "l2"}}
+    context = {"experiments": {"arena": {"dataset": "synthetic", "arch": "lenet", "attacks": attacks}}}
+    out = tmp_path / "out"
+    arena.render(params(), inputs, context, out, lambda _: None)
+    for name in ("tables/leaderboard.csv", "tables/leaderboard.md", "tables/masking.csv", "tables/masking.md"):
+        assert (out / name).stat().st_size > 0, name
+    assert (out / "figures" / "robust_vs_clean.png").stat().st_size > 1000
+    md = (out / "tables" / "leaderboard.md").read_text()
+    assert "PGD-AT" in md and "HGD" in md and "shared budget" in md
+    claims = pd.read_csv(out / "claims.csv").set_index("claim")
+    assert set(claims["kind"]) == {"further finding"}
+
+    def verdict(start: str) -> str:
+        (found,) = [v for c, v in claims["verdict"].items() if c.startswith(start)]
+        return found
+
+    assert verdict("PGD adversarial training (Madry et al. 2018) is the most robust model") == "held"
+    assert verdict("PGD adversarial training has the best mean rank") == "held"
+    assert verdict("No model shows a symptom of gradient masking") == "not held"
+    assert verdict("Every defence is more robust than the undefended baseline") == "held"
+    assert verdict("Robustness costs clean accuracy") == "held"  # PGD-AT 85 vs plain 90
+
+
+def test_two_arenas_get_their_own_files_and_prefixed_findings(tmp_path):
+    crosseval().to_csv(tmp_path / "crosseval.csv", index=False)
+    robustness().to_csv(tmp_path / "robustness.csv", index=False)
+    files = {"crosseval": str(tmp_path / "crosseval.csv"), "robustness": str(tmp_path / "robustness.csv")}
+    context = {
+        "experiments": {"a1": {"dataset": "mnist", "arch": "lenet"}, "a2": {"dataset": "cifar10", "arch": "convnet"}}
+    }
+    arena.render(params(arenas=["a1", "a2"]), {"a1": files, "a2": files}, context, tmp_path / "out", lambda _: None)
+    for name in ("a1", "a2"):
+        assert (tmp_path / "out" / "tables" / f"leaderboard_{name}.md").is_file()
+        assert (tmp_path / "out" / "figures" / f"robust_vs_clean_{name}.png").is_file()
+    claims = pd.read_csv(tmp_path / "out" / "claims.csv")
+    assert (
+        claims["claim"].str.startswith("mnist lenet: ").sum()
+        == claims["claim"].str.startswith("cifar10 convnet: ").sum()
+        > 3
+    )
+
+
+def test_config_block_is_checked():
+    with pytest.raises(ConfigError, match="attack@epsilon"):
+        params(columns=["pgd_linf"], headline=[])
+    with pytest.raises(ConfigError, match="headline"):
+        params(headline=["agn@0.3"])
+    with pytest.raises(ConfigError, match="arenas"):
+        params(arenas=[])
+    assert isinstance(params(), ArenaPaper)
