@@ -9,7 +9,7 @@ SNAKEMAKE := $(BIN)/snakemake
 CORES ?= all
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: run test test-slurm setup system-data style lint dry-run clean
+.PHONY: run test test-slurm setup system-data style lint dry-run clean expected verify
 
 setup: $(STAMP)
 
@@ -49,6 +49,16 @@ test-slurm: setup
 	bash tests/cluster/run_slurm_ci.sh
 
 lint: style
+
+# The SHA256 of every reproducible result of the default preset (config/expected/default.sha256, committed):
+# `make expected` records them from results/ (after `make run`); `make verify` recomputes a run's hashes and names
+# every file that differs, is missing or is not expected.  A run on any x86-64 machine (portable mode) must match.
+EXPECTED := config/expected/default.sha256
+expected: setup
+	$(BIN)/python -m advreg.provenance expected results $(EXPECTED)
+
+verify: setup
+	$(BIN)/python -m advreg.provenance verify results $(EXPECTED)
 
 dry-run: setup
 	$(SNAKEMAKE) -n

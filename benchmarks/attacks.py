@@ -5,7 +5,8 @@ Uses the trained models under results/ when `make run` has produced them (else u
 same architectures), the experiment's test split, and each attack's parameters and budgets from
 config/config.yaml (attacks the config does not list run with their defaults at epsilon 0.1).
 
-Usage: .venv/bin/python benchmarks/attacks.py [--n 1000] [--config config/config.yaml] [--experiments fmnist_mlp ...]
+Usage: .venv/bin/python benchmarks/attacks.py [--n 1000] [--config config/config.yaml]
+       [--experiments deepdefense_fmnist_mlp ...]
 """
 
 from __future__ import annotations

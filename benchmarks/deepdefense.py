@@ -23,7 +23,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from advreg.methods import Batch, build_method
+from advreg.methods import build_method
+from advreg.methods.base import Batch
 from advreg.models import build_model
 from advreg.runtime import configure, seed_everything
 

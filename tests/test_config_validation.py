@@ -18,6 +18,55 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
 
+# The experiment the error cases below mutate (the shipped presets change; these cases must not).
+GENERIC_EXPERIMENT = yaml.safe_load(
+    """
+  fmnist_mlp:
+    description: "MLP 784-500-150-10 (DeepDefense), Fashion-MNIST, reduced"
+    dataset: fashion_mnist
+    data: {train_size: 10000, val_size: 2000, test_size: 2000}
+    model: {arch: mlp_deepdefense}
+    pretrain:
+      epochs: 6
+      batch_size: 100
+      optimizer: {name: sgd, lr: 0.05, momentum: 0.9, weight_decay: 0.0005}
+      select: best_val
+    finetune:
+      init: reference
+      epochs: 2
+      batch_size: 100
+      optimizer: {name: sgd, lr: 0.0005, momentum: 0.9, weight_decay: 0.0005}
+      lr_schedule: {milestones: [0.8], gamma: 0.5}
+    methods:
+      plain: {}
+    # Budgets: L-inf attacks in [0,1] pixel units, L2 attacks as L2 norms (LWA: 1.5 on MNIST), agn as sigma.
+    attacks:
+      fgsm:
+        epsilons: [0.0, 0.01, 0.02, 0.05, 0.1, 0.2]
+        params: {clip: true}
+      grad_l2: {epsilons: [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]}
+      sign_l2: {epsilons: [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]}
+      lwa_alpha: {epsilons: [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]}
+      deepfool: {epsilons: [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]}
+      agn: {epsilons: [0.0, 0.05, 0.1, 0.2, 0.3]}
+      pgd_linf: {epsilons: [0.0, 0.02, 0.05, 0.1], params: {steps: 10}}
+      pgd_l2: {epsilons: [0.0, 0.5, 1.0, 2.0], params: {steps: 10}}
+      autoattack: {epsilons: [0.0, 0.02, 0.05, 0.1], params: {n_iter: 20, n_target_classes: 3}}
+    attackers: all
+    evaluation: {jobs: 2}   # two assessment jobs (one per model) run side by side
+    robustness:
+      fgs: {eps_max: 0.5, steps: 16}
+"""
+)["fmnist_mlp"]
+
+
+@pytest.fixture
+def default_config(default_config):
+    """The shipped default preset plus the generic experiment ``fmnist_mlp`` the error cases mutate."""
+    default_config["experiments"]["fmnist_mlp"] = copy.deepcopy(GENERIC_EXPERIMENT)
+    return default_config
+
+
 def valid(config):
     validate(config, SCHEMA)
     return build_plan(config)
@@ -34,7 +83,7 @@ def test_schema_fills_defaults(default_config):
     del default_config["device"]
     validate(default_config, SCHEMA)
     assert default_config["device"] == "auto"
-    assert all(e["folds"] == 1 for e in default_config["experiments"].values())
+    assert default_config["experiments"]["fmnist_mlp"]["folds"] == 1
 
 
 @pytest.mark.parametrize(
@@ -225,7 +274,7 @@ def test_a_config_given_on_the_command_line_stands_alone(tmp_path, default_confi
     is present in the working directory (as in a clone)."""
     shutil.copytree(ROOT / "config", tmp_path / "config")
     one = {key: default_config[key] for key in ("seed", "device", "data")}
-    one["experiments"] = {"solo": copy.deepcopy(default_config["experiments"]["fmnist_lenet"])}
+    one["experiments"] = {"solo": copy.deepcopy(GENERIC_EXPERIMENT)}
     (tmp_path / "solo.yaml").write_text(yaml.safe_dump(one))
     for extra in (["--configfile", str(tmp_path / "solo.yaml")], []):
         proc = subprocess.run(
@@ -235,7 +284,8 @@ def test_a_config_given_on_the_command_line_stands_alone(tmp_path, default_confi
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr[-3000:]
         planned = set(re.findall(r"results/([a-z0-9_]+)/crosseval\.csv", proc.stdout))
-        assert planned == ({"solo"} if extra else set(default_config["experiments"])), planned
+        shipped = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["experiments"]
+        assert planned == ({"solo"} if extra else set(shipped)), planned
 
 
 def test_a_config_may_declare_its_own_dataset(default_config):

@@ -54,8 +54,9 @@ def cross_evaluate(
             delta = adv - x[start:stop]
             l2_sum += per_sample_norm(delta, 2.0).sum().item()
             linf_sum += per_sample_norm(delta, float("inf")).sum().item()
+            unperturbed = torch.equal(adv, x[start:stop])  # e.g. epsilon 0: the clean predictions hold, exactly
             for name, model in targets.items():
-                ok = model(adv).argmax(1) == y[start:stop]
+                ok = clean_ok[name][start:stop] if unperturbed else model(adv).argmax(1) == y[start:stop]
                 correct[name] += ok.sum().item()
                 fooled[name] += (clean_ok[name][start:stop] & ~ok).sum().item()
         for name in targets:
