@@ -277,7 +277,7 @@ for line in (work / "log" / "squeue.txt").read_text().splitlines():
         squeue[parts[0]] = parts[2]
 
 expected_remote = {"pretrain", "train", "assess"}
-expected_local = {"prepare_dataset", "summarise_experiment", "manifest", "all"}
+expected_local = {"prepare_dataset", "summarise_experiment", "manifest", "report_pages", "all"}
 if set(remote.values()) != expected_remote:
     problems.append(f"rules sent to SLURM: {sorted(set(remote.values()))}, expected {sorted(expected_remote)}")
 if set(local.values()) != expected_local:
