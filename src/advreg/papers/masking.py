@@ -71,25 +71,31 @@ def transfer_stronger(frame: pd.DataFrame, attacks: Sequence[str], tol: float = 
     return _result(rows)
 
 
-def fgsm_stronger_than_pgd(frame: pd.DataFrame, fgsm: str, pgd: str, tol: float = 0.02) -> pd.DataFrame:
-    """Check 2: white-box FGSM accuracy below white-box PGD accuracy (same norm, common budgets > 0) by > ``tol``."""
-    one, many = _white_box(frame, fgsm), _white_box(frame, pgd)
-    epsilons = [e for e in one.columns.intersection(many.columns) if e > 0]
+def _stronger_than(frame: pd.DataFrame, first: str, second: str, check: str, tol: float) -> pd.DataFrame:
+    """Per target: flagged when white-box accuracy under ``second`` exceeds that under ``first`` by more than ``tol``
+    at some common budget > 0 (the budget with the largest gap is the evidence)."""
+    one, two = _white_box(frame, first), _white_box(frame, second)
+    epsilons = [e for e in one.columns.intersection(two.columns) if e > 0]
     rows = []
-    for target in one.index.intersection(many.index):
+    for target in one.index.intersection(two.index):
         if not epsilons:
             break
-        gap = (many.loc[target, epsilons] - one.loc[target, epsilons]).sort_values(ascending=False)
+        gap = (two.loc[target, epsilons] - one.loc[target, epsilons]).sort_values(ascending=False)
         eps = gap.index[0]
         rows.append(
             {
                 "target": target,
-                "check": FGSM_PGD,
+                "check": check,
                 "flagged": bool(gap.iloc[0] > tol),
-                "evidence": f"eps {eps:g}: {fgsm} {one.loc[target, eps]:.3f}, {pgd} {many.loc[target, eps]:.3f}",
+                "evidence": f"eps {eps:g}: {first} {one.loc[target, eps]:.3f}, {second} {two.loc[target, eps]:.3f}",
             }
         )
     return _result(rows)
+
+
+def fgsm_stronger_than_pgd(frame: pd.DataFrame, fgsm: str, pgd: str, tol: float = 0.02) -> pd.DataFrame:
+    """Check 2: white-box FGSM accuracy below white-box PGD accuracy (same norm, common budgets > 0) by > ``tol``."""
+    return _stronger_than(frame, fgsm, pgd, FGSM_PGD, tol)
 
 
 def no_collapse(frame: pd.DataFrame, attack: str, max_accuracy: float = 0.1, tol: float = 0.02) -> pd.DataFrame:
@@ -120,23 +126,7 @@ def no_collapse(frame: pd.DataFrame, attack: str, max_accuracy: float = 0.1, tol
 def more_effort_not_stronger(frame: pd.DataFrame, short: str, long: str, tol: float = 0.02) -> pd.DataFrame:
     """Check 4: white-box accuracy under the longer PGD (more steps or restarts) above the shorter PGD's by more
     than ``tol`` at a common budget > 0."""
-    few, more = _white_box(frame, short), _white_box(frame, long)
-    epsilons = [e for e in few.columns.intersection(more.columns) if e > 0]
-    rows = []
-    for target in few.index.intersection(more.index):
-        if not epsilons:
-            break
-        gap = (more.loc[target, epsilons] - few.loc[target, epsilons]).sort_values(ascending=False)
-        eps = gap.index[0]
-        rows.append(
-            {
-                "target": target,
-                "check": EFFORT,
-                "flagged": bool(gap.iloc[0] > tol),
-                "evidence": f"eps {eps:g}: {short} {few.loc[target, eps]:.3f}, {long} {more.loc[target, eps]:.3f}",
-            }
-        )
-    return _result(rows)
+    return _stronger_than(frame, short, long, EFFORT, tol)
 
 
 def summarise(checks: pd.DataFrame) -> pd.Series:
