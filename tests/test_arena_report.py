@@ -147,6 +147,10 @@ def test_render_writes_tables_figure_and_findings(tmp_path):
     assert verdict("No model shows a symptom of gradient masking") == "not held"
     assert verdict("Every defence is more robust than the undefended baseline") == "held"
     assert verdict("Robustness costs clean accuracy") == "held"  # PGD-AT 85 vs plain 90
+    lead = (out / "claims.md").read_text().splitlines()[2]  # no "0 of 0 of the paper's claims"
+    n_held = int((claims["verdict"] == "held").sum())
+    expected = f"No paper's claims are judged here; {n_held} of the {len(claims)} further findings held on this run."
+    assert lead == expected
 
 
 def test_two_arenas_get_their_own_files_and_prefixed_findings(tmp_path):

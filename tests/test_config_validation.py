@@ -93,6 +93,7 @@ def test_schema_fills_defaults(default_config):
         (lambda c: c["experiments"]["fmnist_mlp"]["attacks"]["fgsm"].update(epsilons=[0.1, -0.2]), "-0.2"),
         (lambda c: c.update(seeed=1), "seeed"),
         (lambda c: c["experiments"]["fmnist_mlp"].update(folds=0), "folds"),
+        (lambda c: c["experiments"]["fmnist_mlp"].update(train_jobs="two"), "train_jobs"),
         # Parameter sections are derived from the declarations (components.schema.json).
         (lambda c: c["experiments"]["fmnist_mlp"]["attacks"]["fgsm"].update(params={"clip": "yes"}), "'yes'"),
         (lambda c: c["experiments"]["fmnist_mlp"]["model"].update(kwargs={"hidden": [500, 0]}), "hidden"),
@@ -129,6 +130,7 @@ def test_schema_errors_name_the_key(default_config, mutate, needle):
             "experiments.fmnist_mlp.methods.plain.default.model",
         ),
         (lambda e: e.update(evaluation={"jobs": 3}), "experiments.fmnist_mlp.evaluation.jobs: 3 jobs for 2 models"),
+        (lambda e: e.update(train_jobs=2), "experiments.fmnist_mlp.train_jobs: 2 training jobs per fold for 1 models"),
     ],
 )
 def test_plan_errors_name_the_key(default_config, mutate, needle):
@@ -296,3 +298,18 @@ def test_a_config_may_declare_its_own_dataset(default_config):
     default_config["experiments"]["fmnist_mlp"]["dataset"] = "yours"
     with pytest.raises(ConfigError, match="unknown dataset 'yours' \\(known: mnist, fashion_mnist, cifar10, mine\\)"):
         valid(default_config)
+
+
+def test_train_jobs_share_out_the_variants_and_keep_their_settings(default_config):
+    experiment = default_config["experiments"]["fmnist_mlp"]
+    experiment["methods"] = {"plain": {"variants": {"a": {}, "b": {"train": {"epochs": 1}}, "c": {}}}}
+    assert build_plan(default_config)["fmnist_mlp"].train_parts() == []  # one job per model
+    experiment["train_jobs"] = 2
+    exp = build_plan(default_config)["fmnist_mlp"]
+    assert [[str(m) for m in part] for part in exp.train_parts()] == [["plain/a", "plain/c"], ["plain/b"]]
+    params = exp.train_part_params(1)
+    assert list(params["models"]) == ["plain/b"] and params["models"]["plain/b"]["train"]["epochs"] == 1
+    assert params["arch"] == "mlp_deepdefense" and params["data"] == exp.data.to_dict()
+    experiment["train_jobs"] = 0
+    with pytest.raises(Exception, match="train_jobs"):
+        validate(default_config, SCHEMA)

@@ -136,11 +136,25 @@ def test_second_run_has_nothing_to_do_and_report_builds(two_runs):
 
 
 def test_results_do_not_depend_on_how_models_are_shared_out(two_runs, tmp_path):
-    """evaluation.jobs = 1 (one assessment job) gives the same tidy results as the two parts of the runs above."""
+    """evaluation.jobs = 1 (one assessment job) and train_jobs = 1 (the fold's models trained one after the other
+    in one job) give the same models and tidy results as the per-model jobs and two parts of the runs above."""
     config = tiny_config()
     config["experiments"]["tiny"]["evaluation"] = {"jobs": 1}
+    config["experiments"]["tiny"]["train_jobs"] = 1
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    snakemake(tmp_path, "--cores", "2")
+    proc = snakemake(tmp_path, "--cores", "2")
+    assert "train_part_tiny_0_0" in proc.stdout + proc.stderr
+    models = sorted((two_runs[0] / "results" / "tiny").rglob("fold0/models/*/*/model.pt"))
+    assert len(models) == 2
+    for path in models:
+        rel = path.relative_to(two_runs[0])
+        assert (tmp_path / rel).read_bytes() == path.read_bytes(), rel
+        log = (tmp_path / "logs" / "tiny" / "fold0" / "train" / rel.parent.parent.name / rel.parent.name).with_suffix(
+            ".log"
+        )
+        assert "epoch 1/" in log.read_text(), log
+    part_log = (tmp_path / "logs" / "tiny" / "fold0" / "train" / "part0.log").read_text()
+    assert "advreg start-up:" in part_log and part_log.count(": done") == 2
     for name in ("crosseval.csv", "robustness.csv", "histories.csv"):
         ours = (tmp_path / "results" / "tiny" / name).read_bytes()
         assert ours == (two_runs[0] / "results" / "tiny" / name).read_bytes(), name

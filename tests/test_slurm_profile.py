@@ -83,6 +83,8 @@ def slurm_dry_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("slurm_dry_run")
     config = tiny_config()
     config["cluster"] = {"gpu": 1}
+    # The same experiment once more with train_jobs: its training goes to the procedural train_part_* rules.
+    config["experiments"]["tiny_parts"] = {**config["experiments"]["tiny"], "train_jobs": 1}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     cmd = [
         sys.executable,
@@ -115,8 +117,12 @@ def slurm_dry_run(tmp_path_factory):
 
 
 def test_dry_run_through_the_profile_resolves_cluster_resources(slurm_dry_run):
-    compute = [(rule, threads, res) for rule, threads, res in slurm_dry_run if rule in COMPUTE_RULES]
-    assert {rule for rule, _, _ in compute} == COMPUTE_RULES
+    compute = [
+        (rule, threads, res)
+        for rule, threads, res in slurm_dry_run
+        if rule in COMPUTE_RULES or rule.startswith("train_part_")
+    ]
+    assert {rule for rule, _, _ in compute} == COMPUTE_RULES | {"train_part_tiny_parts_0_0"}
     for rule, threads, res in compute:
         assert int(res["cpus_per_task"]) == threads == 1, (rule, res)  # reproducibility.threads (default 1)
         assert res["gpu"] == "1" and int(res["runtime"]) > 0 and int(res["mem_mb"]) > 0, (rule, res)

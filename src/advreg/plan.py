@@ -14,6 +14,8 @@ Vocabulary used across the pipeline:
 - *attacker*: a model whose gradients generate an adversarial set; every target model is evaluated on every
   attacker's set (the diagonal, attacker == target, is the white-box case).
 - *part*: one of the ``evaluation.jobs`` assessment jobs of a fold; the models are shared out among them.
+- *training part*: with ``train_jobs: N``, one of the N jobs that train a fold's models one after the other
+  (fewer processes: each job imports torch once); without it, every model has its own training job.
 - *paper*: a module that renders one paper's tables, figures and claims from experiments' results.
 """
 
@@ -83,6 +85,7 @@ class Experiment:
     robustness: RobustnessParams = field(default_factory=RobustnessParams)
     folds: int = 1
     evaluation: EvaluationParams = field(default_factory=EvaluationParams)
+    train_jobs: int | None = None  # training jobs per fold (None: one per model)
 
     @property
     def jobs(self) -> int:
@@ -105,6 +108,21 @@ class Experiment:
     def part_models(self, part: int) -> list[ModelId]:
         """The models whose white-box metrics and (if attackers) adversarial sets part ``part`` computes."""
         return self.model_ids()[part :: self.jobs]
+
+    def train_parts(self) -> list[list[ModelId]]:
+        """With ``train_jobs``: the models each training job of a fold trains, shared out in turn (else empty)."""
+        if not self.train_jobs:
+            return []
+        ids = [v.id for v in self.variants]
+        return [ids[part :: self.train_jobs] for part in range(self.train_jobs)]
+
+    def train_part_params(self, part: int) -> dict[str, Any]:
+        """Plain values for training part ``part`` (any of its models' settings changing reruns the part)."""
+        return {
+            "arch": self.arch,
+            "data": self.data.to_dict(),
+            "models": {str(m): self.variant(m).job_params() for m in self.train_parts()[part]},
+        }
 
     def summary(self) -> dict[str, Any]:
         """Plain facts a paper module or a report caption needs about this experiment."""
@@ -212,6 +230,7 @@ def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) 
         robustness=RobustnessParams.parse(cfg.get("robustness"), f"{where}.robustness"),
         folds=int(cfg.get("folds", 1)),
         evaluation=EvaluationParams.parse(cfg.get("evaluation"), f"{where}.evaluation"),
+        train_jobs=int(cfg["train_jobs"]) if cfg.get("train_jobs") is not None else None,
     )
     if exp.data.scheme == "cv" and exp.folds > int(exp.data.folds or 0):
         raise ConfigError(
@@ -273,6 +292,11 @@ def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) 
         )
     if exp.jobs > len(known):
         raise ConfigError(f"{where}.evaluation.jobs: {exp.jobs} jobs for {len(known)} models")
+    if exp.train_jobs is not None and not 1 <= exp.train_jobs <= len(exp.variants):
+        raise ConfigError(
+            f"{where}.train_jobs: {exp.train_jobs} training jobs per fold for {len(exp.variants)} models "
+            "(use 1 to the number of models, or leave it out for one job per model)"
+        )
     return exp
 
 

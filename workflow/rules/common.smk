@@ -65,6 +65,27 @@ def train_params(wildcards):
     return {"arch": exp.arch, "data": exp.data.to_dict(), **exp.variant(wildcard_model(wildcards)).job_params()}
 
 
+def train_part_inputs(exp):
+    inputs = {"dataset": layout.DATASET.format(dataset=exp.dataset)}
+    if any(v.train.init == "reference" for v in exp.variants):
+        inputs["reference"] = layout.model_path(exp.name, 0, REFERENCE)
+    return inputs
+
+
+def train_part_files(exp, fold, part, what):
+    """What training part ``part`` of fold ``fold`` writes per model: ``what`` is a layout pattern (MODEL, ...)."""
+    return [
+        what.format(experiment=exp.name, fold=fold, method=m.method, variant=m.variant) for m in exp.train_parts()[part]
+    ]
+
+
+def train_part_logs(exp, fold, part):
+    """The part's own log (start-up, the models in turn), then one log per model, as the per-model rule writes."""
+    return [f"logs/{exp.name}/fold{fold}/train/part{part}.log"] + [
+        f"logs/{exp.name}/fold{fold}/train/{m.method}/{m.variant}.log" for m in exp.train_parts()[part]
+    ]
+
+
 def fold_models(wildcards):
     """Every model of the fold (the targets of every assessment part), by model id."""
     exp = PLAN[wildcards.experiment]

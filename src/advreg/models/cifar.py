@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from .base import LayeredClassifier, infer_output_shape, scaled
 from .catalog import ConvNetParams, LWACifarParams, NINParams
+from .pooling import MaxPool2x2
 
 __all__ = ["convnet", "nin", "lwa_cifar"]
 
@@ -59,7 +60,7 @@ def convnet(input_shape: tuple[int, int, int], num_classes: int, p: ConvNetParam
     c1, c2, c3, c4 = (scaled(c, p.width) for c in (32, 32, 64, 64))
     hidden = [
         ("conv1", _seq(conv=nn.Conv2d(input_shape[0], c1, 5, padding=2),
-                       pool=nn.MaxPool2d(2, 2, ceil_mode=True), act=nn.ReLU())),
+                       pool=MaxPool2x2(ceil_mode=True), act=nn.ReLU())),
         ("conv2", _seq(conv=nn.Conv2d(c1, c2, 5, padding=2), act=nn.ReLU(), pool=nn.AvgPool2d(2, 2, ceil_mode=True))),
         ("conv3", _seq(conv=nn.Conv2d(c2, c3, 5, padding=2), act=nn.ReLU(), pool=nn.AvgPool2d(2, 2, ceil_mode=True))),
         ("conv4", _seq(conv=nn.Conv2d(c3, c4, 4), act=nn.ReLU())),
@@ -101,7 +102,7 @@ def nin(input_shape: tuple[int, int, int], num_classes: int, p: NINParams) -> La
     hidden = [
         ("conv1", layer(input_shape[0], c["192"], 5)),
         ("cccp1", layer(c["192"], c["160"], 1)),
-        ("cccp2", layer(c["160"], c["96"], 1, pool=nn.MaxPool2d(2, 2, ceil_mode=True))),
+        ("cccp2", layer(c["160"], c["96"], 1, pool=MaxPool2x2(ceil_mode=True))),
         ("conv2", layer(c["96"], c["192"], 5, drop=True)),
         ("cccp3", layer(c["192"], c["192"], 1)),
         ("cccp4", layer(c["192"], c["192"], 1, pool=nn.AvgPool2d(2, 2, ceil_mode=True))),
@@ -182,7 +183,7 @@ def lwa_cifar(input_shape: tuple[int, int, int], num_classes: int, p: LWACifarPa
             layers["bn"] = nn.BatchNorm2d(c_out)
         layers["act"] = nn.ReLU()
         if i % 3 == 0:
-            layers["pool"] = nn.MaxPool2d(2, 2)
+            layers["pool"] = MaxPool2x2()
         hidden.append((f"conv{i}", nn.Sequential(layers)))
         c_in = c_out
     flat = math.prod(infer_output_shape(nn.Sequential(*(m for _, m in hidden)), input_shape, model))

@@ -13,6 +13,7 @@ from torch import nn
 
 from .base import LayeredClassifier, infer_output_shape, make_activation
 from .catalog import LeNetParams
+from .pooling import MaxPool2x2
 
 __all__ = ["lenet"]
 
@@ -23,7 +24,7 @@ def _conv_block(c_in: int, c_out: int, act: str | None) -> nn.Sequential:
     act_module = make_activation(act)
     if act_module is not None:
         layers["act"] = act_module
-    layers["pool"] = nn.MaxPool2d(kernel_size=2, stride=2)
+    layers["pool"] = MaxPool2x2()
     return nn.Sequential(layers)
 
 

@@ -20,6 +20,7 @@ from torch import nn
 
 from .base import LayeredClassifier, infer_output_shape, make_activation, scaled
 from .catalog import VGGParams
+from .pooling import MaxPool2x2
 
 __all__ = ["vgg", "VGG16_CONFIG"]
 
@@ -28,10 +29,10 @@ VGG16_CONFIG: tuple[int | str, ...] = (
 )  # fmt: skip
 
 
-def _pool() -> nn.MaxPool2d:
+def _pool() -> MaxPool2x2:
     # ceil_mode=True is Keras' MaxPool2D(padding='same') for 2x2/stride 2, and lets 28x28 inputs through
     # (28 -> 14 -> 7 -> 4 -> 2 -> 1).
-    return nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=True)
+    return MaxPool2x2(ceil_mode=True)
 
 
 def _act_bn(layers: OrderedDict, act: nn.Module, bn: nn.Module, order: str) -> None:

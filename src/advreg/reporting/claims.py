@@ -39,7 +39,15 @@ def write_claims(claims: list[Claim], out_dir: str | Path, title: str) -> pd.Dat
     atomic_write_text(out / "claims.csv", frame.to_csv(index=False))
     held = int((frame["verdict"][frame["kind"] == PAPER_CLAIM] == "held").sum())
     total = int((frame["kind"] == PAPER_CLAIM).sum())
-    parts = [f"# {title}\n\n{held} of {total} of the paper's claims held on this run.\n"]
+    if total:
+        lead = f"{held} of {total} of the paper's claims held on this run."
+    else:  # the arena: findings of ours only
+        findings = frame[frame["kind"] != PAPER_CLAIM]
+        lead = (
+            f"No paper's claims are judged here; {int((findings['verdict'] == 'held').sum())} of the "
+            f"{len(findings)} further findings held on this run."
+        )
+    parts = [f"# {title}\n\n{lead}\n"]
     for kind, block in frame.groupby("kind", sort=False):
         heading = "The paper's claims" if kind == PAPER_CLAIM else "Further findings (not claims of the paper)"
         parts.append(f"\n## {heading}\n\n{block.drop(columns='kind').to_markdown(index=False)}\n")

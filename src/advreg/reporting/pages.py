@@ -189,15 +189,17 @@ def summary_page(
                 f"{c['findings held']} of {c['findings']}",
             ]
         )
+        shown = claims[claims["kind"] == "paper claim"]
+        heading = "the paper's claims"
+        if shown.empty:  # the arena: no paper of its own, its findings instead
+            shown, heading = claims, "its findings (it makes no claims of a paper)"
         items = "".join(
             f'<tr><td><span class="verdict {v.replace(" ", "-")}">{html.escape(v)}</span></td>'
             f"<td>{inline(str(cl))}</td><td>{inline(str(ev))}</td></tr>"
-            for cl, v, ev in claims[claims["kind"] == "paper claim"][["claim", "verdict", "evidence"]].itertuples(
-                index=False
-            )
+            for cl, v, ev in shown[["claim", "verdict", "evidence"]].itertuples(index=False)
         )
         details.append(
-            f"<h3>{html.escape(info['label'])}: the paper's claims</h3><table><thead><tr><th>verdict</th>"
+            f"<h3>{html.escape(info['label'])}: {heading}</h3><table><thead><tr><th>verdict</th>"
             f"<th>claim</th><th>deciding numbers</th></tr></thead><tbody>{items}</tbody></table>"
         )
     body.append("<h2>Papers</h2>")

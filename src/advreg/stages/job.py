@@ -62,6 +62,27 @@ def job(log_path: str | Path, config: dict, torch_runtime: bool = True) -> Itera
             raise
 
 
+@contextmanager
+def model_log(ctx: JobContext, log_path: str | Path, what: str, job_log: str | Path) -> Iterator[JobContext]:
+    """``ctx`` writing to a log of its own (one model of a job that trains several): the job's log says where
+    ``what`` is logged and how it ended; a failure's traceback goes to both logs."""
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    ctx.log(f"{what}: log {log_path}")
+    with open(log_path, "w", encoding="utf-8") as handle:
+
+        def log(message: str) -> None:
+            handle.write(message + "\n")
+            handle.flush()
+
+        log(f"advreg job: {what}, trained in the job logged in {job_log} (device={ctx.device})")
+        try:
+            yield JobContext(log=log, device=ctx.device, seed=ctx.seed, runtime=ctx.runtime)
+        except BaseException:
+            handle.write(traceback.format_exc())
+            raise
+    ctx.log(f"{what}: done")
+
+
 def startup_seconds() -> float:
     """Seconds since this process started (from /proc; the monotonic clock elsewhere is not comparable)."""
     try:

@@ -25,7 +25,7 @@ from advreg.models import MODELS, build_from_params
 from advreg.runtime import derive_seed, seed_everything
 from advreg.settings import DataParams
 from advreg.splits import make_splits, reference_splits
-from advreg.stages.job import JobContext
+from advreg.stages.job import JobContext, model_log
 from advreg.training.checkpoint import remove_checkpoint
 from advreg.training.loop import train
 from advreg.training.settings import TrainSettings
@@ -165,3 +165,43 @@ def train_variant(
     )
     _write_history(history_out, history)
     remove_checkpoint(checkpoint_path(model_out))
+
+
+def train_part(
+    ctx: JobContext,
+    *,
+    dataset_path: str | Path,
+    reference_path: str | Path | None,
+    outputs: Mapping[str, list[str]],
+    logs: list[str],
+    experiment: str,
+    fold: int,
+    params: Mapping[str, Any],
+) -> None:
+    """Train a training part's models one after the other (``train_jobs``), each exactly as :func:`train_variant`
+    alone would: ``params`` is :meth:`advreg.plan.Experiment.train_part_params`; ``outputs`` holds the lists
+    ``models``, ``histories`` and ``timings`` and ``logs`` the part's log then one per model, in its order."""
+    names = list(params["models"])
+    lengths = {what: len(outputs[what]) for what in ("models", "histories", "timings")} | {"logs": len(logs) - 1}
+    if any(n != len(names) for n in lengths.values()):
+        raise ValueError(f"training part of {experiment} fold {fold}: {len(names)} models but {lengths} files")
+    for i, name in enumerate(names):
+        model_id = ModelId.parse(name)
+        job = params["models"][name]
+        with model_log(ctx, logs[i + 1], f"{name} ({i + 1}/{len(names)})", logs[0]) as sub:
+            train_variant(
+                sub,
+                dataset_path=dataset_path,
+                reference_path=reference_path,
+                model_out=outputs["models"][i],
+                history_out=outputs["histories"][i],
+                timing_out=outputs["timings"][i],
+                experiment=experiment,
+                fold=fold,
+                model_id=model_id,
+                arch=params["arch"],
+                data=params["data"],
+                params=job["params"],
+                train_settings=job["train"],
+                model_kwargs=job["model_kwargs"],
+            )
