@@ -16,22 +16,18 @@ Usage: .venv/bin/python benchmarks/datagrad.py [--repeats 20] [--dataset results
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
+from update_timing import make_update, time_updates
 
-from advreg.methods import Batch, build_method
+from advreg.methods import build_method
+from advreg.methods.base import Batch
 from advreg.models import build_model
 from advreg.runtime import configure, seed_everything
 
 TIMED = ("plain", "dgl1", "dgl2", "dgl1_exact", "dgl2_exact", "mt_dgl1")
 PAPER_PHIS = (0.005, 0.01, 0.05, 0.1)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def load_images(path: str | None, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,7 +41,7 @@ def load_images(path: str | None, n: int, generator: torch.Generator) -> tuple[t
     return to_model_input(data["train_images"][index]), data["train_labels"][index].long()
 
 
-def time_updates(args, device: torch.device) -> None:
+def update_costs(args, device: torch.device) -> None:
     """Methods are timed round-robin (one update of each per round), so drifting load affects all alike."""
     g = torch.Generator().manual_seed(0)
     x, y = load_images(args.dataset, args.batch, g)
@@ -64,39 +60,8 @@ def time_updates(args, device: torch.device) -> None:
         method = build_method(name)
         if multitask:  # rotation labels for the batch (the loop's prepare_data would build the 5x set)
             method.rotation = torch.arange(args.batch) % 5
-        steps[name] = _make_step(model, method, Batch(x, y, torch.arange(args.batch)))
-    for step in steps.values():
-        for _ in range(3):  # warm-up
-            step()
-    _sync(device)
-    times: dict[str, list[float]] = {name: [] for name in TIMED}
-    for _ in range(args.repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            _sync(device)
-            times[name].append(1000 * (time.perf_counter() - start))
-    median = {name: sorted(t)[len(t) // 2] for name, t in times.items()}
-    fastest = {name: min(t) for name, t in times.items()}
-    print(f"{'method':<12}{'median ms':>11}{'x plain':>9}{'min ms':>9}{'x plain':>9}")
-    for name in TIMED:
-        print(
-            f"{name:<12}{median[name]:>11.2f}{median[name] / median['plain']:>9.2f}"
-            f"{fastest[name]:>9.2f}{fastest[name] / fastest['plain']:>9.2f}"
-        )
-
-
-def _make_step(model, method, batch):
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss, _ = method.loss(model, batch)
-        loss.item()  # the loop reads the value every step (divergence check)
-        loss.backward()
-        opt.step()
-
-    return step
+        steps[name] = make_update(model, method, Batch(x, y, torch.arange(args.batch)))
+    time_updates(steps, args.repeats, device)
 
 
 def agreement(args, device: torch.device) -> None:
@@ -151,7 +116,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     device = configure(args.threads, args.device)
-    time_updates(args, device)
+    update_costs(args, device)
     if not args.skip_agreement:
         agreement(args, device)
 

@@ -22,6 +22,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from update_timing import make_update
 
 from advreg.methods import build_method
 from advreg.methods.base import Batch
@@ -75,19 +76,6 @@ def saved_bytes(model: torch.nn.Module, method, batch: Batch) -> tuple[float, fl
     return sum(seen.values()) / 2**20, logs.get("deepfool_iterations", 0.0)
 
 
-def make_step(model: torch.nn.Module, method, batch: Batch):
-    opt = torch.optim.SGD(model.parameters(), lr=0.0)  # lr 0: every repeat sees the same model
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        loss, _ = method.loss(model, batch)
-        loss.item()  # the loop reads the value every step (divergence check)
-        loss.backward()
-        opt.step()
-
-    return step
-
-
 def benchmark(args: argparse.Namespace, device: torch.device) -> None:
     g = torch.Generator().manual_seed(0)
     x, y = load_images(args.dataset, 5000, g)
@@ -107,7 +95,7 @@ def benchmark(args: argparse.Namespace, device: torch.device) -> None:
                 for mode in ("loop", "batched"):
                     params = {"max_iter": max_iter, "top_classes": top, "class_gradients": mode}
                     configs.append(("deepdefense", params, str(max_iter), "all" if top == 0 else f"top {top}", mode))
-        steps = [make_step(model, build_method(name, params), batch) for name, params, *_ in configs]
+        steps = [make_update(model, build_method(name, params), batch, lr=0.0) for name, params, *_ in configs]
         for step in steps:  # warm-up
             step()
         _sync(device)

@@ -20,9 +20,9 @@ Usage: .venv/bin/python benchmarks/lwa.py [--repeats 30] [--batch 100] [--device
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from update_timing import make_update, time_updates
 
 from advreg.methods import build_method
 from advreg.methods.base import Batch
@@ -45,24 +45,6 @@ MODELS = {
 }
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _make_step(model, method, batch):
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss, _ = method.loss(model, batch)
-        loss.item()  # the loop reads the value every step (divergence check)
-        loss.backward()
-        opt.step()
-
-    return step
-
-
 def time_model(label: str, arch: str, kwargs: dict, args, device: torch.device) -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.rand(args.batch, 1, 28, 28, generator=g).to(device)
@@ -71,27 +53,9 @@ def time_model(label: str, arch: str, kwargs: dict, args, device: torch.device) 
     for name, (method, params) in METHODS.items():
         seed_everything(0)
         model = build_model(arch, (1, 28, 28), 10, **kwargs).to(device).train()
-        steps[name] = _make_step(model, build_method(method, params), Batch(x, y, torch.arange(args.batch)))
-    for step in steps.values():
-        for _ in range(3):  # warm-up
-            step()
-    _sync(device)
-    times: dict[str, list[float]] = {name: [] for name in METHODS}
-    for _ in range(args.repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            _sync(device)
-            times[name].append(1000 * (time.perf_counter() - start))
-    median = {name: sorted(t)[len(t) // 2] for name, t in times.items()}
-    fastest = {name: min(t) for name, t in times.items()}
+        steps[name] = make_update(model, build_method(method, params), Batch(x, y, torch.arange(args.batch)))
     print(f"\n== one update: {label}, batch {args.batch}, 28x28, device {device}, threads {torch.get_num_threads()}")
-    print(f"{'method':<12}{'median ms':>11}{'x plain':>9}{'min ms':>9}{'x plain':>9}")
-    for name in METHODS:
-        print(
-            f"{name:<12}{median[name]:>11.2f}{median[name] / median['plain']:>9.2f}"
-            f"{fastest[name]:>9.2f}{fastest[name] / fastest['plain']:>9.2f}"
-        )
+    time_updates(steps, args.repeats, device)
 
 
 def main() -> None:
