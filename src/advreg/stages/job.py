@@ -31,56 +31,54 @@ def job(log_path: str | Path, config: dict, torch_runtime: bool = True) -> Itera
     process took to get here (interpreter, imports, set-up): ``benchmarks/stage_times.py`` reads it as the
     job's start-up time.
     """
-    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w", encoding="utf-8") as handle:
+    with file_log(log_path) as log:
+        device = None
+        if torch_runtime:
+            import torch
 
-        def log(message: str) -> None:
-            handle.write(message + "\n")
-            handle.flush()
+            from advreg.runtime import configure
 
-        try:
-            device = None
-            if torch_runtime:
-                import torch
-
-                from advreg.runtime import configure
-
-                repro = reproducibility_settings(config)
-                device = configure(repro.threads, config.get("device", "auto"))
-                log(
-                    f"advreg job: device={device} threads={torch.get_num_threads()} torch={torch.__version__} "
-                    f"reproducibility={repro.mode} cpu_capability={torch.backends.cpu.get_cpu_capability()} "
-                    f"MKL_CBWR={os.environ.get('MKL_CBWR', '')} "
-                    f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '')}"
-                )
-            else:
-                log("advreg job: no torch needed")
-            log(f"advreg start-up: {startup_seconds():.2f} s")
-            yield JobContext(log=log, device=device, seed=int(config["seed"]), runtime=runtime_settings(config))
-        except BaseException:
-            handle.write(traceback.format_exc())
-            raise
+            repro = reproducibility_settings(config)
+            device = configure(repro.threads, config.get("device", "auto"))
+            log(
+                f"advreg job: device={device} threads={torch.get_num_threads()} torch={torch.__version__} "
+                f"reproducibility={repro.mode} cpu_capability={torch.backends.cpu.get_cpu_capability()} "
+                f"MKL_CBWR={os.environ.get('MKL_CBWR', '')} "
+                f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '')}"
+            )
+        else:
+            log("advreg job: no torch needed")
+        log(f"advreg start-up: {startup_seconds():.2f} s")
+        yield JobContext(log=log, device=device, seed=int(config["seed"]), runtime=runtime_settings(config))
 
 
 @contextmanager
 def model_log(ctx: JobContext, log_path: str | Path, what: str, job_log: str | Path) -> Iterator[JobContext]:
     """``ctx`` writing to a log of its own (one model of a job that trains several): the job's log says where
     ``what`` is logged and how it ended; a failure's traceback goes to both logs."""
-    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     ctx.log(f"{what}: log {log_path}")
+    with file_log(log_path) as log:
+        log(f"advreg job: {what}, trained in the job logged in {job_log} (device={ctx.device})")
+        yield JobContext(log=log, device=ctx.device, seed=ctx.seed, runtime=ctx.runtime)
+    ctx.log(f"{what}: done")
+
+
+@contextmanager
+def file_log(log_path: str | Path) -> Iterator[Callable[[str], None]]:
+    """A log file (parents created): yields the function that writes a line to it, flushed at once; a failure
+    inside writes its traceback to the file and is re-raised."""
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w", encoding="utf-8") as handle:
 
         def log(message: str) -> None:
             handle.write(message + "\n")
             handle.flush()
 
-        log(f"advreg job: {what}, trained in the job logged in {job_log} (device={ctx.device})")
         try:
-            yield JobContext(log=log, device=ctx.device, seed=ctx.seed, runtime=ctx.runtime)
+            yield log
         except BaseException:
             handle.write(traceback.format_exc())
             raise
-    ctx.log(f"{what}: done")
 
 
 def startup_seconds() -> float:

@@ -118,9 +118,13 @@ def train_variant(
     params: Mapping[str, Any],
     train_settings: Mapping[str, Any],
     model_kwargs: Mapping[str, Any],
+    dataset: Mapping[str, Any] | None = None,
 ) -> None:
-    """Train one method variant, from the reference (``init: reference``) or from scratch (``init: scratch``)."""
-    dataset = load_dataset(dataset_path)
+    """Train one method variant, from the reference (``init: reference``) or from scratch (``init: scratch``).
+
+    ``dataset``: the dataset at ``dataset_path``, already loaded (a training part loads it once for its models).
+    """
+    dataset = load_dataset(dataset_path) if dataset is None else dataset
     splits = make_splits(dataset, DataParams.parse(data, "data"), ctx.seed, experiment, fold)
     generator = seed_everything(derive_seed(ctx.seed, experiment, fold, model_id.method, model_id.variant))
     settings = TrainSettings.parse(train_settings, "train")
@@ -185,6 +189,7 @@ def train_part(
     lengths = {what: len(outputs[what]) for what in ("models", "histories", "timings")} | {"logs": len(logs) - 1}
     if any(n != len(names) for n in lengths.values()):
         raise ValueError(f"training part of {experiment} fold {fold}: {len(names)} models but {lengths} files")
+    dataset = load_dataset(dataset_path)
     for i, name in enumerate(names):
         model_id = ModelId.parse(name)
         job = params["models"][name]
@@ -204,4 +209,5 @@ def train_part(
                 params=job["params"],
                 train_settings=job["train"],
                 model_kwargs=job["model_kwargs"],
+                dataset=dataset,
             )
