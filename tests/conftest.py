@@ -1,4 +1,5 @@
 import copy
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,22 @@ from advreg.models import build_model
 ROOT = Path(__file__).resolve().parents[1]
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 NO_FASHION = "Debian package dataset-fashion-mnist not installed (apt-get install dataset-fashion-mnist)"
+
+
+def snakemake_command(workdir, *args):
+    """The real `snakemake` on this workflow, run in ``workdir`` with the config ``workdir/config.yaml``."""
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        *args,
+    ]
 
 
 @pytest.fixture

@@ -3,14 +3,13 @@
 import hashlib
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 import yaml
-from conftest import FASHION_DIR, NO_FASHION, ROOT, tiny_config
+from conftest import FASHION_DIR, NO_FASHION, snakemake_command, tiny_config
 
 from advreg.artifacts import load_artifact
 from advreg.checkpoints import load_model
@@ -21,18 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not FASHION_DIR.is_dir(), rea
 
 
 def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
-        *args,
-    ]
+    cmd = snakemake_command(workdir, *args)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return proc

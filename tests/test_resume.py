@@ -7,14 +7,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from conftest import FASHION_DIR, NO_FASHION, ROOT
+from conftest import FASHION_DIR, NO_FASHION, ROOT, snakemake_command
 
 from advreg.artifacts import digest_path
 from advreg.layout import checkpoint_path, is_reproducible
@@ -208,20 +207,7 @@ TARGET = "results/k/reference/model.pt"
 
 
 def snakemake_cmd(workdir, *args):
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
-        "--cores",
-        "1",
-        *args,
-    ]
+    return snakemake_command(workdir, "--cores", "1", *args)
 
 
 def snakemake(workdir, *args):

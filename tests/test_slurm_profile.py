@@ -5,11 +5,10 @@ profile resolves those resources per job.  tests/cluster/run_slurm_ci.sh runs th
 import importlib.metadata
 import re
 import subprocess
-import sys
 
 import pytest
 import yaml
-from conftest import ROOT, tiny_config
+from conftest import ROOT, snakemake_command, tiny_config
 
 PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
 CI_PROFILE = ROOT / "profiles" / "slurm-ci" / "config.yaml"
@@ -86,16 +85,8 @@ def slurm_dry_run(tmp_path_factory):
     # The same experiment once more with train_jobs: its training goes to the procedural train_part_* rules.
     config["experiments"]["tiny_parts"] = {**config["experiments"]["tiny"], "train_jobs": 1}
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
+    cmd = snakemake_command(
+        workdir,
         "-n",
         "--workflow-profile",
         str(ROOT / "profiles" / "slurm"),
@@ -104,7 +95,7 @@ def slurm_dry_run(tmp_path_factory):
         "--default-resources",
         "slurm_account=myaccount",
         "slurm_partition=mypartition",
-    ]
+    )
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
