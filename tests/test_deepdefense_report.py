@@ -53,18 +53,45 @@ def published():
 
 def test_table1_shows_ours_paper_differences_and_multiples_of_the_reference():
     table = dd.table1({"mlp": dd.robustness_table(robustness_frame())}, ROLES, published())
-    assert list(table["method"]) == ["Reference", "Par. Train", "Adv. Train", "DeepDefense"]
-    row = table.set_index("method").loc["DeepDefense"]
+    ours, rest = table[table["network"] == "MLP"], table[table["network"] != "MLP"]
+    assert list(ours["method"]) == ["Reference", "Par. Train", "Adv. Train", "DeepDefense"]
+    # the rest of the published table: the paper's numbers, ours empty, the model column saying why
+    assert list(rest["network"].drop_duplicates()) == ["LeNet", "ConvNet", "NIN", "AlexNet", "ResNet-18"]
+    imagenet = rest[rest["network"].isin(["AlexNet", "ResNet-18"])]
+    assert len(imagenet) == 4 and set(imagenet["model"]) == {"not run (ImageNet not in this pipeline)"}
+    assert set(rest.loc[rest["network"] == "LeNet", "model"]) == {"not run in this preset"}
+    alexnet = imagenet[imagenet["network"] == "AlexNet"].set_index("method")
+    assert list(alexnet.index) == ["Reference", "DeepDefense"] and alexnet.loc["DeepDefense", "acc paper"] == 57.11
+    assert alexnet.loc["DeepDefense", "rho_2 x ref paper"] == round(0.00454 / 0.00298, 2)
+    assert imagenet[["acc ours", "rho_2 ours", "acc@1.0 ours"]].isna().all().all()
+    assert list(rest.columns) == list(ours.columns)
+    resnet = dd.table_s2(published()).set_index("method")
+    assert list(resnet.index) == ["Reference", "DeepDefense"] and resnet.loc["DeepDefense", "rho_inf paper"] == 0.00146
+    assert resnet.loc["Reference", "acc@0.2 paper"] == 60.02
+    row = ours.set_index("method").loc["DeepDefense"]
     assert row["acc ours"] == 92.0 and row["acc paper"] == 98.65 and row["acc diff"] == pytest.approx(-6.65)
     assert row["rho_2 ours"] == 0.21 and row["rho_2 paper"] == 0.225
     assert row["rho_2 x ref ours"] == 2.1 and row["rho_2 x ref paper"] == round(0.225 / 0.111, 2)
     assert row["rho_inf x ref ours"] == 2.8 and row["rho_inf x ref paper"] == round(0.153 / 0.054, 2)
     assert row["acc@1.0 ours"] == 50.0 and row["acc@1.0 paper"] == 50.0 and row["acc@1.0 diff"] == 0
     assert row["acc@0.5 paper"] == 88.93 and row["eps_ref"] == 0.14
+    # results without input_scale are in [0, 1] pixels; with preprocess: matconvnet rho'_2 is already 0-255
     supplementary = dd.table_s1({"mlp": dd.robustness_table(robustness_frame())}, ROLES, published())
-    s = supplementary.set_index("method").loc["DeepDefense"]
-    assert s["rho'_2 ours"] == 2.1 and s["rho'_2 ours x255"] == pytest.approx(535.5) and s["rho'_2 paper"] == 418.29
-    assert s["x ref ours"] == 2.1 and s["x ref paper"] == round(418.29 / 206.96, 2)
+    s = supplementary[supplementary["network"] == "MLP"].set_index("method").loc["DeepDefense"]
+    assert s["rho'_2 ours"] == 2.1 and s["rho'_2 ours 0-255"] == pytest.approx(535.5) and s["rho'_2 paper"] == 418.29
+    assert (
+        s["x ref ours"] == 2.1 and s["x ref paper"] == round(418.29 / 206.96, 2) and s["input space"] == "[0, 1] pixels"
+    )
+    frame = robustness_frame()
+    scales = frame[frame["metric"] == "clean_accuracy"].assign(metric="input_scale", value=255.0)
+    supplementary = dd.table_s1({"mlp": dd.robustness_table(pd.concat([frame, scales]))}, ROLES, published())
+    s = supplementary[supplementary["network"] == "MLP"].set_index("method").loc["DeepDefense"]
+    assert s["rho'_2 ours"] == s["rho'_2 ours 0-255"] == 2.1 and s["input space"].startswith("255 x - mean")
+    alexnet = supplementary[supplementary["network"] == "AlexNet"].set_index("method")
+    assert alexnet.loc["DeepDefense", "rho'_2 paper"] == 115.97 and math.isnan(
+        alexnet.loc["DeepDefense", "rho'_2 ours"]
+    )
+    assert set(alexnet["model"]) == {"not run (ImageNet not in this pipeline)"}
 
 
 def verdicts(claims):

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from advreg.methods import build_method
 from advreg.methods.base import Batch
+from advreg.methods.branch_norm import BranchStatistics, recording, reusing
 from advreg.methods.fimr import inverse_probability_sum
 from advreg.methods.hldr import latent_disparity_penalty
 from advreg.methods.pairs import agn_copies, batchnorm_statistics_kept, fgsm_partners, fine_tuning_pairs
@@ -98,6 +99,64 @@ def test_adversarial_pass_leaves_batchnorm_running_statistics_alone():
     method.loss(fresh, batch_of(expanded))
     clean_only(expanded.x)
     assert torch.equal(fresh.blocks.conv1.bn.running_mean, clean_only.blocks.conv1.bn.running_mean)
+
+
+def mixed_batch(model, params):
+    """A batch of D holding budget-0 pairs (the first n entries) and 32/255 pairs (the next n)."""
+    split = data()
+    method = build_method("hldr", {"budgets": [0.0, 32 / 255], **params})
+    expanded = method.prepare_data(split, model)
+    return method, batch_of(expanded), split.x.shape[0]
+
+
+def test_budget_zero_pairs_add_nothing_in_a_mixed_batch_by_default():
+    model = tiny_vgg().train()
+    method, batch, n = mixed_batch(model, {})
+    assert method.params.batchnorm == "benign"
+    stats = BranchStatistics()
+    with recording(model, stats):
+        _, clean = model.forward_with_activations(batch.x)
+    with reusing(model, stats):
+        _, adv = model.forward_with_activations(method.partners(batch))
+    assert all(torch.equal(clean[k][:n], adv[k][:n]) for k in clean)  # budget 0: the same activity, bit for bit
+    assert all(not torch.equal(clean[k][n:], adv[k][n:]) for k in clean)
+    diff = sum((clean[k] - adv[k]).abs().flatten(1).sum(1) for k in clean)
+    total = sum(clean[k].abs().flatten(1).sum(1) for k in clean)
+    assert (diff[:n] == 0).all() and (diff[n:] > 0).all()
+    fresh = tiny_vgg().train()
+    _, logs = method.loss(fresh, batch)
+    assert logs["disparity"] == pytest.approx((diff[n:] / total[n:]).sum().item() / (2 * n), rel=1e-5)
+    # own batch statistics (the authors' separate BN layers): the budget-0 pairs add a penalty in the same batch
+    own, batch, n = mixed_batch(tiny_vgg().train(), {"batchnorm": "own"})
+    model = tiny_vgg().train()
+    _, clean = model.forward_with_activations(batch.x)
+    with batchnorm_statistics_kept(model):
+        _, adv = model.forward_with_activations(own.partners(batch))
+    assert latent_disparity_penalty({k: v[:n] for k, v in clean.items()}, {k: v[:n] for k, v in adv.items()}) > 1e-3
+
+
+def test_benign_pass_with_recorded_statistics_is_batchnorm_in_training_mode():
+    model, reference = tiny_vgg().train(), tiny_vgg().train()
+    x = data().x
+    stats = BranchStatistics()
+    with recording(model, stats):
+        logits, _ = model.forward_with_activations(x)
+    expected = reference(x)
+    assert torch.allclose(logits, expected, atol=1e-5)
+    for ours, theirs in zip(model.modules(), reference.modules(), strict=True):
+        if isinstance(ours, torch.nn.modules.batchnorm._BatchNorm):
+            assert torch.allclose(ours.running_mean, theirs.running_mean, atol=1e-6)
+            assert torch.allclose(ours.running_var, theirs.running_var, atol=1e-6)
+            assert ours.num_batches_tracked == theirs.num_batches_tracked == 1
+    assert all("forward" not in vars(m) for m in model.modules())  # the class's forward again
+    with reusing(model, stats):  # the adversarial pass: the benign map, running statistics untouched
+        before = model.blocks.conv1.bn.running_mean.clone()
+        shifted, _ = model.forward_with_activations(x + 0.2)
+    assert torch.equal(before, model.blocks.conv1.bn.running_mean)
+    assert not torch.allclose(shifted, logits)
+    other = tiny_vgg().train()
+    with reusing(other, BranchStatistics()), pytest.raises(RuntimeError, match="the benign pass did not"):
+        other(x)
 
 
 # --------------------------------------------------------------------------------------------- FIMR (eq. 2)

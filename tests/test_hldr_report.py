@@ -3,6 +3,7 @@ gains paired by fold, claims that flip with the numbers, the published transcrip
 
 import math
 import statistics
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,6 +12,7 @@ from conftest import ROOT
 
 from advreg.papers import hldr
 from advreg.papers.catalog import HLDRPaper
+from advreg.params import ConfigError
 
 PAPER = ROOT.parent / "shared" / "papers" / "latent-disparity-regularization.md"
 EPS = [0.0, 8 / 255, 16 / 255]
@@ -201,31 +203,22 @@ def test_table_one_beside_the_published_times():
     assert row.loc["fimr/default", "paper / HLDR"] == pytest.approx(round(2.0 / 2.1, 3))
 
 
-def test_render_writes_figures_tables_and_claims(tmp_path):
-    files = {}
-    crosseval().to_csv(tmp_path / "crosseval.csv", index=False)
+def result_files(folder, experiment="e"):
+    """Hand-made gathered results of one experiment (crosseval, robustness, timings) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    crosseval().assign(experiment=experiment).to_csv(folder / "crosseval.csv", index=False)
     rows = []
     for model in VARIANTS:
         for fold in (0, 1):
-            rows.append(
-                {"experiment": "e", "fold": fold, "model": model, "metric": "clean_accuracy", "layer": "", "value": 0.9}
-            )
+            base = {"experiment": experiment, "fold": fold, "model": model}
+            rows.append({**base, "metric": "clean_accuracy", "layer": "", "value": 0.9})
             for i in range(1, 14):
-                rows.append(
-                    {
-                        "experiment": "e",
-                        "fold": fold,
-                        "model": model,
-                        "metric": "latent_disparity",
-                        "layer": f"conv{i}",
-                        "value": i / 20,
-                    }
-                )
-    pd.DataFrame(rows).to_csv(tmp_path / "robustness.csv", index=False)
+                rows.append({**base, "metric": "latent_disparity", "layer": f"conv{i}", "value": i / 20})
+    pd.DataFrame(rows).to_csv(folder / "robustness.csv", index=False)
     pd.DataFrame(
         [
             {
-                "experiment": "e",
+                "experiment": experiment,
                 "fold": f,
                 "model": m,
                 "step_seconds": 1.0,
@@ -235,21 +228,77 @@ def test_render_writes_figures_tables_and_claims(tmp_path):
             for m in VARIANTS
             for f in (0, 1)
         ]
-    ).to_csv(tmp_path / "timings.csv", index=False)
-    for what in ("crosseval", "robustness", "timings"):
-        files[what] = str(tmp_path / f"{what}.csv")
-    context = {
+    ).to_csv(folder / "timings.csv", index=False)
+    return {what: str(folder / f"{what}.csv") for what in ("crosseval", "robustness", "timings")}
+
+
+def context_of(datasets):
+    return {
         "published": str(ROOT / "config" / "published" / "hldr.yaml"),
-        "experiments": {"e": {"dataset": "fashion_mnist", "variants": VARIANTS}},
+        "experiments": {name: {"dataset": d, "variants": VARIANTS} for name, d in datasets.items()},
     }
+
+
+def test_render_writes_figures_tables_and_claims(tmp_path):
     out = tmp_path / "paper"
-    hldr.render(params(), {"e": files}, context, out, lambda message: None)
+    hldr.render(params(), {"e": result_files(tmp_path)}, context_of({"e": "fashion_mnist"}), out, lambda m: None)
     for n in (2, 3, 4, 5, 6):
         assert (out / "figures" / f"figure{n}.png").stat().st_size > 5_000
         assert (out / "tables" / f"figure{n}.md").read_text().startswith(f"# HLDR Fig. {n}")
     assert (out / "tables" / "table1.csv").is_file() and (out / "claims.md").is_file()
     figure6 = pd.read_csv(out / "tables" / "figure6.csv")
     assert set(figure6["training"]) == {"D", "DN"} and len(figure6) == 13 * (4 + 5)
+    assert set(figure6["dataset"]) == {"Fashion-MNIST"}
+
+
+def test_both_datasets_share_the_figures_in_the_papers_panels(tmp_path, monkeypatch):
+    titles = {}
+
+    def keep_titles(figure, path):  # the panels' titles of each figure, then the real save
+        titles[Path(path).name] = [axis.get_title() for axis in figure.axes if axis.get_visible()]
+        save(figure, path)
+
+    save = hldr._save
+    monkeypatch.setattr(hldr, "_save", keep_titles)
+    inputs = {"hc": result_files(tmp_path / "c", "hc"), "hf": result_files(tmp_path / "f", "hf")}
+    datasets = {"hc": "cifar10", "hf": "fashion_mnist"}
+    p = HLDRPaper.of(by_dataset=["hc", "hf"])  # CIFAR-10 named first: the paper's order still wins
+    assert p.experiments() == ["hc", "hf"]
+    out = tmp_path / "paper"
+    hldr.render(p, inputs, context_of(datasets), out, lambda m: None)
+    for n in (2, 3, 4, 5):
+        assert titles[f"figure{n}.png"] == ["(a) Fashion-MNIST", "(b) Fashion-MNIST", "(c) CIFAR-10", "(d) CIFAR-10"]
+        table = pd.read_csv(out / "tables" / f"figure{n}.csv")
+        assert list(table["dataset"].unique()) == ["Fashion-MNIST", "CIFAR-10"]
+        assert "Fashion-MNIST (a, b), CIFAR-10 (c, d)" in (out / "tables" / f"figure{n}.md").read_text()
+    assert [t.split(",")[0] for t in titles["figure6.png"]] == [
+        "(a) Fashion-MNIST",
+        "(b) CIFAR-10",
+        "(c) Fashion-MNIST",
+        "(d) CIFAR-10",
+    ]
+    assert "on D_N" in titles["figure6.png"][2] and "on D_N" not in titles["figure6.png"][1]
+    assert set(pd.read_csv(out / "tables" / "table1.csv")["dataset"]) == {"Fashion-MNIST", "CIFAR-10"}
+    claims = pd.read_csv(out / "claims.csv")
+    fmnist = claims["claim"].str.startswith("Fashion-MNIST: ")
+    cifar = claims["claim"].str.startswith("CIFAR-10: ")
+    assert fmnist.sum() == cifar.sum() >= 13 and (fmnist | cifar).all()
+
+    # CIFAR-10 alone keeps its letters; so does Fashion-MNIST alone
+    titles.clear()
+    hldr.render(HLDRPaper.of(experiment="hc"), inputs, context_of(datasets), tmp_path / "c_only", lambda m: None)
+    assert titles["figure2.png"] == ["(c) CIFAR-10", "(d) CIFAR-10"]
+    assert [t.split(",")[0] for t in titles["figure6.png"]] == ["(b) CIFAR-10", "(d) CIFAR-10"]
+    assert hldr.panel_slots(["mnist", "fashion_mnist"]) == {"mnist": 2, "fashion_mnist": 0}
+
+
+def test_the_block_takes_one_experiment_or_one_per_dataset():
+    with pytest.raises(ConfigError, match="not both"):
+        HLDRPaper.of()
+    with pytest.raises(ConfigError, match="not both"):
+        HLDRPaper.of(experiment="a", by_dataset=["b"])
+    with pytest.raises(ConfigError, match="named twice"):
+        HLDRPaper.of(by_dataset=["a", "a"])
 
 
 def test_published_transcription_matches_the_paper():

@@ -138,6 +138,18 @@ def test_figure1_claims_from_the_normal_networks_curves():
     assert claims["Adv_Alpha and Adv_Loss are much more effective than Adv_Loss_Sign"].verdict == "not held"
 
 
+def test_figure2_caption_reading_is_normal_and_lwa_under_their_own_attacks():
+    """Fig. 2 as its caption reads: accuracy against the L2 norm, one curve per attack, Normal and LWA."""
+    frame = crosseval()
+    curves = lwa.figure2_norm_frame(frame, params())
+    assert set(curves["network"]) == {"Normal", "LWA"} and set(curves["target"]) == {"plain/default", "lwa/default"}
+    assert len(curves) == 2 * 3 * len(EPSILONS)
+    at = curves.set_index(["network", "method", "epsilon"])["accuracy"]
+    assert at[("LWA", "Adv_Loss", 1.5)] == pytest.approx(0.85)
+    assert at[("Normal", "Adv_Alpha", 1.5)] == pytest.approx(0.08)
+    assert at[("LWA", "Adv_Loss", 0.0)] == pytest.approx(0.92)  # white-box rows only (transfer rows cost half)
+
+
 def test_tradeoff_claim_from_learning_curves():
     curves = {"mlp": lwa.learning_curves(histories(), params())}
     assert set(curves["mlp"]["set"]) == {"clean", "under Adv_Loss (grad_l2)"}
@@ -164,7 +176,8 @@ def test_render_writes_tables_figures_and_claims(tmp_path):
     lwa.render(params(lenet_experiment="lenet"), inputs, context, out, lambda _: None)
     assert {p.name for p in (out / "tables").iterdir()} == {"table1.csv", "table1.md", "table2.csv", "table2.md"}
     assert (out / "figures" / "figure1.png").stat().st_size > 5_000
-    assert (out / "figures" / "figure2.png").stat().st_size > 5_000
+    assert (out / "figures" / "figure2.png").stat().st_size > 5_000  # the text's reading: learning curves
+    assert (out / "figures" / "figure2_norm.png").stat().st_size > 5_000  # the caption's: accuracy vs L2 norm
     claims = pd.read_csv(out / "claims.csv")
     assert set(claims["verdict"]) <= {"held", "not held", "not testable"}
     table2 = claims[claims["claim"].str.contains("Table 2") & claims["claim"].str.startswith("LWA makes LeNet")]

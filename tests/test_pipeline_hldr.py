@@ -81,7 +81,7 @@ def test_hldr_experiment_end_to_end(tmp_path):
     results, paper = tmp_path / "results" / "hl", tmp_path / "results" / "papers" / "hldr"
     reference, _ = load_model(results / "reference" / "model.pt")
     hgd, meta = load_model(results / "fold1" / "models" / "hgd" / "default" / "model.pt")
-    assert meta["arch_kwargs"]["denoiser"] == {"width": 4, "depth": 1}
+    assert meta["arch_kwargs"]["denoiser"] == {"width": 4, "depth": 1, "max_width": 0, "convs": 2, "bias": False}
     # HGD trained the denoiser only: the target's weights and BatchNorm statistics are the reference's
     target = {k: v for k, v in hgd.state_dict().items() if not k.startswith("denoiser.")}
     assert target.keys() == reference.state_dict().keys()
@@ -96,7 +96,8 @@ def test_hldr_experiment_end_to_end(tmp_path):
     robust = pd.read_csv(results / "robustness.csv")
     latent = robust[robust["metric"] == "latent_disparity"]
     assert set(latent["layer"]) == {f"conv{i}" for i in range(1, 14)}  # convolutional layers only
-    assert set(robust["metric"]) == {"clean_accuracy", "latent_disparity"}  # no DeepFool / FGS bisection
+    # no DeepFool / FGS bisection (input_scale: every model's pixel-to-input factor, written for every experiment)
+    assert set(robust["metric"]) == {"clean_accuracy", "input_scale", "latent_disparity"}
 
     for n in (2, 3, 4, 5, 6):
         assert (paper / "figures" / f"figure{n}.png").stat().st_size > 5_000

@@ -21,7 +21,7 @@ SHAPES = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32,
 
 
 def jobs():
-    for preset in ("config.yaml", "paper.yaml"):
+    for preset in ("config.yaml", "paper.yaml", "paper-mnist-cpu.yaml"):
         plan = build_plan(yaml.safe_load((ROOT / "config" / preset).read_text()))
         for exp in plan:
             if exp.pretrain is not None:

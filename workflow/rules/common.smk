@@ -12,10 +12,12 @@ if SRC_DIR not in sys.path:
 
 from advreg import layout
 from advreg.ids import NAME_PATTERN, REFERENCE, VARIANT_PATTERN, ModelId
+from advreg.data.stand_ins import apply_stand_ins, stand_in_note
 from advreg.plan import build_plan
 from advreg.settings import reproducibility_settings
 
 validate(config, "../schemas/config.schema.yaml")
+STAND_INS = apply_stand_ins(config)  # experiment -> the built-in dataset its stand-in replaces
 PLAN = build_plan(config)
 GPUS = config.get("cluster", {}).get("gpu", 0)
 TORCH_THREADS = reproducibility_settings(config).threads
@@ -169,6 +171,7 @@ def paper_params(wildcards):
         "context": {
             "published": workflow_file(published) if published else None,
             "experiments": {e: PLAN[e].summary() for e in params.experiments()},
+            "data_notes": {e: stand_in_note(config, PLAN[e].dataset) for e in params.experiments()},
         },
     }
 

@@ -205,6 +205,7 @@ class CustomDatasetParams(Params):
     dir: str = param("", "the folder holding the files")
     file: str = param("", "npz: the file's name in dir (default: <name>.npz)")
     classes: tuple[str, ...] = param((), "class names in label order (default: '0' .. 'K-1')")
+    description: str = param("", "what the data is, in a few words (shown in captions where it stands in)")
     digests: DatasetDigests = param(DatasetDigests, "pinned SHA256 of the decoded arrays")
 
     def check(self, where: str) -> None:

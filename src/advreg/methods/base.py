@@ -10,7 +10,7 @@ every sample, footnote 4) override :meth:`Method.prepare_data`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -24,11 +24,20 @@ from advreg.splits import Split
 
 @dataclass
 class Batch:
-    """A minibatch: model inputs in [0, 1] (N, C, H, W), int64 labels, and indices into the training set."""
+    """A minibatch: model inputs in [0, 1] (N, C, H, W), int64 labels, and indices into the training set.
+
+    ``crop``: the random windows the training loop cut ``x`` to when the model crops (drawn once per step,
+    :mod:`advreg.models.crop`), None otherwise; apply them to any other tensor of the batch's samples with
+    :meth:`same_crop`."""
 
     x: torch.Tensor
     y: torch.Tensor
     index: torch.Tensor
+    crop: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def same_crop(self, t: torch.Tensor) -> torch.Tensor:
+        """``t`` (one entry per sample of the batch, full size) cut to the windows ``x`` was cut to."""
+        return t if self.crop is None else self.crop(t)
 
 
 class Method:

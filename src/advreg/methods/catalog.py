@@ -235,6 +235,11 @@ class HLDRParams(PairsParams):
         "sample",
         "eq. 3's ratio per pair, averaged over the minibatch, or one ratio of the minibatch's sums (authors' code)",
     )
+    batchnorm: Literal["benign", "own"] = param(
+        "benign",
+        "BatchNorm of the x_a pass: the benign batch's statistics (one network, eq. 3: a budget-0 pair adds 0), or "
+        "batch statistics of its own (like the authors' separate BN layers of the adversarial branch)",
+    )
 
 
 @dataclass(frozen=True)

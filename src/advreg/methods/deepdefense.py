@@ -7,7 +7,9 @@ batch mean, i.e. eq. 3's sums divided by B)::
                                                    + sum_{k in F} exp( d ||r_k|| / ||x_k||) ]
 
 T: samples the model classifies correctly (at the start of the step), F: the misclassified ones; norms are
-Euclidean (sec. 4: "the Euclidean norm is simply chosen"). r_k is the DeepFool perturbation of x_k (sec. 3.1),
+Euclidean (sec. 4: "the Euclidean norm is simply chosen") and taken in the model's input space (with
+``preprocess: matconvnet``, the paper's 255 x minus the training mean image, :mod:`advreg.models.preprocess`; the
+[0, 1] pixels otherwise), so c and d act on the paper's ratios. r_k is the DeepFool perturbation of x_k (sec. 3.1),
 computed by :func:`advreg.attacks.deepfool.unrolled_deepfool`: the same DeepFool loop as the attack, with every
 step kept in the autograd graph, so that ``loss.backward()`` differentiates r_k with respect to the weights
 through all unrolled steps (sec. 3.3's "recursive-flavoured network"; the class gradients w_k come from a
@@ -43,6 +45,7 @@ from advreg.attacks.base import per_sample_norm
 from advreg.attacks.deepfool import DeepFoolResult, unrolled_deepfool
 from advreg.methods import METHODS
 from advreg.methods.base import Batch, Method
+from advreg.models.preprocess import InputSpace, input_space
 
 
 def masked_to_block(model: nn.Module, block: str) -> nn.Module:
@@ -73,8 +76,14 @@ def deepfool_distances(
     towards_true: bool,
     batched: bool,
     top_classes: int = 0,
+    space: InputSpace | None = None,
 ) -> tuple[torch.Tensor, DeepFoolResult]:
-    """(||r_k||_2 / ||x_k||_2 per sample, differentiable; the DeepFool result) for the regulariser of eq. 6."""
+    """(||r_k||_2 / ||x_k||_2 per sample, differentiable; the DeepFool result) for the regulariser of eq. 6.
+
+    Norms and ``step_eps`` are in ``space`` (the model's input space, :func:`advreg.models.preprocess.input_space`:
+    DeepDefense's 255 x - mean with ``preprocess: matconvnet``; None: the [0, 1] pixels); DeepFool's steps are
+    the same in either (the map is affine with one scale), ``step_eps`` excepted, which is converted."""
+    space = space or InputSpace(None)
     correct = predicted == y
     target = torch.where(correct, torch.full_like(y, -1), y) if towards_true else None
     result = unrolled_deepfool(
@@ -84,11 +93,12 @@ def deepfool_distances(
         target,
         overshoot=overshoot,
         max_iter=max_iter,
-        step_eps=step_eps,
+        step_eps=step_eps / space.scale,
         batched=batched,
         top_classes=top_classes,
     )
-    ratio = per_sample_norm(result.perturbation) / per_sample_norm(x).clamp_min(1e-12)
+    r_norm = per_sample_norm(space.perturbation(result.perturbation))
+    ratio = r_norm / per_sample_norm(space.inputs(x).detach()).clamp_min(1e-12)
     return ratio, result
 
 
@@ -126,6 +136,7 @@ class DeepDefense(Method):
             towards_true=p.misclassified == "towards_true",
             batched=p.class_gradients == "batched",
             top_classes=p.top_classes,
+            space=input_space(model),
         )
         penalty = deepdefense_penalty(ratio, correct, p.c, p.d).mean()
         logs = {

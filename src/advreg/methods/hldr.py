@@ -14,10 +14,13 @@ through both and through its normaliser.
 cross-entropy; ``batch`` takes one ratio of the minibatch's sums, as the authors' code
 (``K.sum(K.abs(benProjs - advProjs)) / K.sum(K.abs(benProjs))``).
 
-BatchNorm: the adversarial inputs pass in training mode (batch statistics of their own, like the code's separate
-BatchNorm layers of the adversarial branch) but do not change the running statistics used at test time
-(:func:`advreg.methods.pairs.batchnorm_statistics_kept`). A pair with ``x_a = x`` (budget 0) adds nothing to the
-penalty when the whole batch is benign; in a mixed batch the two passes' batch statistics differ.
+BatchNorm (``batchnorm``): ``benign`` (default) normalises the adversarial pass with the benign batch's statistics
+(:mod:`advreg.methods.branch_norm`): eq. 3's ``s_i(x_a)`` is the activity of the same network, so a pair with
+``x_a = x`` (budget 0) adds exactly nothing to the penalty, in any batch. ``own``: the adversarial inputs pass in
+training mode on batch statistics of their own, like the authors' code, whose adversarial branch has BatchNorm
+layers of its own (with their own scales and shifts too, which ``own`` shares); a budget-0 pair then adds a
+non-zero penalty whenever its batch also holds perturbed pairs. Either way the adversarial pass leaves the running
+statistics used at test time as the benign pass set them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from torch import nn
 
 from advreg.methods import METHODS
 from advreg.methods.base import Batch
+from advreg.methods.branch_norm import BranchStatistics, recording, reusing
 from advreg.methods.pairs import PairedMethod, batchnorm_statistics_kept
 
 TINY = 1e-12
@@ -60,9 +64,16 @@ class HLDR(PairedMethod):
         if not hasattr(model, "forward_with_activations"):
             raise ValueError(f"method 'hldr' needs a model with hidden activations, got {type(model).__name__}")
         x_a = self.partners(batch)
-        logits, clean = model.forward_with_activations(batch.x)
-        with batchnorm_statistics_kept(model):
-            _, adversarial = model.forward_with_activations(x_a)
+        if self.params.batchnorm == "benign":
+            stats = BranchStatistics()
+            with recording(model, stats):
+                logits, clean = model.forward_with_activations(batch.x)
+            with reusing(model, stats):
+                _, adversarial = model.forward_with_activations(x_a)
+        else:
+            logits, clean = model.forward_with_activations(batch.x)
+            with batchnorm_statistics_kept(model):
+                _, adversarial = model.forward_with_activations(x_a)
         ce = F.cross_entropy(logits, batch.y)
         penalty = latent_disparity_penalty(clean, adversarial, self.params.normalise)
         xi = self.params.xi

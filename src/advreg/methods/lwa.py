@@ -32,7 +32,9 @@ fixed and ``h`` still a function of the weights, which is lines 9-12: ``N_cla`` 
 Choices (docs/fidelity.md): no clipping to the pixel box by default (the authors do not clip); the network is in
 the mode the loop put it in (training: dropout active, BatchNorm on batch statistics) while ``r`` is computed,
 ``inner_mode: eval`` computes it on the deterministic network instead; a sample whose gradient is zero is not
-perturbed.
+perturbed. On a model that crops at random (``lwa_cifar``'s ``crop``) the batch arrives cut to one window per sample,
+drawn once per step by the training loop (:mod:`advreg.models.crop`), so ``r`` is computed at the crop that the loss
+at ``x + r`` sees: Alg. 2's pseudo-sample.
 """
 
 from __future__ import annotations

@@ -130,7 +130,8 @@ class PairedMethod(Method):
         return expanded
 
     def partners(self, batch: Batch) -> torch.Tensor:
-        """The batch's adversarial (or noisy) partners x_a, on the batch's device."""
+        """The batch's adversarial (or noisy) partners x_a, on the batch's device, cut to the windows of the
+        batch's inputs when the model crops (:meth:`Batch.same_crop`)."""
         if self._partners is None:
             raise RuntimeError(f"method '{self.name}': prepare_data() must run before loss() (the training loop does)")
-        return self._partners[batch.index.cpu()].to(batch.x.device)
+        return batch.same_crop(self._partners[batch.index.cpu()].to(batch.x.device))

@@ -16,9 +16,11 @@ class FGSBudgetParams(Params):
     """FGS budgets found by bisection: rho_inf (DeepDefense eq. 8-9, at the epsilon misclassifying 50%) and the
     accuracies at fractions of epsilon_ref (Table 1)."""
 
-    eps_max: float = param(0.5, "largest FGS epsilon searched; samples not fooled there are censored", gt=0)
+    eps_max: float = param(
+        0.5, "largest FGS epsilon searched, in [0, 1] pixel units; samples not fooled there are censored", gt=0
+    )
     steps: int = param(20, "bisection halvings", ge=1)
-    clip: bool = param(True, "keep FGS inputs in the [0, 1] pixel box")
+    clip: bool = param(False, "keep FGS inputs in the [0, 1] pixel box (DeepDefense eq. 9 does not)")
     eps_ref_model: str = param(
         "",
         "model id whose 50% FGS epsilon is every model's eps_ref (DeepDefense Table 1: the DeepDefense model of "

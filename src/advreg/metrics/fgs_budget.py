@@ -2,15 +2,19 @@
 
 DeepDefense sec. 4.1, eq. 8-9: under the FGS attack Delta x_k = epsilon sign(grad_x L(y_k, f(x_k))), "we adjust
 epsilon so that 50% of the image samples are misclassified", and rho_inf = mean_k ||Delta x_k||_inf / ||x_k||_inf
-at that one epsilon (eps_50 here; Table 1 confirms the reading: DeepDefense's rho_inf equals its eps_ref on MNIST,
-where ||x||_inf = 1). epsilon_ref is "the smallest epsilon such that 50% perturbed images are misclassified by our
-regularized model": the eps_50 of one model (the DeepDefense model of the network) at which every model's accuracy
+at that one epsilon (eps_50 here; Table 1 confirms the reading: the DeepDefense model's accuracy at 1.0 x
+eps_ref is 50.00% in every block). Epsilons are in [0, 1] pixel units; the step eps sign(g) is the same step
+in the model's input space (with DeepDefense's ``preprocess: matconvnet``, 255 x - mean: 255 eps there, the sign
+of the gradient being the same in both), and ||.||_inf in eq. 8 is taken there (||x||_inf about 0.9 x 255 on
+MNIST). Eq. 9 does not clip: ``clip`` (keep x + eps sign(g) in the [0, 1] pixel box) is off by default.
+epsilon_ref is "the smallest epsilon such that 50% perturbed images are misclassified by our regularized model":
+the eps_50 of one model (the DeepDefense model of the network) at which every model's accuracy
 is then reported (0.2, 0.5 and 1.0 x epsilon_ref; :mod:`advreg.metrics.robustness`).
 
 - eps_50: bisection on the error rate along each sample's fixed sign direction (0 if half the samples are
   misclassified already; nan if fewer than half are at ``eps_max``);
-- rho_inf (eq. 8 with eps_50): eps_50 * mean_k ||sign(g_k)||_inf / ||x_k||_inf (the unclipped perturbation of
-  eq. 9; ||sign(g_k)||_inf is 1 unless the gradient is all zero);
+- rho_inf (eq. 8 with eps_50): eps_50 * mean_k ||sign(g_k)||_inf / ||x_k||_inf in the input space (the unclipped
+  perturbation of eq. 9; ||sign(g_k)||_inf is 1 unless the gradient is all zero);
 - per sample, the smallest fooling epsilon by bisection (0 for a sample already misclassified; one not fooled at
   ``eps_max`` is censored at ``eps_max`` and counted in ``censored``), and rho_inf_per_sample, the mean of
   eps_k / ||x_k||_inf: the per-sample reading of eq. 8, kept as a further measure.
@@ -29,6 +33,7 @@ import torch
 from torch import nn
 
 from advreg.attacks.base import clip_box, input_gradient, per_sample_norm, predicted_labels
+from advreg.models.preprocess import InputSpace
 
 
 @dataclass
@@ -79,7 +84,7 @@ def fifty_percent_epsilon(
     *,
     eps_max: float = 0.5,
     steps: int = 20,
-    clip: bool = True,
+    clip: bool = False,
     batch_size: int = 1000,
 ) -> float:
     """eps_50 of ``model`` alone: the smallest FGS epsilon misclassifying half of (x, y) (nan if none <= eps_max)."""
@@ -95,10 +100,14 @@ def fgs_budgets(
     *,
     eps_max: float = 0.5,
     steps: int = 20,
-    clip: bool = True,
+    clip: bool = False,
     batch_size: int = 1000,
+    space: InputSpace | None = None,
 ) -> FGSBudgets:
-    """Bisection for the per-sample and the 50% FGS budgets (``steps`` halvings each)."""
+    """Bisection for the per-sample and the 50% FGS budgets (``steps`` halvings each), in [0, 1] pixel units;
+    rho_inf and rho_inf_per_sample divide ``space.scale`` times them by ||x||_inf in ``space`` (the model's input
+    space; None: the pixels)."""
+    space = space or InputSpace(None)
     model.eval()
     sign = torch.sign(input_gradient(model, x, y, batch_size))
     wrong_at = _wrong_at(model, x, y, sign, clip, batch_size)
@@ -114,16 +123,17 @@ def fgs_budgets(
         hi = torch.where(fooled, mid, hi)
         lo = torch.where(fooled, lo, mid)
     per_sample = torch.where(already, torch.zeros_like(hi), torch.where(censored, torch.full_like(hi, eps_max), hi))
-    x_inf = per_sample_norm(x, float("inf")).clamp_min(1e-12)
-    rho_inf_per_sample = (per_sample / x_inf).mean().item()  # ||eps sign(g)||_inf = eps where g != 0
+    x_inf = per_sample_norm(space.inputs(x), float("inf")).clamp_min(1e-12)
+    scale = space.scale  # an epsilon of eps pixels is scale * eps in the input space
+    rho_inf_per_sample = (scale * per_sample / x_inf).mean().item()  # ||eps sign(g)||_inf = eps where g != 0
     eps_50 = _half_error_epsilon(wrong_at, eps_max, steps)
     sign_inf = per_sample_norm(sign, float("inf"))
-    rho_inf = eps_50 * (sign_inf / x_inf).mean().item()
+    rho_inf = scale * eps_50 * (sign_inf / x_inf).mean().item()
     return FGSBudgets(per_sample.cpu(), censored.cpu(), rho_inf_per_sample, eps_50, rho_inf)
 
 
 def fgs_accuracy(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, *, clip: bool = True, batch_size: int = 1000
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, *, clip: bool = False, batch_size: int = 1000
 ) -> float:
     """Accuracy under FGS at one budget (white-box)."""
     sign = torch.sign(input_gradient(model, x, y, batch_size))

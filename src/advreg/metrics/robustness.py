@@ -1,12 +1,16 @@
 """White-box robustness metrics of one model as tidy rows (metric, layer, value).
 
-- ``clean_accuracy``;
+- ``clean_accuracy``, and with the DeepFool or FGS groups ``input_scale``: the factor from [0, 1] pixels to the
+  space every norm below is taken in, the model's input space (:func:`advreg.models.preprocess.input_space`: 255
+  with DeepDefense's ``preprocess: matconvnet``, 255 x minus the training mean image; 1 without);
 - DeepFool (DeepDefense sec. 4.1): ``rho_2`` (eq. 7, mean ||r||_2 / ||x||_2), ``rho_2_unnormalised``
-  (supplementary eq. 1), ``deepfool_success_rate`` and ``deepfool_mean_iterations``, over every test image,
-  each attacked away from the model's own prediction (as the authors' code; docs/fidelity.md);
-- FGS (eq. 8-9, Table 1; :mod:`advreg.metrics.fgs_budget`): ``eps_50`` (the model's smallest FGS epsilon
-  misclassifying 50% of the test images), ``rho_inf`` (eq. 8 at that one epsilon: eps_50 * mean
-  ||sign g||_inf / ||x||_inf), ``rho_inf_per_sample`` (mean of each image's smallest fooling epsilon over
+  (supplementary eq. 1, in the input space's units: 0-255 with matconvnet, as the paper's), ``deepfool_success_rate``
+  and ``deepfool_mean_iterations``, over every test image, each attacked away from the model's own prediction (as
+  the authors' code; docs/fidelity.md);
+- FGS (eq. 8-9, Table 1; :mod:`advreg.metrics.fgs_budget`; unclipped by default, as eq. 9): ``eps_50`` (the
+  model's smallest FGS epsilon misclassifying 50% of the test images, in [0, 1] pixel units: eps_50 * input_scale
+  in the input space), ``rho_inf`` (eq. 8 at that one epsilon: eps_50 * mean ||sign g||_inf / ||x||_inf, both
+  in the input space), ``rho_inf_per_sample`` (mean of each image's smallest fooling epsilon over
   ||x||_inf, by bisection) with ``rho_inf_censored_fraction``, ``eps_ref`` (the eps_50 of the model that
   ``fgs.eps_ref_model`` names, the same for every model of the experiment, as Table 1 uses the DeepDefense
   model's; the model's own eps_50 when it names none) and ``acc_at_{0.2,0.5,1}_eps_ref``, the model's accuracy
@@ -31,6 +35,7 @@ from advreg.attacks.deepfool import deepfool, rho_2
 from advreg.metrics.catalog import RobustnessParams
 from advreg.metrics.fgs_budget import fgs_accuracy, fgs_budgets, fifty_percent_epsilon
 from advreg.metrics.latent import latent_disparity
+from advreg.models.preprocess import input_space
 
 FRACTIONS = (0.2, 0.5, 1.0)
 
@@ -57,6 +62,8 @@ def robustness_rows(
 
     predicted = predicted_labels(model, x, batch_size)
     add("clean_accuracy", (predicted == y).float().mean().item())
+    if "deepfool" in settings.metrics or "fgs" in settings.metrics:
+        add("input_scale", input_space(model).scale)
     if "deepfool" in settings.metrics:
         _deepfool_rows(model, x, predicted, settings, batch_size, add)
     if "fgs" in settings.metrics:
@@ -82,17 +89,18 @@ def _deepfool_rows(
     add: Callable[[str, float], None],
 ) -> None:
     df = settings.deepfool
+    space = input_space(model)
     result = deepfool(
         model,
         x,
         predicted,
         overshoot=df.overshoot,
         max_iter=df.max_iter,
-        step_eps=df.step_eps,
+        step_eps=df.step_eps / space.scale,  # step_eps is in the input space's units
         clip=df.clip,
         batch_size=batch_size,
     )
-    normalised, unnormalised = rho_2(result.perturbation, x)
+    normalised, unnormalised = rho_2(space.perturbation(result.perturbation), space.inputs(x))
     add("rho_2", normalised)
     add("rho_2_unnormalised", unnormalised)
     add("deepfool_success_rate", result.fooled.float().mean().item())
@@ -119,7 +127,10 @@ def _fgs_rows(
     eps_ref: float | None,
 ) -> None:
     fgs = settings.fgs
-    budgets = fgs_budgets(model, x, y, eps_max=fgs.eps_max, steps=fgs.steps, clip=fgs.clip, batch_size=batch_size)
+    budgets = fgs_budgets(
+        model, x, y, eps_max=fgs.eps_max, steps=fgs.steps, clip=fgs.clip, batch_size=batch_size,
+        space=input_space(model),
+    )  # fmt: skip
     add("eps_50", budgets.eps_50)
     add("rho_inf", budgets.rho_inf)
     add("rho_inf_per_sample", budgets.rho_inf_per_sample)

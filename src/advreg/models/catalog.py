@@ -12,6 +12,11 @@ from typing import Literal
 
 from advreg.params import ConfigError, Params, Registry, Spec, param
 
+PREPROCESS_HELP = (
+    "input layer: 'matconvnet' maps [0, 1] pixels to 255 x minus the training split's mean image (DeepDefense's "
+    "space, models/preprocess.py), 'none' feeds the pixels as they are"
+)
+
 
 @dataclass(frozen=True)
 class ModelSpec(Spec):
@@ -24,10 +29,15 @@ def model(name: str, params: type[Params], module: str, summary: str) -> ModelSp
 
 @dataclass(frozen=True)
 class DenoiserParams(Params):
-    """HGD's U-Net denoiser in front of the network (HLDR sec. II-C and V; Liao et al. 2018): x - D(x)."""
+    """HGD's U-Net denoiser in front of the network (HLDR sec. II-C and V; Liao et al. 2018): x - D(x).
+    Liao et al.'s DUNET, the paper's size (26,028,363 parameters with the Fashion-MNIST VGG): width 64, depth 4,
+    max_width 256, convs 3, bias true."""
 
     width: int = param(16, "channels of the denoiser's first level (doubled at each lower level)", ge=1)
     depth: int = param(2, "down-sampling levels of the denoiser's U-Net", ge=1)
+    max_width: int = param(0, "most channels of any level (DUNET: 256); 0: no cap", ge=0)
+    convs: int = param(2, "3x3 convolutions per block below the first level (DUNET's C3: 3; the first level: 2)", ge=1)
+    bias: bool = param(False, "convolutions with a bias (the authors' Keras DUNET; BN follows each, Liao: none)")
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class MLPLWAParams(ModelParams):
 @dataclass(frozen=True)
 class MLPDeepDefenseParams(ModelParams):
     hidden: tuple[int, ...] = param((500, 150), "hidden layer widths", ge=1, min_items=1)
+    preprocess: Literal["none", "matconvnet"] = param("none", PREPROCESS_HELP)
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class LeNetParams(ModelParams):
     channels: tuple[int, ...] = param(
         (20, 50), "output channels of conv1 and conv2 (DeepDefense, LWA: 20, 50; LeCun's LeNet-5: 6, 16)", ge=1
     )
+    preprocess: Literal["none", "matconvnet"] = param("none", PREPROCESS_HELP)
 
     def check(self, where: str) -> None:
         if len(self.channels) != 2:
@@ -96,6 +108,7 @@ class VGGParams(ModelParams):
 class ConvNetParams(ModelParams):
     width: float = param(1.0, "channel multiplier", gt=0)
     init: Literal["he", "default"] = param("he", "kaiming-normal weights and zero biases (authors' code) or PyTorch's")
+    preprocess: Literal["none", "matconvnet"] = param("none", PREPROCESS_HELP)
 
 
 @dataclass(frozen=True)
@@ -108,10 +121,19 @@ class LWACifarParams(ModelParams):
     width: float = param(1.0, "filter and unit multiplier", gt=0)
     dropout: float = param(0.0, "dropout after each FC-2048 activation", ge=0, lt=1)
     batch_norm: bool = param(False, "BN between conv and ReLU (the authors' MXNet code; the paper has none)")
-    preprocess: Literal["paper", "none"] = param(
-        "paper", "input layer (255 x - 117) / 256: the paper's mean subtraction and scaling (sec. 7), or none"
+    preprocess: Literal["paper", "paper_256", "code", "none"] = param(
+        "paper",
+        "input layer (255 x - mean) / divisor: paper (117, 128: sec. 7's mean and its range (-1, 1)), paper_256 "
+        "(117, 256: as printed), code (128, 128: the authors' MXNet code), or none",
     )
-    crop: int = param(0, "crop inputs to crop x crop (random in training, centred in eval; paper: 28); 0: none", ge=0)
+    crop: int = param(
+        0,
+        "crop inputs to crop x crop (random, drawn once per training step; centred in eval; paper: 28); 0: none",
+        ge=0,
+    )
+    mirror: bool = param(
+        False, "random horizontal flips in training, drawn with the crop (the authors' code; not the paper)"
+    )
 
 
 MODELS: Registry[ModelSpec] = Registry(

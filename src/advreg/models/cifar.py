@@ -10,22 +10,31 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-import torch
 from torch import Tensor, nn
 
 from .base import LayeredClassifier, infer_output_shape, scaled
 from .catalog import ConvNetParams, LWACifarParams, NINParams
+from .crop import RandomCropInput
 from .pooling import MaxPool2x2
+from .preprocess import input_scale, with_input_layer
 
 __all__ = ["convnet", "nin", "lwa_cifar"]
 
 
-def _he_init(net: nn.Module) -> None:
-    """kaiming-normal (fan_in, ReLU gain) weights and zero biases, as in deepdefense.pytorch's models."""
+def _he_init(net: nn.Module, input_scale: float = 1.0) -> None:
+    """kaiming-normal (fan_in, ReLU gain) weights and zero biases, as in deepdefense.pytorch's models. The first
+    layer's weights are divided by ``input_scale`` (255 behind DeepDefense's 0-255 input layer), so the network
+    starts as He-initialised on [0, 1]-scale inputs (He's rule assumes unit-scale inputs; unscaled, 0-255 inputs
+    make the first steps diverge or stall)."""
+    first = True
     for module in net.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+            if first and input_scale != 1:  # kaiming-normal's std sqrt(2 / fan_in), over the scale
+                nn.init.normal_(module.weight, 0.0, math.sqrt(2.0 / module.weight[0].numel()) / input_scale)
+            else:
+                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
             nn.init.zeros_(module.bias)
+            first = False
 
 
 def _seq(**layers: nn.Module) -> nn.Sequential:
@@ -54,7 +63,9 @@ def convnet(input_shape: tuple[int, int, int], num_classes: int, p: ConvNetParam
     even sizes), so 28x28 inputs also reach 1x1 (28 -> 14 -> 7 -> 4 -> 1). Only when the last map is still
     larger than 1x1 (inputs above 32) does the output block average-pool it to 1x1 before flattening; inputs
     below 25 px are rejected. ``width`` scales the 32/32/64/64 channels. ``init="he"`` (kaiming-normal, zero
-    bias) follows the authors' PyTorch code; ``"default"`` keeps PyTorch's initialisation.
+    bias) follows the authors' PyTorch code; ``"default"`` keeps PyTorch's initialisation. ``preprocess=
+    "matconvnet"``: 255 x minus the training mean image as the first layer of ``conv1`` (:mod:`.preprocess`;
+    MatConvNet's CIFAR example further contrast-normalises and whitens: docs/fidelity.md).
     """
     model = "convnet"
     c1, c2, c3, c4 = (scaled(c, p.width) for c in (32, 32, 64, 64))
@@ -66,9 +77,9 @@ def convnet(input_shape: tuple[int, int, int], num_classes: int, p: ConvNetParam
         ("conv4", _seq(conv=nn.Conv2d(c3, c4, 4), act=nn.ReLU())),
     ]  # fmt: skip
     out = _spatial_head(hidden, nn.Conv2d(c4, num_classes, 1), input_shape, model)
-    net = LayeredClassifier([*hidden, ("out", out)])
+    net = LayeredClassifier(with_input_layer([*hidden, ("out", out)], p.preprocess, input_shape))
     if p.init == "he":
-        _he_init(net)
+        _he_init(net, input_scale(p.preprocess))
     return net
 
 
@@ -84,7 +95,8 @@ def nin(input_shape: tuple[int, int, int], num_classes: int, p: NINParams) -> La
 
     ``width`` scales every channel count but the classes. ``dropout`` acts after each pool (at the start of
     ``conv2`` and ``conv3``); the authors' code and the original NIN use 0.5. ``init="he"`` (kaiming-normal,
-    zero bias) follows the authors' PyTorch code; ``"default"`` keeps PyTorch's initialisation.
+    zero bias) follows the authors' PyTorch code; ``"default"`` keeps PyTorch's initialisation. ``preprocess``:
+    as :func:`convnet`.
     """
     dropout = p.dropout
     c = {k: scaled(v, p.width) for k, v in {"192": 192, "160": 160, "96": 96}.items()}
@@ -110,41 +122,39 @@ def nin(input_shape: tuple[int, int, int], num_classes: int, p: NINParams) -> La
         ("cccp5", layer(c["192"], c["192"], 1)),
     ]
     out = _seq(conv=nn.Conv2d(c["192"], num_classes, 1), gap=nn.AdaptiveAvgPool2d(1), flatten=nn.Flatten(start_dim=1))
-    net = LayeredClassifier([*hidden, ("out", out)])
+    net = LayeredClassifier(with_input_layer([*hidden, ("out", out)], p.preprocess, input_shape))
     if p.init == "he":
-        _he_init(net)
+        _he_init(net, input_scale(p.preprocess))
     return net
 
 
-class PaperInput(nn.Module):
-    """LWA's CIFAR-10 preprocessing as an input layer (sec. 7): ``(255 x - 117) / 256`` for ``x`` in [0, 1]
-    (``normalise``), and a ``crop x crop`` window (``crop`` > 0): random per sample in training mode (offsets from
-    torch's global generator), centred in eval mode. No parameters, no buffers: state dicts are unchanged."""
+PREPROCESS: dict[str, tuple[float, float]] = {  # name -> (mean, divisor) of (255 x - mean) / divisor
+    "paper": (117.0, 128.0),  # sec. 7's mean 117, and the divisor its stated range (-1, 1) needs (and the code's)
+    "paper_256": (117.0, 256.0),  # sec. 7 as printed: "(-1, 1) by diving 256" (gives about (-0.46, 0.54))
+    "code": (128.0, 128.0),  # the authors' MXNet iterator: mean_r/g/b = 128, scale = 0.0078125 = 1/128
+}
 
-    def __init__(self, normalise: bool, crop: int, input_shape: tuple[int, int, int]) -> None:
+
+class PaperInput(RandomCropInput):
+    """LWA's CIFAR-10 preprocessing as an input layer (sec. 7): ``(255 x - mean) / divisor`` for ``x`` in [0, 1]
+    (``preprocess``: a key of :data:`PREPROCESS`, or ``"none"``), and a ``crop x crop`` window (``crop`` > 0): the
+    random one the training loop draws once per step (:mod:`advreg.models.crop`; the input arrives cropped), the
+    centred one in eval mode. No parameters, no buffers: state dicts are unchanged."""
+
+    def __init__(self, preprocess: str, crop: int, input_shape: tuple[int, int, int], mirror: bool = False) -> None:
         super().__init__()
         if crop and crop > min(input_shape[1:]):
             raise ValueError(f"lwa_cifar: crop {crop} is larger than the input {tuple(input_shape)}")
-        self.normalise = normalise
+        if preprocess != "none" and preprocess not in PREPROCESS:
+            raise ValueError(f"lwa_cifar: unknown preprocess {preprocess!r} (known: {', '.join(PREPROCESS)}, none)")
+        self.mean, self.divisor = PREPROCESS.get(preprocess, (None, None))
         self.crop = crop
+        self.mirror = mirror
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.normalise:
-            x = x * (255.0 / 256.0) - 117.0 / 256.0
-        if not self.crop:
-            return x
-        n, _, height, width = x.shape
-        if not self.training:
-            top, left = (height - self.crop) // 2, (width - self.crop) // 2
-            return x[:, :, top : top + self.crop, left : left + self.crop]
-        top = torch.randint(0, height - self.crop + 1, (n,), device=x.device)
-        left = torch.randint(0, width - self.crop + 1, (n,), device=x.device)
-        steps = torch.arange(self.crop, device=x.device)
-        rows = (top[:, None] + steps)[:, None, :, None]  # (N, 1, crop, 1)
-        cols = (left[:, None] + steps)[:, None, None, :]  # (N, 1, 1, crop)
-        samples = torch.arange(n, device=x.device)[:, None, None, None]
-        channels = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
-        return x[samples, channels, rows, cols]
+        if self.mean is not None:
+            x = (x * 255.0 - self.mean) / self.divisor
+        return self.cropped(x)
 
 
 def lwa_cifar(input_shape: tuple[int, int, int], num_classes: int, p: LWACifarParams) -> LayeredClassifier:
@@ -163,9 +173,13 @@ def lwa_cifar(input_shape: tuple[int, int, int], num_classes: int, p: LWACifarPa
     The paper's preprocessing (sec. 7: "subtracted by mean value 117, and randomly cropped to size 28x28 ...
     normalize the pixel value into the range (-1, 1) by diving 256") is the model's input layer
     (:class:`PaperInput`, the first layer of ``conv1``), so the model takes [0, 1] pixels like every other
-    and attack budgets stay in [0, 1] pixel units: ``preprocess="paper"`` maps ``x`` to ``(255 x - 117) / 256``
-    (an L2 budget ``eps`` in pixel units is ``eps * 255/256`` in the paper's units); ``crop`` (the paper: 28)
-    takes a random ``crop x crop`` window per sample in training mode and the centred one in eval mode.
+    and attack budgets stay in [0, 1] pixel units: ``preprocess="paper"`` maps ``x`` to ``(255 x - 117) / 128``
+    (dividing by 256 cannot give the stated range (-1, 1); 128 can, and the authors' code divides by 128), so an
+    L2 budget ``eps`` in the paper's units is ``eps * 128/255`` in pixel units (Table 3's 0.5 -> 0.251);
+    ``"paper_256"`` divides by 256 as printed, ``"code"`` is the authors' ``(255 x - 128) / 128``. ``crop`` (the
+    paper: 28): a random ``crop x crop`` window per sample in training, drawn once per step by the training loop
+    (:mod:`advreg.models.crop`), and the centred one in eval mode; ``mirror`` adds the authors' random horizontal
+    flips (their iterator's ``rand_mirror``; the paper mentions none).
     """
     model = "lwa_cifar"
     width, dropout, batch_norm = p.width, p.dropout, p.batch_norm
@@ -176,8 +190,8 @@ def lwa_cifar(input_shape: tuple[int, int, int], num_classes: int, p: LWACifarPa
     c_in = input_shape[0]
     for i, c_out in enumerate(filters, start=1):
         layers: OrderedDict[str, nn.Module] = OrderedDict()
-        if i == 1 and (p.preprocess != "none" or p.crop):
-            layers["input"] = PaperInput(p.preprocess == "paper", p.crop, tuple(input_shape))
+        if i == 1 and (p.preprocess != "none" or p.crop or p.mirror):
+            layers["input"] = PaperInput(p.preprocess, p.crop, tuple(input_shape), p.mirror)
         layers["conv"] = nn.Conv2d(c_in, c_out, 3, padding=1)
         if batch_norm:
             layers["bn"] = nn.BatchNorm2d(c_out)

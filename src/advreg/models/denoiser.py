@@ -3,11 +3,19 @@ Liao et al. 2018, "DUNET").
 
 The denoiser estimates the adversarial noise and subtracts it: ``x_hat = x - D(x)`` (Liao et al. eq. 1's
 ``x_hat = x* - dx_hat``). ``D`` is an encoder-decoder with lateral connections: ``depth`` levels below the
-first, each halving the resolution (stride-2 convolution) and doubling the channels; the decoder upsamples
-(nearest, to the lateral input's size, so odd sizes such as 7 x 7 work), concatenates the lateral features and
-convolves. Every convolution is 3 x 3 -> BN -> ReLU (Liao's C block); a final 1 x 1 convolution maps to the
-image's channels. It is zero-initialised, so a fresh denoiser is the identity and the defended model starts as
-the reference it wraps (our choice: the paper does not say how the denoiser starts).
+first, each halving the resolution (stride-2 first convolution) and doubling the channels up to ``max_width``;
+the decoder upsamples (nearest, to the lateral input's size, so odd sizes such as 7 x 7 work), concatenates the
+lateral features and convolves. Every convolution is 3 x 3 -> BN -> ReLU (Liao's C block), two per block on the
+first level and ``convs`` per block below it; a final 1 x 1 convolution maps to the image's channels. It is
+zero-initialised, so a fresh denoiser is the identity and the defended model starts as the reference it wraps
+(our choice: the paper does not say how the denoiser starts).
+
+Liao et al.'s DUNET (their Fig. 3; the authors' ``HLRGD_VGG_16.py``: ``numberOfFilters = [64, 128, 256, 256,
+256, 256, 256, 128, 64]``) is ``width 64, depth 4, max_width 256, convs 3``: encoder C2(64), C3(128), C3(256),
+C3(256), C3(256), decoder C3(256), C3(256), C3(128), C2(64). With ``bias: true`` (the authors' Keras
+convolutions) it has 11,037,569 parameters on one-channel images, and with the Fashion-MNIST VGG (14,990,794)
+exactly the paper's 26,028,363 (sec. VI; weights, biases and BN scales and shifts, as ``model.parameters()``
+counts them). The small default (width 16, depth 2, two convolutions, no bias) keeps the reduced preset cheap.
 
 :class:`DenoisedClassifier` puts it in front of a :class:`LayeredClassifier`: every forward method runs the
 denoiser first, and the hidden activations it reports are the classifier's own (never the denoiser's), so
@@ -30,32 +38,40 @@ from .catalog import DenoiserParams
 __all__ = ["DenoisedClassifier", "Denoiser", "with_denoiser"]
 
 
-def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+def _conv(c_in: int, c_out: int, stride: int = 1, bias: bool = False) -> nn.Sequential:
     return nn.Sequential(
         OrderedDict(
-            conv=nn.Conv2d(c_in, c_out, kernel_size=3, stride=stride, padding=1, bias=False),
+            conv=nn.Conv2d(c_in, c_out, kernel_size=3, stride=stride, padding=1, bias=bias),
             bn=nn.BatchNorm2d(c_out),
             act=nn.ReLU(),
         )
     )
 
 
-class Denoiser(nn.Module):
-    """``x -> x - D(x)`` with ``D`` a U-Net of ``depth`` down-sampling levels, ``width`` channels at the top."""
+def _block(c_in: int, c_out: int, convs: int, stride: int, bias: bool) -> nn.Sequential:
+    """``convs`` C units, the first with ``stride`` (Liao's C2 / C3 blocks)."""
+    units = [_conv(c_in, c_out, stride, bias)] + [_conv(c_out, c_out, 1, bias) for _ in range(convs - 1)]
+    return nn.Sequential(*units)
 
-    def __init__(self, channels: int, width: int, depth: int) -> None:
+
+class Denoiser(nn.Module):
+    """``x -> x - D(x)`` with ``D`` a U-Net of ``depth`` down-sampling levels, ``width`` channels at the top,
+    doubled per level up to ``max_width`` (0: no cap), ``convs`` convolutions per block below the top level."""
+
+    def __init__(
+        self, channels: int, width: int, depth: int, max_width: int = 0, convs: int = 2, bias: bool = False
+    ) -> None:
         super().__init__()
         widths = [width * 2**level for level in range(depth + 1)]
-        self.encoder = nn.ModuleList([nn.Sequential(_conv(channels, widths[0]), _conv(widths[0], widths[0]))])
+        if max_width:
+            widths = [min(w, max_width) for w in widths]
+        per_level = [2] + [convs] * depth
+        self.encoder = nn.ModuleList([_block(channels, widths[0], 2, 1, bias)])
         for level in range(1, depth + 1):
-            self.encoder.append(
-                nn.Sequential(_conv(widths[level - 1], widths[level], 2), _conv(widths[level], widths[level]))
-            )
+            self.encoder.append(_block(widths[level - 1], widths[level], per_level[level], 2, bias))
         self.decoder = nn.ModuleList(
             [
-                nn.Sequential(
-                    _conv(widths[level + 1] + widths[level], widths[level]), _conv(widths[level], widths[level])
-                )
+                _block(widths[level + 1] + widths[level], widths[level], per_level[level], 1, bias)
                 for level in reversed(range(depth))
             ]
         )
@@ -108,4 +124,4 @@ class DenoisedClassifier(LayeredClassifier):
 
 def with_denoiser(net: LayeredClassifier, input_shape: tuple[int, int, int], p: DenoiserParams) -> DenoisedClassifier:
     """``net`` with a fresh denoiser (PyTorch's default initialisation, zero output layer) in front."""
-    return DenoisedClassifier(net, Denoiser(input_shape[0], p.width, p.depth))
+    return DenoisedClassifier(net, Denoiser(input_shape[0], p.width, p.depth, p.max_width, p.convs, p.bias))

@@ -14,6 +14,7 @@ from torch import nn
 from .base import LayeredClassifier, infer_output_shape, make_activation
 from .catalog import LeNetParams
 from .pooling import MaxPool2x2
+from .preprocess import with_input_layer
 
 __all__ = ["lenet"]
 
@@ -41,7 +42,8 @@ def lenet(input_shape: tuple[int, int, int], num_classes: int, p: LeNetParams) -
     ``conv_activation="tanh", activation="tanh", dropout=0.5``. The authors' MXNet notebook
     (``MNIST_LeNet.ipynb``, after the MXNet LeNet example: conv -> tanh -> pool) uses a narrower FC layer:
     ``fc_width`` 100 (FIDELITY.md: 100/200/400). ``channels`` (20, 50) narrows the convolutions (the cross-paper
-    arena's reduced preset: (6, 16), LeCun et al.'s LeNet-5 widths).
+    arena's reduced preset: (6, 16), LeCun et al.'s LeNet-5 widths). ``preprocess="matconvnet"``: DeepDefense's
+    input space, 255 x minus the training mean image, as the first layer of ``conv1`` (:mod:`.preprocess`).
     """
     c1, c2 = p.channels
     conv1 = _conv_block(input_shape[0], c1, p.conv_activation)
@@ -56,6 +58,5 @@ def lenet(input_shape: tuple[int, int, int], num_classes: int, p: LeNetParams) -
     if p.dropout > 0:
         out["dropout"] = nn.Dropout(p.dropout)
     out["linear"] = nn.Linear(p.fc_width, num_classes)
-    return LayeredClassifier(
-        [("conv1", conv1), ("conv2", conv2), ("fc1", nn.Sequential(fc1)), ("out", nn.Sequential(out))]
-    )
+    blocks = [("conv1", conv1), ("conv2", conv2), ("fc1", nn.Sequential(fc1)), ("out", nn.Sequential(out))]
+    return LayeredClassifier(with_input_layer(blocks, p.preprocess, input_shape))

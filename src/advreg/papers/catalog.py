@@ -111,7 +111,9 @@ class LWAPaper(PaperParams):
     adv_loss_sign: str = param("sign_l2", "attack label playing Adv_Loss_Sign (c sign(g)/||sign(g)||_2)")
     adv_alpha: str = param("lwa_alpha", "attack label playing Adv_Alpha (Algorithm 1)")
     mnist_epsilon: float = param(1.5, "L2 budget of Tables 1-2 (pixel units)", gt=0)
-    cifar_epsilon: float = param(0.5, "L2 budget of Table 3 (pixel units)", gt=0)
+    cifar_epsilon: float = param(
+        0.25, "L2 budget of Table 3 in pixel units (the paper's 0.5 in (255 x - 117) / 128 units: 0.251)", gt=0
+    )
 
     def experiments(self) -> list[str]:
         return [e for e in (self.mlp_experiment, self.lenet_experiment, self.cifar_experiment) if e]
@@ -238,7 +240,14 @@ class HLDRPaper(PaperParams):
     cross-validation's folds, and the claims of sec. VI-VII. The roles follow from the experiment's variants:
     hldr, fimr and hgd without ``noise`` (D), with it (D_N), agnt (D_N), and the undefended model."""
 
-    experiment: str = param("", "the experiment holding the paper's models (undefended, hldr, fimr, hgd, agnt)")
+    experiment: str = param(
+        "", "the experiment holding the paper's models (undefended, hldr, fimr, hgd, agnt); several: by_dataset"
+    )
+    by_dataset: tuple[str, ...] = param(
+        (),
+        "the experiments, one per dataset, drawn in the paper's panels: Fashion-MNIST (a)/(b), CIFAR-10 (c)/(d) "
+        "(Figs. 2-5; Fig. 6: (a)/(b) on D, (c)/(d) on D_N); instead of experiment",
+    )
     published: str = param("config/published/hldr.yaml", "the published numbers (YAML)")
     undefended: str = param("plain/default", "model id of the undefended model (fine-tuned on benign data)")
     fgsm: str = param("fgsm", "attack label of the FGSM evaluation (Figures 2 and 4)")
@@ -254,31 +263,46 @@ class HLDRPaper(PaperParams):
     agn_match: float = param(2.0, "percentage points within which HLDR 'matches' AGNT under AGN (sec. VII)", ge=0)
 
     def experiments(self) -> list[str]:
-        return [self.experiment]
+        return [self.experiment] if self.experiment else list(self.by_dataset)
 
     def check(self, where: str) -> None:
-        if not self.experiment:
-            raise ConfigError(f"{where}.experiment: name the experiment holding the HLDR models")
+        if bool(self.experiment) == bool(self.by_dataset):
+            raise ConfigError(
+                f"{where}: name the experiment holding the HLDR models (experiment), or one per dataset (by_dataset), "
+                "not both"
+            )
+        if len(set(self.by_dataset)) != len(self.by_dataset):
+            raise ConfigError(f"{where}.by_dataset: an experiment is named twice: {list(self.by_dataset)}")
         ModelId.parse(self.undefended, f"{where}.undefended")
         if self.attacker != "white_box":
             ModelId.parse(self.attacker, f"{where}.attacker")
 
     def check_plan(self, experiments: Mapping[str, Any], where: str) -> None:
-        exp = experiments[self.experiment]
+        seen: dict[str, str] = {}
+        for name in self.experiments():
+            dataset = experiments[name].dataset
+            if dataset in seen:
+                raise ConfigError(
+                    f"{where}.by_dataset: experiments {seen[dataset]!r} and {name!r} both run on {dataset!r}: the "
+                    "figures hold one panel per dataset"
+                )
+            seen[dataset] = name
+            self._check_experiment(experiments[name], name, where)
+
+    def _check_experiment(self, exp: Any, name: str, where: str) -> None:
         for key in ("fgsm", "agn"):
             label = getattr(self, key)
             if label and label not in exp.attacks:
-                raise ConfigError(f"{where}.{key}: attack {label!r} is not run by experiment {self.experiment!r}")
+                raise ConfigError(f"{where}.{key}: attack {label!r} is not run by experiment {name!r}")
         known = set(exp.model_ids())
         if ModelId.parse(self.undefended) not in known:
-            raise ConfigError(f"{where}.undefended: {self.undefended} is not a model of experiment {self.experiment!r}")
+            raise ConfigError(f"{where}.undefended: {self.undefended} is not a model of experiment {name!r}")
         attackers = set(exp.attackers)
         wanted = known if self.attacker == "white_box" else {ModelId.parse(self.attacker)}
         missing = sorted(str(m) for m in wanted - attackers)
         if missing:
             raise ConfigError(
-                f"{where}.attacker: {self.attacker!r} needs {missing} among the attackers of experiment "
-                f"{self.experiment!r}"
+                f"{where}.attacker: {self.attacker!r} needs {missing} among the attackers of experiment {name!r}"
             )
 
 

@@ -8,9 +8,11 @@ DeepDefense (Yan, Guo, Zhang 2018), sec. 4:
   eps_ref, eps_ref being the DeepDefense model's 50% epsilon for every model of the network; each reproduced
   value beside the published one and their difference, and rho_2 and rho_inf also as multiples of the network's
   reference, ours and the paper's (the "over 2x better robustness" of the text);
-- supplementary Table 1 (``tables/table_s1``): the unnormalised rho'_2 (supp. eq. 1), ours in [0, 1] pixel
-  units and x 255, the paper's as printed (its pixel scale is not stated), and the multiples of the reference,
-  which do not depend on the scale;
+- supplementary Table 1 (``tables/table_s1``): the unnormalised rho'_2 (supp. eq. 1), ours in the model's input
+  space (the paper's 255 x - mean with ``preprocess: matconvnet``) and in 0-255 units, the paper's as printed,
+  and the multiples of the reference, which do not depend on the scale; supplementary Table 2
+  (``tables/table_s2``, ResNet-18): the paper's numbers. Table 1's blocks not run here (ImageNet's AlexNet and
+  ResNet-18 always; MNIST / CIFAR-10 networks the preset leaves out) are shown with the paper's numbers only;
 - Figure 2 (MNIST networks) / Figure 6 (CIFAR-10 networks): validation accuracy and rho_2 per fine-tuning epoch
   of every method (epoch 0: the reference), from the histories' monitor columns (``monitor.rho_2``; the paper
   plots the test set);
@@ -47,6 +49,10 @@ from advreg.reporting.figures import _save  # noqa: E402
 
 NETWORK_LABELS = {"mlp": "MLP", "lenet": "LeNet", "convnet": "ConvNet", "nin": "NIN"}
 PUBLISHED_NETWORK = {"mlp": "mnist_mlp", "lenet": "mnist_lenet", "convnet": "cifar10_convnet", "nin": "cifar10_nin"}
+# the published blocks this pipeline cannot run (no ImageNet): shown with the paper's numbers only
+IMAGENET_LABELS = {"imagenet_alexnet": "AlexNet", "imagenet_resnet18": "ResNet-18"}
+IMAGENET_NOTE = "not run (ImageNet not in this pipeline)"
+NOT_RUN_NOTE = "not run in this preset"
 ROLE_LABELS = {
     "reference": "Reference",
     "parseval": "Par. Train",
@@ -127,6 +133,54 @@ def table1(tables: Mapping[str, pd.DataFrame], roles: Mapping[str, str], publish
             row["eps_ref"] = _round(_value(table, model_id, "eps_ref"), 4)
             row["eps_50"] = _round(_value(table, model_id, "eps_50"), 4)
             rows.append(row)
+    rows += _not_run_rows(tables, published)
+    return pd.DataFrame(rows)
+
+
+def _not_run_blocks(tables: Mapping[str, pd.DataFrame], published: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(published key, network label, note) of every published Table 1 block not run here, in the paper's order:
+    the MNIST / CIFAR-10 networks this preset leaves out, then ImageNet's AlexNet and ResNet-18."""
+    run = {PUBLISHED_NETWORK[network] for network in tables}
+    labels = {key: NETWORK_LABELS[network] for network, key in PUBLISHED_NETWORK.items()}
+    blocks = []
+    for key in published.get("table1", {}):
+        if key in run:
+            continue
+        if key in IMAGENET_LABELS:
+            blocks.append((key, IMAGENET_LABELS[key], IMAGENET_NOTE))
+        elif key in labels:
+            blocks.append((key, labels[key], NOT_RUN_NOTE))
+    return blocks
+
+
+def _not_run_rows(tables: Mapping[str, pd.DataFrame], published: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Table 1's blocks not run here: the paper's numbers, ours empty, the model column saying why."""
+    rows = []
+    published_roles = {key: role for role, key in PUBLISHED_ROLE.items()}
+    for key, label, note in _not_run_blocks(tables, published):
+        block = published["table1"][key].get("rows", {})
+        reference = block.get("reference", {})
+        for published_role, values in block.items():
+            row: dict[str, Any] = {"network": label, "method": ROLE_LABELS[published_roles[published_role]]}
+            row["model"] = note
+            for name, _metric, column in ACCURACY_COLUMNS[:1]:
+                _accuracy_cells(row, name, math.nan, values.get(column, math.nan))
+            for name, _metric, column in RHO_COLUMNS:
+                row[f"{name} ours"] = math.nan
+                row[f"{name} paper"] = values.get(column, math.nan)
+                row[f"{name} x ref ours"] = math.nan
+                row[f"{name} x ref paper"] = _round(values.get(column, math.nan) / reference.get(column, math.nan), 2)
+            for name, _metric, column in ACCURACY_COLUMNS[1:]:
+                _accuracy_cells(row, name, math.nan, values.get(column, math.nan))
+            row["eps_ref"] = row["eps_50"] = math.nan
+            rows.append(row)
+    return rows
+
+
+def table_s2(published: Mapping[str, Any]) -> pd.DataFrame:
+    """Supplementary Table 2 (ResNet-18 on ImageNet, the same numbers as Table 1's last block): the paper's
+    numbers; not run here (no ImageNet)."""
+    rows = [row for row in _not_run_rows({}, published) if row["network"] == IMAGENET_LABELS["imagenet_resnet18"]]
     return pd.DataFrame(rows)
 
 
@@ -136,27 +190,51 @@ def _accuracy_cells(row: dict[str, Any], name: str, ours: float, theirs: float) 
     row[f"{name} diff"] = _round(ours - theirs, 2)
 
 
+def _input_space(table: pd.DataFrame, model_id: str) -> tuple[float, str]:
+    """(scale from [0, 1] pixels to the model's input space, its name) from the ``input_scale`` metric (1 when
+    absent: results from before it was recorded are in [0, 1] pixels)."""
+    scale = _value(table, model_id, "input_scale")
+    scale = 1.0 if not math.isfinite(scale) else scale
+    return scale, ("255 x - mean (paper's)" if scale == 255 else "[0, 1] pixels" if scale == 1 else f"x {scale:g}")
+
+
 def table_s1(
     tables: Mapping[str, pd.DataFrame], roles: Mapping[str, str], published: Mapping[str, Any]
 ) -> pd.DataFrame:
-    """Supplementary Table 1: rho'_2 = mean ||r||_2 (supp. eq. 1), ours ([0, 1] pixels and x 255) and the
-    paper's, with both as multiples of the network's reference."""
+    """Supplementary Table 1: rho'_2 = mean ||r||_2 (supp. eq. 1), ours in the model's input space (the paper's
+    255 x - mean with ``preprocess: matconvnet``) and in 0-255 pixel units, and the paper's, with both as multiples
+    of the network's reference; AlexNet (ImageNet) with the paper's number only."""
     rows = []
     for network, table in tables.items():
         pub = published.get("rho2_unnormalised", {}).get(PUBLISHED_NETWORK[network], {})
         ref = _value(table, roles["reference"], "rho_2_unnormalised")
         for role, model_id in roles.items():
             ours = _value(table, model_id, "rho_2_unnormalised")
+            scale, space = _input_space(table, model_id)
             theirs = pub.get(PUBLISHED_ROLE[role], math.nan)
             rows.append(
                 {
                     "network": NETWORK_LABELS[network],
                     "method": ROLE_LABELS[role],
                     "model": model_id,
+                    "input space": space,
                     "rho'_2 ours": _round(ours, 4),
-                    "rho'_2 ours x255": _round(255 * ours, 2),
+                    "rho'_2 ours 0-255": _round(255 / scale * ours, 2),
                     "rho'_2 paper": theirs,
                     "x ref ours": _round(ours / ref, 2) if ref else math.nan,
+                    "x ref paper": _round(theirs / pub.get("reference", math.nan), 2),
+                }
+            )
+    published_roles = {key: role for role, key in PUBLISHED_ROLE.items()}
+    for key, label, note in _not_run_blocks(tables, published):
+        pub = published.get("rho2_unnormalised", {}).get(key, {})
+        for published_role, theirs in pub.items():
+            rows.append(
+                {
+                    "network": label,
+                    "method": ROLE_LABELS[published_roles[published_role]],
+                    "model": note,
+                    "rho'_2 paper": theirs,
                     "x ref paper": _round(theirs / pub.get("reference", math.nan), 2),
                 }
             )
@@ -170,6 +248,11 @@ def write_table(table: pd.DataFrame, out_dir: Path, stem: str, heading: str, not
 
 
 # --- claims ---------------------------------------------------------------------------------------------------
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b, NaN where b is 0 (a reference no attack moved: the multiple is undefined, the claim not testable)."""
+    return a / b if b else math.nan
 
 
 def _fmt(value: float, digits: int = 4) -> str:
@@ -241,7 +324,7 @@ def check_table_claims(tables: Mapping[str, pd.DataFrame], roles: Mapping[str, s
             claimed = CLAIMED_MULTIPLES.get((network, metric))
             if claimed is None:
                 continue
-            multiple = series["deepdefense"] / series["reference"] if series["reference"] else math.nan
+            multiple = _ratio(series["deepdefense"], series["reference"])
             add(
                 f"{label}: DeepDefense gives {claimed[1]} than the reference ({metric} multiple >= {claimed[0]:g}; "
                 "sec. 4.2-4.3)",
@@ -254,7 +337,7 @@ def check_table_claims(tables: Mapping[str, pd.DataFrame], roles: Mapping[str, s
                 metric: sorted((r for r in roles if r != "deepdefense"), key=lambda r, s=series: -s[r])[0]
                 for metric, series in (("rho_2", rho2), ("rho_inf", rhoinf))
             }
-            multiples = {m: s["adversarial"] / s["reference"] for m, s in (("rho_2", rho2), ("rho_inf", rhoinf))}
+            multiples = {m: _ratio(s["adversarial"], s["reference"]) for m, s in (("rho_2", rho2), ("rho_inf", rhoinf))}
             add(
                 "MLP: adversarial training is the second best, roughly 1.5x (DeepFool) and 1.8x (FGS) the reference "
                 "(sec. 4.2)",
@@ -264,7 +347,10 @@ def check_table_claims(tables: Mapping[str, pd.DataFrame], roles: Mapping[str, s
                 f"Adv. Train multiples of the reference: rho_2 {_fmt(multiples['rho_2'], 3)}, "
                 f"rho_inf {_fmt(multiples['rho_inf'], 3)}",
             )
-            gain_inf, gain_2 = rhoinf["parseval"] / rhoinf["reference"], rho2["parseval"] / rho2["reference"]
+            gain_inf, gain_2 = (
+                _ratio(rhoinf["parseval"], rhoinf["reference"]),
+                _ratio(rho2["parseval"], rho2["reference"]),
+            )
             add(
                 "MLP: Parseval training improves robustness to FGS but stays vulnerable to DeepFool (rho_inf above the "
                 "reference's, rho_2 within 10% of it; sec. 4.2)",
@@ -277,7 +363,8 @@ def check_table_claims(tables: Mapping[str, pd.DataFrame], roles: Mapping[str, s
             None
             if not known(*unnormalised.values())
             else all(unnormalised["deepdefense"] > unnormalised[r] for r in others),
-            "rho'_2 ([0, 1] pixels): " + ", ".join(f"{ROLE_LABELS[r]} {_fmt(v)}" for r, v in unnormalised.items()),
+            "rho'_2 (the model's input space): "
+            + ", ".join(f"{ROLE_LABELS[r]} {_fmt(v)}" for r, v in unnormalised.items()),
             "tables/table_s1.md",
         )
         own = values(table, "eps_50")
@@ -499,9 +586,12 @@ def render(
         f"DeepDefense Table 1 on {on}",
         f"Reproduced ('ours', on {like}) beside the published ('paper') numbers. Accuracies in %, 'diff' = ours - "
         "paper; rho_2 (DeepFool, eq. 7) and rho_inf (FGS at the one epsilon misclassifying 50%, over ||x||_inf, "
-        "eq. 8-9) also as multiples of the network's reference ('x ref'). Accuracies under FGS at 0.2 / 0.5 / "
-        "1.0 x eps_ref, eps_ref being the DeepDefense model's 50% epsilon for every model (column eps_ref; eps_50: "
-        "each model's own). Compare like with like only on the paper's datasets (config/paper.yaml).",
+        "eq. 8-9) also as multiples of the network's reference ('x ref'); norms in the model's input space (the "
+        "paper's 255 x minus the training mean image with preprocess: matconvnet). Accuracies under unclipped FGS "
+        "(eq. 9) at 0.2 / 0.5 / 1.0 x eps_ref, eps_ref being the DeepDefense model's 50% epsilon for every model "
+        "(column eps_ref, in [0, 1] pixel units, x 255 in the paper's; eps_50: each model's own). Blocks not run "
+        f"here show the paper's numbers only ('{NOT_RUN_NOTE}', '{IMAGENET_NOTE}'). Compare like with like only on "
+        "the paper's datasets (config/paper.yaml).",
     )
     supplementary = table_s1(tables, roles, published)
     write_table(
@@ -509,8 +599,17 @@ def render(
         out_dir / "tables",
         "table_s1",
         f"DeepDefense supplementary Table 1 (rho'_2) on {on}",
-        "rho'_2 = mean ||r||_2 under DeepFool (supp. eq. 1): ours in [0, 1] pixel units and x 255; the paper's as "
-        "printed (its pixel scale is not stated). The multiples of the reference ('x ref') do not depend on it.",
+        "rho'_2 = mean ||r||_2 under DeepFool (supp. eq. 1): ours in the model's input space ('input space': the "
+        "paper's 255 x - mean with preprocess: matconvnet, else [0, 1] pixels) and in 0-255 units, the paper's as "
+        "printed (MatConvNet's 0-255 pixels minus the mean image: docs/fidelity.md). The multiples of the "
+        "reference ('x ref') do not depend on the scale.",
+    )
+    write_table(
+        table_s2(published),
+        out_dir / "tables",
+        "table_s2",
+        "DeepDefense supplementary Table 2 (ResNet-18, ImageNet)",
+        f"The paper's numbers (the same as Table 1's ResNet-18 block); {IMAGENET_NOTE}.",
     )
     claims = check_table_claims(tables, roles)
     curves = {"clean": params.clean, **roles} if params.clean else dict(roles)

@@ -2,15 +2,20 @@
 
 Schwartz & Ditzler (2021), "Bolstering Adversarial Robustness with Latent Disparity Regularization", sec. VI:
 
-- Figure 2: test accuracy against the FGSM budget (a) and the gain over the undefended model (b), for the
-  models fine-tuned on D (undefended, HLDR, FIMR, HGD), 95% confidence intervals over the folds;
+- Figure 2: test accuracy against the FGSM budget and the gain over the undefended model, for the models
+  fine-tuned on D (undefended, HLDR, FIMR, HGD), 95% confidence intervals over the folds;
 - Figure 3: the same against the standard deviation of additive Gaussian noise (AGN);
 - Figures 4-5: Figures 2-3 for the models fine-tuned on D_N (HLDR, FIMR, HGD on D_N, and AGNT);
 - Figure 6: per hidden convolutional layer, the normalised latent disparity |s_i(x) - s_i(x_a)| / |s_i(x)| at
-  epsilon = 8/255 (the experiment's ``robustness.latent`` rows), (a) the D models, (c) the D_N models;
+  epsilon = 8/255 (the experiment's ``robustness.latent`` rows) of the D models and of the D_N models;
 - Table I: training time per fine-tuning sample of each method (``timings.csv``, measured by the training jobs)
   beside the published milliseconds (config/published/hldr.yaml). The figures' values cannot be transcribed
   from the converted paper (plots only), so the figures stand without published numbers.
+
+The block's experiments (one per dataset) share each figure, labelled as the paper's captions: Figures 2-5
+(a) accuracy and (b) gain on Fashion-MNIST, (c) and (d) on CIFAR-10; Figure 6 (a) Fashion-MNIST and (b) CIFAR-10
+on D, (c) and (d) on D_N. A dataset keeps its letters when the other is not rendered; a dataset the paper does
+not use takes the letters after them. Tables carry a ``dataset`` column and every claim is judged per dataset.
 
 Confidence intervals are the authors' (``plotCVResultsPost.py``): mean +- 1.96 std / sqrt(folds), std with
 ``ddof`` degrees of freedom (numpy's default 0, as the code). A gain's interval is computed from the per-fold
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +53,8 @@ from advreg.reporting.figures import _save  # noqa: E402
 
 Z95 = 1.96  # the authors' 95% normal quantile
 LABELS = {"plain": "Undefended", "hldr": "HLDR", "fimr": "FIMR", "hgd": "HGD", "agnt": "AGNT"}
+PAPER_DATASETS = ("fashion_mnist", "cifar10")  # the order of the paper's panels (Figs. 2-6 captions)
+DATASET_NAMES = {"fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "mnist": "MNIST"}
 DEFENCES = ("hldr", "fimr", "hgd")
 COLOURS = ("plain", "hldr", "fimr", "hgd", "agnt")  # one colour per method in every figure
 
@@ -58,6 +66,22 @@ def colour(model_id: str, models: Sequence[str]) -> str:
     if method in COLOURS and len(same) == 1:
         return f"C{COLOURS.index(method)}"
     return f"C{(len(COLOURS) + list(models).index(model_id)) % 10}"
+
+
+def dataset_name(dataset: str) -> str:
+    return DATASET_NAMES.get(dataset, dataset)
+
+
+def panel_slots(datasets: Sequence[str]) -> dict[str, int]:
+    """Each dataset's place in the paper's figures: Fashion-MNIST 0, CIFAR-10 1, any other after them, in order."""
+    slots = {d: i for i, d in enumerate(PAPER_DATASETS)}
+    for dataset in datasets:
+        slots.setdefault(dataset, len(slots))
+    return {d: slots[d] for d in datasets}
+
+
+def letter(index: int) -> str:
+    return chr(ord("a") + index)
 
 
 # --------------------------------------------------------------------------------------------- statistics
@@ -162,36 +186,51 @@ def _value(table: pd.DataFrame, model: str | None, epsilon: float, column: str =
 
 
 def figure_accuracy(
-    table: pd.DataFrame, models: Sequence[str], path: str | Path, title: str, xlabel: str, undefended: str
+    rows: Sequence[tuple[str, pd.DataFrame, Sequence[str], int]],
+    path: str | Path,
+    title: str,
+    xlabel: str,
+    undefended: str,
 ) -> None:
-    """Two panels: (a) accuracy +- 95% CI against the budget, (b) gain over the undefended model +- 95% CI."""
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for model in models:
-        part = table[table["model"] == model].sort_values("epsilon")
-        if part.empty:
-            continue
-        x = part["epsilon"] * 255.0
-        style = {"marker": "o", "ms": 3, "capsize": 3, "color": colour(model, models), "label": label(model, models)}
-        axes[0].errorbar(x, part["accuracy"], yerr=part["accuracy_ci95"], **style)
-        if model != undefended:
-            axes[1].errorbar(x, part["gain"], yerr=part["gain_ci95"], **style)
-    axes[0].set_ylabel("test accuracy (%)")
-    axes[1].set_ylabel("gain over the undefended model (points)")
-    axes[1].axhline(0.0, color="grey", lw=0.8)
-    for axis, tag in zip(axes, "ab", strict=True):
-        axis.set_xlabel(xlabel)
-        axis.set_title(f"({tag})", fontsize=9)
-        axis.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    """One row per dataset ``(name, table, models, slot)``: accuracy +- 95% CI against the budget and the gain over
+    the undefended model +- 95% CI, tagged as the paper's panels (slot 0: (a), (b); slot 1: (c), (d))."""
+    figure, grid = plt.subplots(len(rows), 2, figsize=(10, 3.6 * len(rows)), squeeze=False, layout="constrained")
+    for axes, (name, table, models, slot) in zip(grid, rows, strict=True):
+        for model in models:
+            part = table[table["model"] == model].sort_values("epsilon")
+            if part.empty:
+                continue
+            x = part["epsilon"] * 255.0
+            style = {"marker": "o", "ms": 3, "capsize": 3, "color": colour(model, models)}
+            style["label"] = label(model, models)
+            axes[0].errorbar(x, part["accuracy"], yerr=part["accuracy_ci95"], **style)
+            if model != undefended:
+                axes[1].errorbar(x, part["gain"], yerr=part["gain_ci95"], **style)
+        axes[0].set_ylabel("test accuracy (%)")
+        axes[1].set_ylabel("gain over the undefended model (points)")
+        axes[1].axhline(0.0, color="grey", lw=0.8)
+        for axis, offset in zip(axes, (0, 1), strict=True):
+            axis.set_xlabel(xlabel)
+            axis.set_title(f"({letter(2 * slot + offset)}) {name}", fontsize=9)
+            axis.grid(alpha=0.3)
+        axes[0].legend(fontsize=8)
     figure.suptitle(title, fontsize=10)
     _save(figure, path)
 
 
-def figure_disparity(panels: Mapping[str, pd.DataFrame], order: Sequence[str], path: str | Path, title: str) -> None:
-    """Figure 6: per-layer normalised latent disparity (mean +- 95% CI over folds), one panel per training set;
-    ``order``: every model, in the order (and colour) of the legends."""
-    figure, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
-    for axis, (name, table) in zip(axes[0], panels.items(), strict=True):
+def figure_disparity(
+    panels: Mapping[str, tuple[pd.DataFrame, Sequence[str]]], columns: int, path: str | Path, title: str
+) -> None:
+    """Figure 6: per-layer normalised latent disparity (mean +- 95% CI over folds), one panel per (training set,
+    dataset), titled and laid out row by row in the paper's order (``columns`` panels a row); each panel's
+    ``order``: its models, in the order (and colour) of the legends."""
+    n_rows = math.ceil(len(panels) / columns)
+    figure, grid = plt.subplots(
+        n_rows, columns, figsize=(5.2 * columns, 3.6 * n_rows), squeeze=False, layout="constrained"
+    )
+    for axis in grid.flat[len(panels) :]:
+        axis.set_visible(False)
+    for axis, (name, (table, order)) in zip(grid.flat, panels.items(), strict=False):
         layers = list(dict.fromkeys(table["layer"]))
         models = [m for m in order if m in set(table["model"])]
         for model in models:
@@ -508,59 +547,22 @@ def check_claims(
 # --------------------------------------------------------------------------------------------- render
 
 
-def render(
-    params: HLDRPaper,
-    inputs: Mapping[str, Mapping[str, str]],
-    context: Mapping[str, Any],
-    out_dir: str | Path,
-    log: Callable[[str], None],
-) -> None:
-    """Figures 2-6, Table I and the claims into ``out_dir`` (figures/, tables/, claims.md)."""
-    out_dir = Path(out_dir)
-    tables_dir = out_dir / "tables"
-    tables_dir.mkdir(parents=True, exist_ok=True)
-    files = inputs[params.experiment]
-    summary = context["experiments"][params.experiment]
-    dataset = summary["dataset"]
-    published = yaml.safe_load(Path(context["published"]).read_text()) if context.get("published") else {}
+def _experiment_results(
+    params: HLDRPaper, name: str, files: Mapping[str, str], summary: Mapping[str, Any], published: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One experiment's (one dataset's) tables: FGSM and AGN accuracy per training set, Figure 6, Table I, roles."""
     roles = model_roles(summary["variants"], params.undefended)
-    log(f"models on D: {roles['D']}; on D_N: {roles['DN']}")
     frame = pd.read_csv(files["crosseval"])
-    attacker = "white-box FGSM" if params.attacker == "white_box" else f"FGSM crafted on {params.attacker}"
-    sets = {"D": "fine-tuned on D", "DN": "fine-tuned on D_N"}
-
-    fgsm_tables: dict[str, pd.DataFrame] = {}
-    agn_tables: dict[str, pd.DataFrame] = {}
-    for key, number in (("D", 2), ("DN", 4)):
-        rows = accuracy_rows(frame, params.fgsm, params.attacker, roles[key])
-        table = accuracy_table(rows, params.undefended, params.ddof)
-        fgsm_tables[key] = table
-        title = f"HLDR Fig. {number} ({dataset}): {attacker}, models {sets[key]}; 95% CI over folds"
-        write_table(table, tables_dir, f"figure{number}", f"# {title}\n\nAccuracy and gain in percentage points.")
-        figure_accuracy(
-            table,
-            roles[key],
-            out_dir / "figures" / f"figure{number}.png",
-            title,
-            "FGSM budget epsilon (x 1/255)",
-            params.undefended,
+    fgsm: dict[str, pd.DataFrame] = {}
+    agn: dict[str, pd.DataFrame] = {}
+    for key in ("D", "DN"):
+        fgsm[key] = accuracy_table(
+            accuracy_rows(frame, params.fgsm, params.attacker, roles[key]), params.undefended, params.ddof
         )
         if params.agn:
-            rows = accuracy_rows(frame, params.agn, params.attacker, roles[key])
-            table = accuracy_table(rows, params.undefended, params.ddof)
-            agn_tables[key] = table
-            title = f"HLDR Fig. {number + 1} ({dataset}): additive Gaussian noise, models {sets[key]}; 95% CI"
-            write_table(table, tables_dir, f"figure{number + 1}", f"# {title}\n\nAccuracy and gain in points.")
-            figure_accuracy(
-                table,
-                roles[key],
-                out_dir / "figures" / f"figure{number + 1}.png",
-                title,
-                "noise standard deviation sigma (x 1/255)",
-                params.undefended,
+            agn[key] = accuracy_table(
+                accuracy_rows(frame, params.agn, params.attacker, roles[key]), params.undefended, params.ddof
             )
-
-    everyone = list(dict.fromkeys(roles["D"] + roles["DN"]))
     disparity: dict[str, pd.DataFrame] = {}
     robust = pd.read_csv(files["robustness"])
     robust = robust[robust["metric"] == "latent_disparity"]
@@ -568,27 +570,105 @@ def render(
         for key in ("D", "DN"):
             part = robust[robust["model"].isin(roles[key])]
             disparity[key] = summarise(part, ["model", "layer"], "value", params.ddof)
+    everyone = list(dict.fromkeys(roles["D"] + roles["DN"]))
+    times = table_one(pd.read_csv(files["timings"]), everyone, published, params.ddof)
+    return {"roles": roles, "fgsm": fgsm, "agn": agn, "disparity": disparity, "times": times, "everyone": everyone}
+
+
+def _with_dataset(tables: Sequence[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """The datasets' tables stacked, a ``dataset`` column first."""
+    frames = [t.assign(dataset=dataset_name(d))[["dataset", *t.columns]] for d, t in tables if not t.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["dataset"])
+
+
+def render(
+    params: HLDRPaper,
+    inputs: Mapping[str, Mapping[str, str]],
+    context: Mapping[str, Any],
+    out_dir: str | Path,
+    log: Callable[[str], None],
+) -> None:
+    """Figures 2-6, Table I and the claims into ``out_dir`` (figures/, tables/, claims.md), every dataset of the
+    block's experiments in the paper's panels."""
+    out_dir = Path(out_dir)
+    tables_dir = out_dir / "tables"
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    published = yaml.safe_load(Path(context["published"]).read_text()) if context.get("published") else {}
+    attacker = "white-box FGSM" if params.attacker == "white_box" else f"FGSM crafted on {params.attacker}"
+    sets = {"D": "fine-tuned on D", "DN": "fine-tuned on D_N"}
+
+    results: dict[str, dict[str, Any]] = {}  # dataset -> its experiment's tables
+    for name in params.experiments():
+        dataset = context["experiments"][name]["dataset"]
+        if dataset in results:
+            raise ValueError(f"HLDR: two experiments on {dataset!r}; the figures hold one panel per dataset")
+        results[dataset] = _experiment_results(params, name, inputs[name], context["experiments"][name], published)
+        roles = results[dataset]["roles"]
+        log(f"{name} ({dataset}): models on D: {roles['D']}; on D_N: {roles['DN']}")
+    slots = panel_slots(list(results))
+    order = sorted(results, key=slots.__getitem__)  # the paper's order: Fashion-MNIST, CIFAR-10, others
+    panels = ", ".join(f"{dataset_name(d)} ({letter(2 * slots[d])}, {letter(2 * slots[d] + 1)})" for d in order)
+
+    def accuracy_figure(number: int, key: str, what: str, caption: str, xlabel: str) -> None:
+        per = [(d, results[d][what][key]) for d in order if key in results[d][what]]
+        if not per:
+            return
+        title = f"HLDR Fig. {number}: {caption}, models {sets[key]}; 95% CI over folds"
         write_table(
-            pd.concat([t.assign(training=k) for k, t in disparity.items()], ignore_index=True),
+            _with_dataset(per), tables_dir, f"figure{number}", f"# {title}\n\n{panels}. Accuracy and gain in points."
+        )
+        rows = [(dataset_name(d), t, results[d]["roles"][key], slots[d]) for d, t in per]
+        figure_accuracy(rows, out_dir / "figures" / f"figure{number}.png", title, xlabel, params.undefended)
+
+    for key, number in (("D", 2), ("DN", 4)):
+        accuracy_figure(number, key, "fgsm", attacker, "FGSM budget epsilon (x 1/255)")
+        if params.agn:
+            accuracy_figure(
+                number + 1, key, "agn", "additive Gaussian noise", "noise standard deviation sigma (x 1/255)"
+            )
+
+    with_disparity = [d for d in order if results[d]["disparity"]]
+    if with_disparity:
+        columns = max(len(PAPER_DATASETS), max(slots.values()) + 1)
+        figure6: dict[str, tuple[pd.DataFrame, Sequence[str]]] = {}
+        rows6 = []
+        for row, key in enumerate(("D", "DN")):
+            for d in with_disparity:
+                tag = letter(row * columns + slots[d])
+                figure6[f"({tag}) {dataset_name(d)}, {sets[key]}"] = (
+                    results[d]["disparity"][key],
+                    results[d]["everyone"],
+                )
+                rows6.append((d, results[d]["disparity"][key].assign(training=key)))
+        write_table(
+            _with_dataset(rows6),
             tables_dir,
             "figure6",
-            f"# HLDR Fig. 6 ({dataset}): normalised latent disparity per hidden layer, 95% CI over folds",
+            "# HLDR Fig. 6: normalised latent disparity per hidden layer, 95% CI over folds\n\n"
+            + ", ".join(f"({letter(slots[d])}, {letter(columns + slots[d])}) {dataset_name(d)}" for d in with_disparity)
+            + ": on D, on D_N.",
         )
         figure_disparity(
-            {f"({tag}) {sets[k]}": disparity[k] for k, tag in (("D", "a"), ("DN", "c"))},
-            everyone,
+            dict(sorted(figure6.items())),
+            len(with_disparity),
             out_dir / "figures" / "figure6.png",
-            f"HLDR Fig. 6 ({dataset}): latent disparity |s(x) - s(x_a)| / |s(x)|",
+            "HLDR Fig. 6: latent disparity |s(x) - s(x_a)| / |s(x)|",
         )
 
-    timings = pd.read_csv(files["timings"])
-    times = table_one(timings, everyone, published, params.ddof)
     write_table(
-        times,
+        _with_dataset([(d, results[d]["times"]) for d in order]),
         tables_dir,
         "table1",
-        f"# HLDR Table I ({dataset}): training time per fine-tuning sample (optimisation steps only), beside the "
-        "paper's (hardware not stated; compare the ratios to HLDR)",
+        "# HLDR Table I: training time per fine-tuning sample (optimisation steps only), beside the paper's "
+        "(hardware not stated; compare the ratios to HLDR)",
     )
-    claims = check_claims(fgsm_tables, agn_tables, disparity, times, roles, params)
-    write_claims(claims, out_dir, f"HLDR: the paper's claims on the reproduced numbers ({dataset}, {attacker})")
+    claims = []
+    for d in order:
+        r = results[d]
+        for claim in check_claims(r["fgsm"], r["agn"], r["disparity"], r["times"], r["roles"], params):
+            claims.append(replace(claim, claim=f"{dataset_name(d)}: {claim.claim}"))
+    write_claims(
+        claims,
+        out_dir,
+        f"HLDR: the paper's claims on the reproduced numbers ({', '.join(map(dataset_name, order))}, {attacker})",
+    )

@@ -23,5 +23,18 @@ def render_paper(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     spec.load()(spec.parse(params, f"papers.{paper}"), inputs, context, out, log)
+    mark_stand_in_data(out, context.get("data_notes") or {})
     write_paper_pages(out)  # what the HTML report shows: tables and claims readable in the page
     log(f"{paper}: wrote {sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())}")
+
+
+def mark_stand_in_data(out_dir: Path, notes: Mapping[str, str]) -> None:
+    """Open every table of the paper (``tables/*.md``) with the run's stand-in data notes (experiment -> note,
+    :func:`advreg.data.stand_ins.stand_in_note`), so no table is read as if made on the paper's own data."""
+    lines = [f"**Stand-in data** ({experiment}): {note}." for experiment, note in notes.items() if note]
+    if not lines:
+        return
+    for md in sorted((out_dir / "tables").glob("*.md")):
+        text = md.read_text().split("\n")
+        at = 1 if text and text[0].startswith("#") else 0  # after the title, which names the page
+        md.write_text("\n".join([*text[:at], "", *lines, "", *text[at:]]))

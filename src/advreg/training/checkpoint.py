@@ -3,8 +3,8 @@ from its last completed epoch and still ends with the bit-identical model of an 
 
 A checkpoint holds everything the loop (:mod:`advreg.training.loop`) carries from one epoch to the next: the
 model's and the optimiser's state, the learning-rate schedule's position, every random number generator the job
-draws from (the loop's shuffling generator, torch's global CPU generator (dropout, methods' noise), the CUDA
-generators if any, Python's and NumPy's), the method's own changing state (:meth:`Method.state_dict`, e.g. the
+draws from (the loop's generator: shuffling and random crops; torch's global CPU generator: dropout, methods' noise;
+the CUDA generators if any, Python's and NumPy's), the method's own changing state (:meth:`Method.state_dict`, e.g. the
 generator of Parseval's row subsets), the best-so-far model of model selection with its score and patience
 count, the history rows so far and the accumulated step timings.
 

@@ -23,6 +23,8 @@ import torch
 from torch import nn
 
 from advreg.methods.base import Batch, Method
+from advreg.models.crop import step_crop
+from advreg.models.preprocess import fit_input_layers
 from advreg.splits import Split
 from advreg.training.checkpoint import (
     load_checkpoint,
@@ -63,6 +65,17 @@ def _set_mode(model: nn.Module, batchnorm: str) -> None:
         for module in model.modules():
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.eval()
+
+
+def training_batch(
+    model: nn.Module, split: Split, idx: torch.Tensor, device: torch.device, generator: torch.Generator
+) -> Batch:
+    """The samples ``idx`` of ``split`` as a batch on ``device``; if the model crops at random (LWA's CIFAR-10
+    net), cut to windows drawn here once per step from ``generator``, so every pass of the step sees the same
+    crop (:mod:`advreg.models.crop`)."""
+    x = split.x[idx].to(device)
+    crop = step_crop(model, x, generator)
+    return Batch(x if crop is None else crop(x), split.y[idx].to(device), split.index[idx], crop)
 
 
 @torch.no_grad()
@@ -111,6 +124,9 @@ def train(
     given, is called with the epoch number once that epoch's checkpoint is written (tests use it to interrupt).
     """
     device = next(model.parameters()).device
+    # a model's first training fits its input layer's mean image (DeepDefense's MatConvNet preprocessing) on the
+    # training split; fine-tuned models inherit the fitted one from the reference's state dict
+    fit_input_layers(model, train_split.x)
     fingerprint = None
     if checkpoint is not None:  # before anything is drawn or prepared: the run as it starts
         fingerprint = training_fingerprint(model, method, settings, train_split, val_split, generator, identity)
@@ -160,7 +176,7 @@ def train(
         lr = optimizer.param_groups[0]["lr"]
         for step, start in enumerate(range(0, n, settings.batch_size)):
             idx = order[start : start + settings.batch_size]
-            batch = Batch(train_split.x[idx].to(device), train_split.y[idx].to(device), train_split.index[idx])
+            batch = training_batch(model, train_split, idx, device, generator)
             started = time.perf_counter()
             optimizer.zero_grad(set_to_none=True)
             loss, _extra = method.loss(model, batch)

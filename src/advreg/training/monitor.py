@@ -16,7 +16,9 @@ from torch import nn
 
 from advreg.attacks import build_attack
 from advreg.attacks.base import predicted_labels
+from advreg.attacks.catalog import DeepFoolSettings
 from advreg.attacks.deepfool import deepfool, rho_2
+from advreg.models.preprocess import input_space
 from advreg.splits import Split
 from advreg.training.settings import MonitorParams
 
@@ -38,8 +40,10 @@ def monitor_row(model: nn.Module, val: Split, settings: MonitorParams, batch_siz
         row[f"val_acc_{settings.attack}"] = (
             (predicted_labels(model, adversarial, batch_size) == y).float().mean().item()
         )
-    if settings.rho_2:
-        result = deepfool(model, x, predicted_labels(model, x, batch_size), batch_size=batch_size)
-        row["val_rho_2"] = rho_2(result.perturbation, x)[0]
+    if settings.rho_2:  # in the model's input space (DeepDefense's with preprocess: matconvnet), as the metric
+        space = input_space(model)
+        step_eps = DeepFoolSettings().step_eps / space.scale
+        result = deepfool(model, x, predicted_labels(model, x, batch_size), step_eps=step_eps, batch_size=batch_size)
+        row["val_rho_2"] = rho_2(space.perturbation(result.perturbation), space.inputs(x))[0]
     model.train(was_training)
     return row
