@@ -9,7 +9,7 @@ SNAKEMAKE := $(BIN)/snakemake
 CORES ?= all
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: run test test-slurm setup system-data style lint dry-run clean expected verify
+.PHONY: run test test-slurm setup system-data style lint dry-run clean expected verify screenshots
 
 setup: $(STAMP)
 
@@ -62,6 +62,11 @@ verify: setup
 
 dry-run: setup
 	$(SNAKEMAKE) -n
+
+# docs/screenshots/*.png (README): the Summary, a paper's table and the arena leaderboard at 1400 x 1000, taken in
+# headless Chromium from results/report.html (after `make run`).
+screenshots: setup
+	$(BIN)/python scripts/report_screenshots.py results/report.html docs/screenshots
 
 clean:
 	rm -rf results logs .snakemake

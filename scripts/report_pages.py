@@ -14,6 +14,7 @@ with job(smk.log[0], smk.config, torch_runtime=False) as ctx:
         benchmarks="results/benchmarks",
         results="results",
         config=smk.config,
+        scale=smk.params.scale,
         outputs=dict(smk.output.items()),
     )
     ctx.log(f"report pages: {', '.join(smk.output)}")

@@ -1,5 +1,7 @@
 """DataGrad tables next to published numbers, model selection and claims, on a hand-made cross-evaluation."""
 
+import re
+
 import pandas as pd
 import pytest
 import yaml
@@ -87,7 +89,7 @@ def test_claims_are_judged_on_the_numbers():
     assert verdicts["MT-DGL1 is the most robust of the paper's models"] == "held"
     assert verdicts["The multitask model MT is the most susceptible of the paper's models"] == "held"
     assert verdicts["R2 noise does much less damage than R1 noise"] == "held"
-    assert all(c.evidence and c.source == "tables/table1.md" for c in claims)
+    assert all(c.evidence and c.source == dg.WHITE_BOX_TABLE for c in claims)  # no attacker tables given
     # flip the data: DGL1 now worse than L1 -> the claim is not held
     flipped = frame()
     mask = (
@@ -134,3 +136,31 @@ def test_published_transcription_is_consistent():
     assert doc["tables"][1]["rows"]["rect/default"] == [97.99, 96.8, 95.01, 49.06, 10.83]
     assert doc["tables"][5]["rows"]["dgl2/lam0.01_phi0.1"] == [98.3, 97.34, 95.85, 57.83, 13.0]
     assert len(doc["tables"][3]["rows"]) < len(doc["tables"][1]["rows"])  # Table 3 is partly illegible
+
+
+DECIDING = r"(?<![\w.=])(?<!phi )(?<!eq\. )(?<!norm )(\d+\.\d+)"  # an accuracy in the evidence, not a budget
+
+
+def test_each_claim_links_the_tables_holding_its_numbers(tmp_path):
+    """DataGrad's claims: the white-box cell of model m lives in the Table whose attacker is m (Tables 1-5), the
+    rest (means, R2 noise, models no table attacks with) in the white-box table; every deciding number of every
+    claim is a cell of one of the tables it links."""
+    best = {m.split("/")[0]: m for m in ACC}
+    tables = {"1": "rect/default", "2": "l1/default", "3": "l2/default", "4": "dgl1/default", "5": "mt/default"}
+    claims = dg.check_claims(frame(), best, "fgsm", "grad_l2", tables=tables)
+    by = {c.claim.split(" (")[0]: c for c in claims}
+    first = by["DGL1 is more robust than L1 and L2 weight decay under R1 noise at phi = 0.05"]
+    assert first.source == "tables/table4.md; tables/table2.md; tables/table3.md"
+    published = {"phis": PHIS, "dataset": "mnist", "tables": {}}
+    dg.write_tables(frame(), published, tables, "fgsm", tmp_path, "fashion_mnist")
+    dg.write_white_box_table(frame(), best, ["fgsm", "grad_l2"], tmp_path, "fashion_mnist")
+    cells = {}
+    for path in tmp_path.glob("*.csv"):
+        values = pd.read_csv(path).select_dtypes("number").to_numpy().ravel()
+        cells[f"tables/{path.stem}.md"] = {round(float(v), 2) for v in values if v == v}
+    for claim in claims:
+        numbers = [float(n) for n in re.findall(DECIDING, claim.evidence)]
+        assert numbers, claim.evidence
+        linked = set().union(*(cells[s.strip()] for s in claim.source.split(";")))
+        missing = [n for n in numbers if round(n, 2) not in linked]
+        assert not missing, f"{claim.claim}: {missing} not in {claim.source}"

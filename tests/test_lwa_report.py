@@ -101,8 +101,10 @@ def test_table_shows_ours_paper_and_difference(tmp_path):
     values = lwa.table_values(crosseval(), params(), 1.5)
     table = lwa.write_table(1, values, published, tmp_path, "fashion_mnist", 1.5, "plain/fixed")
     normal = table.set_index("method").loc["Normal"]
-    assert normal["Validation paper"] == 0.980 and normal["Adv_Loss paper"] == 0.085
-    assert normal["Adv_Loss diff"] == pytest.approx(0.10 - 0.085)
+    # one unit across the report: % (the paper's fractions converted; ours too)
+    assert normal["Validation paper"] == 98.0 and normal["Adv_Loss paper"] == 8.5
+    assert normal["Adv_Loss diff"] == pytest.approx(10.0 - 8.5)
+    assert normal["Adv_Loss ours"] == pytest.approx(10.0)
     text = (tmp_path / "table1.md").read_text()
     assert text.startswith("# LWA Table 1: 2-hidden-layer MLP") and "fashion_mnist" in text and "plain/fixed" in text
     assert pd.read_csv(tmp_path / "table1.csv").shape == (5, 2 + 3 * 5)

@@ -9,11 +9,18 @@ from snakemake.utils import validate
 SRC_DIR = str(Path(workflow.basedir) / "src")
 if SRC_DIR not in sys.path:
     sys.path.insert(0, SRC_DIR)
+SCRIPTS_DIR = str(Path(workflow.basedir) / "scripts")  # _shown: report-readable parameters of the render rules
+if SCRIPTS_DIR not in sys.path:
+    sys.path.append(SCRIPTS_DIR)
+
+from _shown import shown
 
 from advreg import layout
 from advreg.ids import NAME_PATTERN, REFERENCE, VARIANT_PATTERN, ModelId
 from advreg.data.stand_ins import apply_stand_ins, stand_in_note
 from advreg.plan import build_plan
+from advreg.reporting import labels as report_labels
+from advreg.reporting import scale as report_scale
 from advreg.settings import reproducibility_settings
 
 validate(config, "../schemas/config.schema.yaml")
@@ -172,8 +179,41 @@ def paper_params(wildcards):
             "published": workflow_file(published) if published else None,
             "experiments": {e: PLAN[e].summary() for e in params.experiments()},
             "data_notes": {e: stand_in_note(config, PLAN[e].dataset) for e in params.experiments()},
+            "scale": run_scale()["papers"][wildcards.paper],
         },
     }
+
+
+def run_scale():
+    """The run's scale per paper (advreg.reporting.scale): the preset, and per paper its experiments' dataset (and
+    the one a stand-in replaces), training images and epochs, and the datasets the paper itself used."""
+    papers = {}
+    for name, (spec, params) in PLAN.papers.items():
+        published = getattr(params, "published", "")
+        experiments = {}
+        for e in params.experiments():
+            exp = PLAN[e]
+            experiments[e] = {
+                "dataset": exp.dataset,
+                "stand_in_for": STAND_INS.get(e, ""),
+                "train_size": exp.data.train_size,
+                "epochs": sorted({v.train.epochs for v in exp.variants}),
+                "pretrain_epochs": exp.pretrain.epochs if exp.pretrain is not None else None,
+            }
+        papers[name] = {
+            "label": report_labels.paper_label(name),
+            "paper_datasets": report_scale.published_datasets(workflow_file(published) if published else None),
+            "experiments": experiments,
+        }
+    preset = ", ".join(Path(str(f)).name for f in workflow.configfiles) or "config.yaml"
+    return {"preset": preset, "papers": papers}
+
+
+def experiment_facts(name):
+    """The caption line of experiment ``name``: dataset, model, sizes, epochs and budgets, every value resolved."""
+    exp = PLAN[name]
+    pretrain = exp.pretrain.epochs if exp.pretrain is not None else None
+    return report_scale.experiment_facts(exp.summary(), [v.train.epochs for v in exp.variants], pretrain)
 
 
 def final_outputs():

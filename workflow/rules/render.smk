@@ -17,31 +17,41 @@ rule summarise_experiment:
             subcategory="{experiment}",
             labels={"kind": "data (CSV, download)", "item": "cross-evaluation (tidy)"},
         ),
-        robustness=report(
-            layout.ROBUSTNESS,
-            caption="../../report/captions/robustness_data.rst",
+        # offered as a download by rule report_pages, only where it holds rows (robustness enabled)
+        robustness=layout.ROBUSTNESS,
+        histories=report(
+            layout.HISTORIES,
+            caption="../../report/captions/histories.rst",
             category=report_labels.EXPERIMENTS,
             subcategory="{experiment}",
-            labels={"kind": "data (CSV, download)", "item": "white-box robustness (tidy)"},
+            labels={"kind": "data (CSV, download)", "item": "training histories (tidy)"},
         ),
-        histories=layout.HISTORIES,
         examples=layout.EXAMPLES,
-        timings=layout.TIMINGS,
+        timings=report(
+            layout.TIMINGS,
+            caption="../../report/captions/timings.rst",
+            category=report_labels.EXPERIMENTS,
+            subcategory="{experiment}",
+            labels={"kind": "data (CSV, download)", "item": "training time per model (tidy)"},
+        ),
         figures=report(
             directory(layout.FIGURES),
             patterns=["{name}.png"],
             caption="../../report/captions/experiment_figure.rst",
             category=report_labels.EXPERIMENTS,
             subcategory="{experiment}",
-            labels={"kind": "figure", "item": "{name}"},
+            labels=lambda wildcards: {"kind": "figure", "item": report_labels.experiment_item_label(wildcards.name)},
         ),
         tables=report(
             directory(layout.TABLES),
-            patterns=["{name}.html"],
+            patterns=["{name}.{ext,(html|csv)}"],
             caption="../../report/captions/experiment_table.rst",
             category=report_labels.EXPERIMENTS,
             subcategory="{experiment}",
-            labels={"kind": "table", "item": "{name}"},
+            labels=lambda wildcards: {
+                "kind": "table" if wildcards.ext == "html" else "data (CSV, download)",
+                "item": report_labels.experiment_item_label(wildcards.name),
+            },
         ),
     log:
         "logs/{experiment}/summarise.log",
@@ -56,10 +66,11 @@ rule summarise_experiment:
         runtime=20,
     params:
         description=lambda wildcards: PLAN[wildcards.experiment].description,
-        norms=lambda wildcards: {n: a.spec.norm for n, a in PLAN[wildcards.experiment].attacks.items()},
-        parts=lambda wildcards: experiment_parts(wildcards.experiment),
-        histories=lambda wildcards: experiment_histories(wildcards.experiment),
-        timings=lambda wildcards: experiment_timings(wildcards.experiment),
+        facts=lambda wildcards: experiment_facts(wildcards.experiment),
+        norms=lambda wildcards: shown({n: a.spec.norm for n, a in PLAN[wildcards.experiment].attacks.items()}),
+        parts=lambda wildcards: shown(experiment_parts(wildcards.experiment)),
+        histories=lambda wildcards: shown(experiment_histories(wildcards.experiment)),
+        timings=lambda wildcards: shown(experiment_timings(wildcards.experiment)),
     script:
         "../../scripts/summarise_experiment.py"
 
@@ -70,11 +81,14 @@ rule render_paper:
     output:
         report(
             directory(layout.PAPER),
-            patterns=["{item}.{ext,(html|png)}"],
+            patterns=["{item}.{ext,(html|png|csv)}"],
             caption="../../report/captions/paper.rst",
             category=lambda wildcards: report_labels.paper_label(wildcards.paper),
             subcategory=lambda wildcards: report_labels.paper_subcategory(wildcards.item),
-            labels=lambda wildcards: {"item": report_labels.item_label(wildcards.item)},
+            labels=lambda wildcards: {
+                "item": report_labels.item_label(wildcards.item)
+                + (" (CSV, download)" if wildcards.ext == "csv" else "")
+            },
         ),
     log:
         "logs/papers/{paper}.log",
@@ -88,7 +102,8 @@ rule render_paper:
         mem_mb=4000,
         runtime=20,
     params:
-        job=paper_params,
+        job=lambda wildcards: shown(paper_params(wildcards)),
+        facts=lambda wildcards: shown({e: experiment_facts(e) for e in paper_block(wildcards)[1].experiments()}),
     script:
         "../../scripts/render_paper.py"
 
@@ -96,24 +111,36 @@ rule render_paper:
 rule report_pages:
     input:
         manifest=layout.MANIFEST,
+        # the tidy robustness metrics, a download only for the experiments that compute them (else a bare header)
+        robustness=[
+            report(
+                layout.experiment_file(layout.ROBUSTNESS, exp.name),
+                caption="../../report/captions/robustness_data.rst",
+                category=report_labels.EXPERIMENTS,
+                subcategory=exp.name,
+                labels={"kind": "data (CSV, download)", "item": "white-box robustness (tidy)"},
+            )
+            for exp in PLAN
+            if exp.robustness.enabled
+        ],
     output:
         summary=report(
             layout.REPORT_SUMMARY,
             caption="../../report/captions/summary.rst",
             category=report_labels.SUMMARY,
-            labels={"page": "Summary: claims held per paper, headline numbers, run time and size"},
+            labels={"page": "Summary: scale, claims, headline numbers"},
         ),
         provenance=report(
             layout.REPORT_PROVENANCE,
             caption="../../report/captions/provenance.rst",
             category=report_labels.PROVENANCE,
-            labels={"item": "Provenance: config, packages, hashes, time and memory per rule"},
+            labels={"item": "Provenance: config, packages, hashes, times"},
         ),
         timing_figure=report(
             layout.REPORT_TIMING_FIGURE,
             caption="../../report/captions/provenance.rst",
             category=report_labels.PROVENANCE,
-            labels={"item": "Wall time and peak memory per rule (figure)"},
+            labels={"item": "Time and memory per rule (figure)"},
         ),
     log:
         "logs/report_pages.log",
@@ -127,17 +154,26 @@ rule report_pages:
         mem_mb=2000,
         runtime=20,
     params:
-        papers={
-            name: {
-                "label": report_labels.paper_label(name),
-                "title": spec.title,
-                "dir": layout.PAPER.format(paper=name),
+        papers=shown(
+            {
+                name: {
+                    "label": report_labels.paper_label(name),
+                    "title": spec.title,
+                    "dir": layout.PAPER.format(paper=name),
+                }
+                for name, (spec, _) in PLAN.papers.items()
             }
-            for name, (spec, _) in PLAN.papers.items()
-        },
-        experiments={
-            exp.name: {"description": exp.description, "crosseval": layout.experiment_file(layout.CROSSEVAL, exp.name)}
-            for exp in PLAN
-        },
+        ),
+        experiments=shown(
+            {
+                exp.name: {
+                    "description": exp.description,
+                    "crosseval": layout.experiment_file(layout.CROSSEVAL, exp.name),
+                    "norms": {name: a.spec.norm for name, a in exp.attacks.items()},
+                }
+                for exp in PLAN
+            }
+        ),
+        scale=shown(run_scale()),
     script:
         "../../scripts/report_pages.py"

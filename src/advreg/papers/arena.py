@@ -35,7 +35,7 @@ from advreg.ids import ModelId  # noqa: E402
 from advreg.papers import masking  # noqa: E402
 from advreg.papers.catalog import ArenaPaper  # noqa: E402
 from advreg.reporting.claims import FINDING, Claim, write_claims  # noqa: E402
-from advreg.reporting.figures import _save  # noqa: E402
+from advreg.reporting.figures import _save, place_labels  # noqa: E402
 
 LABELS = {
     "reference": "Reference",
@@ -173,6 +173,17 @@ def leaderboard(
     return table.sort_values(["mean rank", "clean"], ascending=[True, False]).reset_index()
 
 
+def separating_format(values: pd.Series, least: int = 2, most: int = 6) -> pd.Series:
+    """``values`` as text with the fewest decimals (``least`` to ``most``) that keep distinct values distinct,
+    so a ranked column never shows two ranks as one number (rho_2 of 0.0712 and 0.0748 both reading 0.07)."""
+    finite = values.dropna().astype(float)
+    distinct = finite.round(most).nunique()
+    for decimals in range(least, most + 1):
+        if finite.round(decimals).nunique() == distinct:
+            break
+    return values.map(lambda v: f"{v:.{decimals}f}" if pd.notna(v) else "")
+
+
 def write_leaderboard(table: pd.DataFrame, out_dir: Path, dataset: str, arch: str, suffix: str = "") -> None:
     """``leaderboard{suffix}.csv`` (every column) and ``.md`` (worst cases, rho, ranks, masking flags)."""
     atomic_write_text(out_dir / f"leaderboard{suffix}.csv", table.to_csv(index=False, float_format="%.4f"))
@@ -181,6 +192,8 @@ def write_leaderboard(table: pd.DataFrame, out_dir: Path, dataset: str, arch: st
     for column in shown.columns:
         if column.startswith("rank ") or column == "mean rank":
             shown[column] = shown[column].map(lambda v: f"{v:g}" if pd.notna(v) else "")
+        elif column.startswith("rho"):
+            shown[column] = separating_format(shown[column])
     note = (
         f"# Cross-paper arena: leaderboard ({dataset}, {arch})\n\n"
         "Every model fine-tuned from the same reference for the same number of epochs (the shared budget). "
@@ -210,7 +223,7 @@ def write_masking(checks: pd.DataFrame, out_dir: Path, suffix: str = "") -> None
 def figure_robust_vs_clean(table: pd.DataFrame, headline: str, path: Path, title: str) -> None:
     """Worst-case accuracy under the headline threat model against clean accuracy, one labelled point per model;
     models failing a masking check hollow."""
-    figure, ax = plt.subplots(figsize=(6.0, 4.5))
+    figure, ax = plt.subplots(figsize=(7.5, 5.5))
     for _, row in table.iterrows():
         flagged = bool(row["masking"])
         ax.scatter(
@@ -220,11 +233,12 @@ def figure_robust_vs_clean(table: pd.DataFrame, headline: str, path: Path, title
             facecolors="none" if flagged else "C0",
             edgecolors="C3" if flagged else "C0",
         )
-        ax.annotate(row["method"], (row["clean"], row[headline]), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel("clean test accuracy (%)")
     ax.set_ylabel(f"robust accuracy (%), {headline}")
     ax.set_title(title, fontsize=9)
     ax.grid(True, alpha=0.3)
+    ax.margins(0.15)
+    place_labels(ax, table["clean"].tolist(), table[headline].tolist(), table["method"].astype(str).tolist())
     _save(figure, path)
 
 

@@ -153,21 +153,79 @@ def _white_box(frame: pd.DataFrame, attack: str) -> pd.DataFrame:
     return part.pivot_table(index="target", columns="epsilon", values="accuracy", aggfunc="mean") * 100
 
 
+WHITE_BOX_TABLE = "tables/white_box.md"
+
+
+def white_box_table(frame: pd.DataFrame, best: Mapping[str, str], attacks: list[str]) -> pd.DataFrame:
+    """White-box accuracy (%, mean over folds) of every method's best-validation variant (each model its own
+    adversary, as in Fig. 1), per attack and budget, and its mean over the budgets > 0: the numbers every
+    claim of :func:`check_claims` is decided on."""
+    rows = []
+    for method, model_id in best.items():
+        row: dict[str, Any] = {"model": model_id, "paper name": LABELS.get(method, method)}
+        for attack in attacks:
+            wb = _white_box(frame, attack)
+            if model_id not in wb.index:
+                continue
+            for eps in sorted(wb.columns):
+                row[f"{attack} eps={eps:g}"] = round(float(wb.loc[model_id, eps]), 2)
+            positive = [e for e in wb.columns if e > 0]
+            row[f"{attack} mean eps>0"] = round(float(wb.loc[model_id, positive].mean()), 2)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_white_box_table(
+    frame: pd.DataFrame, best: Mapping[str, str], attacks: list[str], out_dir: str | Path, dataset: str
+) -> list[Path]:
+    """``white_box.csv`` / ``.md`` in ``out_dir`` (see :func:`white_box_table`)."""
+    out_dir = Path(out_dir)
+    table = white_box_table(frame, best, attacks)
+    csv_path, md_path = out_dir / "white_box.csv", out_dir / "white_box.md"
+    atomic_write_text(csv_path, table.to_csv(index=False, float_format="%.2f"))
+    note = (
+        f"# DataGrad: white-box accuracy of each model (the numbers the claims are decided on)\n\n"
+        f"Accuracy (%) on **{dataset}** of each method's best-validation variant attacked through its own "
+        f"gradient (as in Fig. 1), per attack ({', '.join(attacks)}) and budget phi, and the mean over phi > 0. "
+        "The same white-box cells appear in Tables 1-5 in the row of the table's own attacker.\n\n"
+    )
+    shown = table.astype(object).where(table.notna(), "")
+    atomic_write_text(md_path, note + shown.to_markdown(index=False, floatfmt=".2f") + "\n")
+    return [csv_path, md_path]
+
+
 def check_claims(
-    frame: pd.DataFrame, best: Mapping[str, str], r1: str, r2: str, r2_equal_norm: str = ""
+    frame: pd.DataFrame,
+    best: Mapping[str, str],
+    r1: str,
+    r2: str,
+    r2_equal_norm: str = "",
+    tables: Mapping[str, str] | None = None,
 ) -> list[Claim]:
     """The paper's claims (sec. 3 and 4), judged on the reproduced numbers among the paper's own models
     (``best`` holds the best-validation variant of each method), then further findings: the exact DataGrad
-    variants beside the finite-difference ones, and R2 noise at the L2 norm of R1 noise."""
+    variants beside the finite-difference ones, and R2 noise at the L2 norm of R1 noise.
+
+    Each claim links to the tables holding its deciding numbers: ``tables`` (table number -> attacker model
+    id) gives, for a white-box cell of model m, the table whose attacker is m (its row m); numbers no such
+    table holds (means, R2 noise, models no table is attacked by) are in :data:`WHITE_BOX_TABLE`."""
     claims: list[Claim] = []
     ours = {m: i for m, i in best.items() if m in PAPER_METHODS}
     wb1 = _white_box(frame, r1)
     phis = sorted(wb1.columns)
     mid = 0.05 if 0.05 in phis else phis[len(phis) // 2]
     top = phis[-1]
+    by_attacker = {attacker: f"tables/table{n}.md" for n, attacker in (tables or {}).items()}
 
-    def add(claim: str, held: bool | None, evidence: str, kind: str = PAPER_CLAIM) -> None:
-        claims.append(Claim.judged(claim, held, evidence, "tables/table1.md", kind))
+    def sources(*methods: str) -> str:
+        """The attacker tables holding the white-box R1 cells of ``methods``; the white-box table otherwise."""
+        found = [by_attacker.get(best.get(m, "")) for m in methods]
+        if methods and all(found):
+            return "; ".join(dict.fromkeys(found))
+        return WHITE_BOX_TABLE
+
+    def add(claim: str, held: bool | None, evidence: str, kind: str = PAPER_CLAIM, source: str = "") -> None:
+        claims.append(Claim.judged(claim, held, evidence, source or WHITE_BOX_TABLE, kind))
 
     def acc(method: str, phi: float) -> float | None:
         model = best.get(method)
@@ -179,6 +237,7 @@ def check_claims(
         "(each its own adversary; sec. 3)",
         None if None in (d, a1, a2) else d > max(a1, a2),
         f"white-box accuracy: DGL1 {d}, L1 {a1}, L2 {a2} (best-validation variants)",
+        source=sources("dgl1", "l1", "l2"),
     )
     positive = [p for p in phis if p > 0]
     means = {m: float(wb1.loc[i, positive].mean()) for m, i in ours.items() if i in wb1.index}
@@ -200,6 +259,7 @@ def check_claims(
         f"DataGrad-L1 resists R1 noise far better than the unregularised Rect at phi = {top:g} (Fig. 3)",
         None if None in (rect, dgl1) else dgl1 > rect,
         f"white-box accuracy: DGL1 {dgl1}, Rect {rect}",
+        source=sources("dgl1", "rect" if "rect" in best else "plain"),
     )
     clean = {m: round(float(wb1.loc[i, 0.0]), 2) for m, i in ours.items() if i in wb1.index and 0.0 in wb1.columns}
     base = clean.get("rect", clean.get("plain"))
@@ -362,7 +422,11 @@ def render(
     keys = {model_id: published_key(model_id, p) for model_id, p in variant_params.items()}
     tables = {str(n): attacker for n, attacker in enumerate(params.table_attackers, start=1)}
     write_tables(frame, published, tables, params.r1, out_dir / "tables", dataset, keys)
-    claims = check_claims(frame, best, params.r1, params.r2, params.r2_equal_norm)
+    attacks = [
+        a for a in dict.fromkeys((params.r1, params.r2, params.r2_equal_norm)) if a and a in set(frame["attack"])
+    ]
+    write_white_box_table(frame, best, attacks, out_dir / "tables", dataset)
+    claims = check_claims(frame, best, params.r1, params.r2, params.r2_equal_norm, tables)
     write_claims(claims, out_dir, f"DataGrad: the paper's claims on the reproduced numbers ({dataset})")
     paper_best = {m: i for m, i in best.items() if m in PAPER_METHODS}
     figure_own_adversary(

@@ -408,8 +408,8 @@ def check_history_claims(histories: Mapping[str, pd.DataFrame], roles: Mapping[s
                     f"{label}: DeepDefense surpasses the reference in both accuracy and rho_2 within three epochs "
                     "(Fig. 2, sec. 4.2)",
                     bool(at["val_acc"] > start["val_acc"] and at["val_rho_2"] > start["val_rho_2"]),
-                    f"validation, epoch 0 (reference) -> epoch {epoch}: accuracy {start['val_acc']:.4f} -> "
-                    f"{at['val_acc']:.4f}, rho_2 {start['val_rho_2']:.4f} -> {at['val_rho_2']:.4f}",
+                    f"validation, epoch 0 (reference) -> epoch {epoch}: accuracy (%) {100 * start['val_acc']:.2f} "
+                    f"-> {100 * at['val_acc']:.2f}, rho_2 {start['val_rho_2']:.4f} -> {at['val_rho_2']:.4f}",
                     "figures/figure2.png",
                 )
             )
@@ -420,8 +420,8 @@ def check_history_claims(histories: Mapping[str, pd.DataFrame], roles: Mapping[s
             first, last = at_curve.loc[1], at_curve.loc[int(at_curve.index.max())]
             held = bool(last["val_acc"] > first["val_acc"] and last["val_rho_2"] < first["val_rho_2"])
             evidence = (
-                f"validation, epoch 1 -> {int(at_curve.index.max())}: accuracy {first['val_acc']:.4f} -> "
-                f"{last['val_acc']:.4f}, rho_2 {first['val_rho_2']:.4f} -> {last['val_rho_2']:.4f}"
+                f"validation, epoch 1 -> {int(at_curve.index.max())}: accuracy (%) {100 * first['val_acc']:.2f} "
+                f"-> {100 * last['val_acc']:.2f}, rho_2 {first['val_rho_2']:.4f} -> {last['val_rho_2']:.4f}"
             )
         claims.append(
             Claim.judged(
@@ -472,7 +472,7 @@ def check_grid_claims(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None
                 "A larger c gives better accuracy but lower robustness (rho_2), for every lambda (Fig. 4, sec. 4.2)",
                 None if not testable else all(a > 0 and r < 0 for _, a, r in testable),
                 text or "fewer than 3 values of c per lambda",
-                "figures/figure4.png",
+                "tables/figure4.md; figures/figure4.png",
             )
         )
         means = figure4.groupby("lam")["rho_2"].mean()
@@ -482,7 +482,7 @@ def check_grid_claims(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None
                 "A larger lambda makes the regulariser weigh more: rho_2 grows with lambda (Fig. 4, sec. 4.2)",
                 None if len(means) < 2 or common.max() < 2 else bool(np.all(np.diff(means.to_numpy()) > 0)),
                 "mean rho_2 over c: " + ", ".join(f"lambda {lam:g} {v:.4f}" for lam, v in means.items()),
-                "figures/figure4.png",
+                "tables/figure4.md; figures/figure4.png",
             )
         )
     if figure5 is not None and not figure5.empty:
@@ -495,7 +495,7 @@ def check_grid_claims(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None
                 None if "fc1" not in means.index or len(means) < 2 else best == "fc1",
                 "mean over c: "
                 + ", ".join(f"{layer} rho_2 {r:.4f} acc {a:.2f}%" for layer, (r, a) in means.iterrows()),
-                "figures/figure5.png",
+                "tables/figure5.md; figures/figure5.png",
             )
         )
     return claims
@@ -629,13 +629,22 @@ def render(
         grid_table = robustness_table(pd.read_csv(inputs[name]["robustness"]))
         points = grid_points(grid_table, context["experiments"][name]["variants"], masked)
         grids[key] = points
-        atomic_write_text(out_dir / "tables" / f"{key}.csv", points.to_csv(index=False))
         reference = (
             _value(grid_table, roles["reference"], "rho_2"),
             100 * _value(grid_table, roles["reference"], "clean_accuracy"),
         )
         dataset = context["experiments"][name]["dataset"]
         what = "c x lambda, every layer regularised" if key == "figure4" else "the regulariser on one layer only"
+        write_table(  # the figure's points, with their dataset and units (the paper prints them only as a plot)
+            points,
+            out_dir / "tables",
+            key,
+            f"DeepDefense {key.replace('figure', 'Fig. ')} data ({dataset}, {name}): {what}",
+            f"One row per DeepDefense variant of experiment {name} on {dataset}: its c and lambda, the layer "
+            "regularised ('all': every layer), clean test accuracy (%) and rho_2 (DeepFool, eq. 7, in the model's "
+            f"input space). The reference: accuracy {reference[1]:.2f}%, rho_2 {reference[0]:.4g}. The paper gives "
+            "these only as a plot: no published values to compare.",
+        )
         figure_grid(
             points,
             group,

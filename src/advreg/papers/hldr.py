@@ -32,6 +32,7 @@ depend on them).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -318,15 +319,22 @@ def _fmt(value: float) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.2f}"
 
 
+def budget_255(epsilon: float) -> str:
+    """A budget as the paper writes it, in 1/255 steps: 0.0078 -> '2/255' (within 0.05/255 of a whole step, as the
+    config's rounded decimals are), else three significant digits ('63.8/255')."""
+    steps = epsilon * 255
+    return f"{round(steps)}/255" if abs(steps - round(steps)) < 0.05 else f"{steps:.3g}/255"
+
+
 def _per_budget(table: pd.DataFrame, models: Sequence[str], budgets: Sequence[float], unit: str) -> str:
     return "; ".join(
-        f"{unit} {e * 255:.3g}/255: " + " / ".join(_fmt(_value(table, m, e)) for m in models) for e in budgets
+        f"{unit} {budget_255(e)}: " + " / ".join(_fmt(_value(table, m, e)) for m in models) for e in budgets
     )
 
 
 def _gains(table: pd.DataFrame, model: str, budgets: Sequence[float], unit: str) -> tuple[list[float], str]:
     lows = [(e, _value(table, model, e, "gain"), _value(table, model, e, "gain_ci95")) for e in budgets]
-    text = "; ".join(f"{unit} {e * 255:.3g}/255: {_fmt(g)} +- {_fmt(c)}" for e, g, c in lows)
+    text = "; ".join(f"{unit} {budget_255(e)}: {_fmt(g)} +- {_fmt(c)}" for e, g, c in lows)
     return [g - c for _, g, c in lows], text
 
 
@@ -358,6 +366,9 @@ def check_claims(
     ms = dict(zip(times["model"], times["ours ms/sample"], strict=True)) if not times.empty else {}
 
     def judge(text: str, source: str, decide: Callable[[], tuple[bool, str]], kind: str = PAPER_CLAIM) -> None:
+        # A figure's numbers are in its data table (tables/figureN.md): cite the table first, then the figure.
+        figure = re.fullmatch(r"figures/(figure\d+)\.png", source)
+        source = f"tables/{figure[1]}.md; {source}" if figure else source
         try:
             held, evidence = decide()
         except _Missing:
@@ -652,7 +663,13 @@ def render(
             dict(sorted(figure6.items())),
             len(with_disparity),
             out_dir / "figures" / "figure6.png",
-            "HLDR Fig. 6: latent disparity |s(x) - s(x_a)| / |s(x)|",
+            "HLDR Fig. 6: latent disparity |s(x) - s(x_a)| / |s(x)|"
+            + "".join(  # the paper's panel letters are kept: say which panels this run has no data for
+                f"\n(panels lettered as in the paper; {dataset_name(d)}'s "
+                f"({letter(slot)}, {letter(columns + slot)}) not in this run)"
+                for slot, d in enumerate(PAPER_DATASETS)
+                if d not in with_disparity
+            ),
         )
 
     write_table(

@@ -93,17 +93,19 @@ def table_values(frame: pd.DataFrame, params: LWAPaper, epsilon: float) -> pd.Da
 
 
 def table_vs_published(values: pd.DataFrame, published: Mapping[str, list[float]]) -> pd.DataFrame:
-    """Per role: the model id, then per column the reproduced accuracy, the published one and ours - paper."""
+    """Per role: the model id, then per column the reproduced accuracy, the published one and ours - paper, all in
+    % (the paper prints fractions and :func:`table_values` computes them: converted here, for the report's one
+    unit)."""
     rows = []
     for role, row in values.iterrows():
         pub = published.get(role)
         out: dict[str, Any] = {"method": ROLE_LABELS[role], "model": row["model"]}
         for i, column in enumerate(COLUMNS):
-            ours = row[column]
-            theirs = float(pub[i]) if pub is not None else np.nan
-            out[f"{LABELS[column]} ours"] = round(float(ours), 4)
-            out[f"{LABELS[column]} paper"] = theirs
-            out[f"{LABELS[column]} diff"] = round(float(ours) - theirs, 4) if pub is not None else np.nan
+            ours = 100 * float(row[column])
+            theirs = 100 * float(pub[i]) if pub is not None else np.nan
+            out[f"{LABELS[column]} ours"] = round(ours, 2)
+            out[f"{LABELS[column]} paper"] = round(theirs, 2)
+            out[f"{LABELS[column]} diff"] = round(ours - theirs, 2) if pub is not None else np.nan
         rows.append(out)
     return pd.DataFrame(rows)
 
@@ -119,11 +121,12 @@ def write_table(
 ) -> pd.DataFrame:
     entry = published_doc["tables"][number]
     table = table_vs_published(values, entry["rows"])
-    atomic_write_text(out_dir / f"table{number}.csv", table.to_csv(index=False, float_format="%.4f"))
+    atomic_write_text(out_dir / f"table{number}.csv", table.to_csv(index=False, float_format="%.2f"))
     n = int(values["n"].max()) if len(values) else 0
     note = (
         f"# LWA Table {number}: {entry['network']}, accuracy on clean and adversarial test sets\n\n"
-        f"Accuracy (fraction) reproduced on **{dataset}** ('ours', {n} test points, mean over folds) and published "
+        f"Accuracy (%; the paper prints fractions) reproduced on **{dataset}** ('ours', {n} test points, mean over "
+        "folds) and published "
         f"on **{entry['dataset']}** ('paper', blank where the paper has no such row), and ours - paper, at L2 norm "
         f"{epsilon:g} in [0, 1] pixel units (the paper: {entry['epsilon']:g} in {PAPER_UNITS[number]}). "
         "Fixed: the Adv_Loss "
@@ -133,12 +136,13 @@ def write_table(
         "Compare like with like only on the paper's dataset (config/paper.yaml).\n\n"
     )
     shown = table.astype(object).where(table.notna(), "")
-    atomic_write_text(out_dir / f"table{number}.md", note + shown.to_markdown(index=False, floatfmt=".4f") + "\n")
+    atomic_write_text(out_dir / f"table{number}.md", note + shown.to_markdown(index=False, floatfmt=".2f") + "\n")
     return table
 
 
 def _fmt(value: float) -> str:
-    return "n/a" if value is None or not np.isfinite(value) else f"{value:.4f}"
+    """An accuracy computed as a fraction, shown in % as in the tables."""
+    return "n/a" if value is None or not np.isfinite(value) else f"{100 * value:.2f}"
 
 
 def _adv_mean(values: pd.DataFrame, role: str) -> float:
@@ -188,16 +192,16 @@ def curve_claims(curves: pd.DataFrame, source: str, network: str) -> list[Claim]
             "Adv_Alpha and Adv_Loss are much more effective than Adv_Loss_Sign (sec. 7.1, Fig. 1)",
             held,
             f"mean accuracy of the normal {network} over the L2 budgets {budgets}: {text}; "
-            "'much': both at least 0.05 below Adv_Loss_Sign",
+            "(%); 'much': both at least 5 points below Adv_Loss_Sign",
             source,
         )
     )
-    gaps = (positive["Adv_Loss"] - positive["Adv_Alpha"]).round(4).tolist() if known else []
+    gaps = (100 * (positive["Adv_Loss"] - positive["Adv_Alpha"])).round(2).tolist() if known else []
     claims.append(
         Claim.judged(
             "Adv_Alpha is consistently, but slightly, more effective than Adv_Loss (sec. 7.1, Fig. 1)",
             None if not known else all(g >= 0 for g in gaps),
-            f"accuracy under Adv_Loss minus under Adv_Alpha at each budget > 0: {gaps} (held: none negative)",
+            f"accuracy (points) under Adv_Loss minus under Adv_Alpha at each budget > 0: {gaps} (held: none negative)",
             source,
         )
     )
@@ -258,7 +262,7 @@ def table_claims(tables: Mapping[int, pd.DataFrame]) -> list[Claim]:
         means["goodfellow"] > max(means["normal"], means["dropout"]) + 0.1
         if _has(t1, "goodfellow", "normal", "dropout")
         else None,
-        mean_text + "; 'greatly': by more than 0.1",
+        mean_text + "; 'greatly': by more than 10 points",
         1,
     )
     t2 = tables.get(2, pd.DataFrame(columns=["model", *COLUMNS, "n"]))
@@ -300,7 +304,7 @@ def table_claims(tables: Mapping[int, pd.DataFrame]) -> list[Claim]:
         if _has(t3, "lwa", "normal")
         else None,
         f"clean accuracy: Normal {_fmt(t3['validation'].get('normal'))}, LWA {_fmt(t3['validation'].get('lwa'))} "
-        "('small': a drop of at most 0.05)",
+        "('small': a drop of at most 5 points)",
         3,
     )
     return claims

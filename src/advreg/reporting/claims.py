@@ -21,7 +21,7 @@ class Claim:
     claim: str  # the paper's statement and where it makes it
     verdict: str  # "held", "not held" or "not testable"
     evidence: str  # the deciding numbers
-    source: str = ""  # the table or figure behind it (a path relative to the paper's output folder)
+    source: str = ""  # the tables or figures holding its numbers (paths relative to the paper's folder, '; '-separated)
     kind: str = PAPER_CLAIM
 
     @classmethod

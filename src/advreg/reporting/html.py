@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from advreg.atomic import atomic_write_text
+from advreg.reporting.labels import item_label
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.2em;color:#1f2328;font-size:14px}
@@ -30,6 +31,8 @@ th{background:#f6f8fa;position:sticky;top:0}
 td.num{text-align:right;white-space:nowrap}
 .ours{background:#eef6ff}.paper{background:#fff8e6}.diff{background:#f3f3f3}
 .neg{color:#b42318}.pos{color:#067647}
+td.diff.off,th.diff.off{background:#f9fafb;color:#98a2b3}
+.banner{border:1px solid #f5c26b;background:#fffaeb;border-radius:6px;padding:.4em .9em;margin:.4em 0 1em}
 .verdict{font-weight:600;white-space:nowrap;border-radius:4px;padding:1px 6px}
 .held{background:#dcfae6;color:#067647}.not-held{background:#fee4e2;color:#b42318}
 .not-testable{background:#eaecf0;color:#475467}
@@ -78,10 +81,13 @@ def _is_rule(line: str) -> bool:
     return bool(re.fullmatch(r"\|?(\s*:?-+:?\s*\|)*\s*:?-+:?\s*\|?", line.strip()))
 
 
-def table_html(header: list[str], rows: list[list[str]]) -> str:
+def table_html(header: list[str], rows: list[list[str]], grey_diff: bool = False) -> str:
     """An HTML table of text cells; numeric cells right-aligned, ours/paper/diff columns shaded, the sign of
-    a ``diff`` coloured."""
+    a ``diff`` coloured; ``grey_diff``: the run's data is not the paper's, so "diff" columns are greyed out
+    (class ``off``) and their signs not coloured."""
     classes = [_column_class(h) for h in header]
+    if grey_diff:
+        classes = ["diff off" if c == "diff" else c for c in classes]
     head = "".join(f'<th class="{c}">{inline(h)}</th>' for h, c in zip(header, classes, strict=True))
     body = []
     for row in rows:
@@ -99,9 +105,9 @@ def table_html(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def markdown_to_html(text: str) -> str:
+def markdown_to_html(text: str, grey_diff: bool = False) -> str:
     """The body HTML of the markdown subset the pipeline writes: ATX headings, paragraphs, bullet lists and pipe
-    tables (a header row, a ``---`` rule, then rows)."""
+    tables (a header row, a ``---`` rule, then rows); ``grey_diff``: see :func:`table_html`."""
     lines = text.splitlines()
     out: list[str] = []
     paragraph: list[str] = []
@@ -134,7 +140,7 @@ def markdown_to_html(text: str) -> str:
             while i < len(lines) and lines[i].strip().startswith("|"):
                 rows.append(_cells(lines[i]))
                 i += 1
-            out.append(table_html(header, rows))
+            out.append(table_html(header, rows, grey_diff))
             continue
         elif re.match(r"^[-*]\s+", stripped):
             if paragraph:
@@ -154,16 +160,25 @@ def _title_of(markdown: str, fallback: str) -> str:
     return match.group(1).strip() if match else fallback
 
 
-def write_markdown_pages(folder: str | Path, skip: tuple[str, ...] = ()) -> list[Path]:
+GREY_NOTE = (
+    '<p class="banner">This run\'s data is not the paper\'s dataset: the "diff" columns (greyed out) compare '
+    "different data and are not a measure of reproduction.</p>"
+)
+
+
+def write_markdown_pages(folder: str | Path, skip: tuple[str, ...] = (), grey_diff: bool = False) -> list[Path]:
     """An ``.html`` twin beside every ``.md`` file under ``folder`` (recursively) but those named in ``skip``;
-    returns the pages written."""
+    returns the pages written. ``grey_diff``: "diff" columns greyed out, with a note, on pages that have them."""
     written = []
     for md in sorted(Path(folder).rglob("*.md")):
         if md.name in skip:
             continue
         text = md.read_text()
         target = md.with_suffix(".html")
-        atomic_write_text(target, page(_title_of(text, md.stem), markdown_to_html(text)))
+        body = markdown_to_html(text, grey_diff)
+        if grey_diff and 'class="diff off' in body:
+            body = body.replace("</h1>", "</h1>" + GREY_NOTE, 1) if "</h1>" in body else GREY_NOTE + body
+        atomic_write_text(target, page(_title_of(text, md.stem), body))
         written.append(target)
     return written
 
@@ -176,16 +191,22 @@ def _anchor(source: str) -> str:
     return "src-" + re.sub(r"[^A-Za-z0-9]+", "-", source).strip("-")
 
 
-def _source_section(out_dir: Path, source: str) -> str:
+def source_label(source: str) -> str:
+    """A cited file's label as the report's menu shows it: 'tables/table4.md' -> 'Table 4 (tables/table4.md)'."""
+    return f"{item_label(Path(source).with_suffix('').as_posix())} ({source})"
+
+
+def _source_section(out_dir: Path, source: str, grey_diff: bool = False) -> str:
     """The table (its markdown, as HTML) or figure (inline PNG) a claim cites, as a section of the claims page."""
     path = out_dir / source
-    heading = f'<h2 id="{_anchor(source)}">{html.escape(source)}</h2>'
+    heading = f'<h2 id="{_anchor(source)}">{html.escape(source_label(source))}</h2>'
     if path.suffix == ".png" and path.is_file():
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         return f'{heading}<img alt="{html.escape(source)}" src="data:image/png;base64,{data}">'
     for candidate in (path, path.with_suffix(".md")):
         if candidate.suffix == ".md" and candidate.is_file():
-            return heading + markdown_to_html(re.sub(r"^# ", "### ", candidate.read_text(), flags=re.MULTILINE))
+            text = re.sub(r"^# ", "### ", candidate.read_text(), flags=re.MULTILINE)
+            return heading + markdown_to_html(text, grey_diff)
     if path.suffix == ".csv" and path.is_file():
         frame = pd.read_csv(path).astype(object)
         shown = frame.where(frame.notna(), "")
@@ -194,29 +215,37 @@ def _source_section(out_dir: Path, source: str) -> str:
     return heading + "<p>(not among this paper's outputs)</p>"
 
 
-def claims_page(claims: pd.DataFrame, title: str, out_dir: str | Path) -> str:
+def claims_page(claims: pd.DataFrame, title: str, out_dir: str | Path, grey_diff: bool = False) -> str:
     """``claims.csv``'s rows (kind, claim, verdict, evidence, source) as an HTML checklist: per kind a table with
     the verdict, the claim, the deciding numbers and a link to the table or figure behind it, those carried
     below."""
     out = Path(out_dir)
-    frame = claims.fillna("")
+    frame = claims.astype(object).where(claims.notna(), "")
     paper = frame[frame["kind"] == "paper claim"]
     counts = {v: int((paper["verdict"] == v).sum()) for v in ("held", "not held", "not testable")}
-    body = [
-        f"<h1>{html.escape(title)}</h1>",
-        f"<p><strong>{counts['held']} held</strong>, {counts['not held']} not held, {counts['not testable']} not "
-        f"testable of the paper's {len(paper)} claims on this run.</p>",
-    ]
+    if len(paper):
+        lead = (
+            f"<strong>{counts['held']} held</strong>, {counts['not held']} not held, {counts['not testable']} not "
+            f"testable of the paper's {len(paper)} claims on this run."
+        )
+    else:  # the arena: this project's own comparison, no paper's claims
+        findings = frame[frame["kind"] != "paper claim"]
+        held = int((findings["verdict"] == "held").sum())
+        lead = (
+            "No paper's claims are judged here (this project's own comparison): "
+            f"<strong>{held} held</strong>, {int((findings['verdict'] == 'not held').sum())} not held, "
+            f"{int((findings['verdict'] == 'not testable').sum())} not testable of its {len(findings)} findings."
+        )
+    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{lead}</p>"]
     sources: list[str] = []
     for kind, block in frame.groupby("kind", sort=False):
         heading = "The paper's claims" if kind == "paper claim" else "Further findings (not claims of the paper)"
         rows = []
         for row in block.itertuples(index=False):
             verdict = str(row.verdict)
-            source = str(row.source)
-            link = f'<a href="#{_anchor(source)}">{html.escape(source)}</a>' if source else ""
-            if source and source not in sources:
-                sources.append(source)
+            cited = [part.strip() for part in str(row.source).split(";") if part.strip()]
+            link = ", ".join(f'<a href="#{_anchor(c)}">{html.escape(source_label(c))}</a>' for c in cited)
+            sources += [c for c in cited if c not in sources]
             rows.append(
                 f'<tr><td><span class="verdict {verdict.replace(" ", "-")}">{html.escape(verdict)}</span></td>'
                 f"<td>{inline(str(row.claim))}</td><td>{inline(str(row.evidence))}</td><td>{link}</td></tr>"
@@ -227,16 +256,17 @@ def claims_page(claims: pd.DataFrame, title: str, out_dir: str | Path) -> str:
         )
     if sources:
         body.append('<div class="appendix"><h2>Sources</h2>')
-        body += [_source_section(out, s) for s in sources]
+        body += [_source_section(out, s, grey_diff) for s in sources]
         body.append("</div>")
     return page(title, "\n".join(body))
 
 
-def write_paper_pages(out_dir: str | Path) -> list[Path]:
-    """HTML twins of a paper's outputs: every ``*.md`` table, and ``claims.html`` from ``claims.csv``."""
+def write_paper_pages(out_dir: str | Path, grey_diff: bool = False) -> list[Path]:
+    """HTML twins of a paper's outputs: every ``*.md`` table, and ``claims.html`` from ``claims.csv``;
+    ``grey_diff``: the run's data is not the paper's (:func:`advreg.reporting.scale.compares_like_with_like`)."""
     out = Path(out_dir)
     claims_csv = out / "claims.csv"
-    written = write_markdown_pages(out, skip=("claims.md",) if claims_csv.is_file() else ())
+    written = write_markdown_pages(out, skip=("claims.md",) if claims_csv.is_file() else (), grey_diff=grey_diff)
     for csv in sorted((out / "tables").glob("*.csv")):
         if not csv.with_suffix(".md").is_file():  # a table the module keeps as CSV only (e.g. a figure's points)
             frame = pd.read_csv(csv).astype(object)
@@ -249,6 +279,6 @@ def write_paper_pages(out_dir: str | Path) -> list[Path]:
         md = out / "claims.md"
         title = _title_of(md.read_text(), "Claims") if md.is_file() else "Claims"
         target = out / "claims.html"
-        atomic_write_text(target, claims_page(pd.read_csv(claims_csv), title, out))
+        atomic_write_text(target, claims_page(pd.read_csv(claims_csv), title, out, grey_diff))
         written.append(target)
     return sorted(set(written))

@@ -1,11 +1,12 @@
 """The report's summary and provenance pages (torch-free): self-contained HTML built from the run's outputs.
 
-Summary: per paper how many of its claims held / not held / were not testable (its ``claims.csv``), each claim
-with its deciding numbers; per experiment the headline numbers (clean accuracy and white-box accuracy at the
-largest budget of every attack, per model); the run's wall time (the sum over the ``benchmark:`` files) and the
-size of ``results/``. Provenance: the config, the git commit, the machine, the package versions, every result
-file's SHA256 from the run manifest, and per rule the wall time and peak memory of its jobs (``benchmark:``
-TSVs) as tables and a figure."""
+Summary: the run's scale per paper beside the papers' datasets (:mod:`advreg.reporting.scale`); per paper how many
+of its claims held / not held / were not testable (its ``claims.csv``), each claim with its deciding numbers; per
+experiment the headline numbers of every model (clean accuracy, and white-box or strongest-transfer accuracy at the
+largest budget of every attack, L-inf masking checks left out); the run's wall time (while at least one job
+ran) beside the job time summed over the ``benchmark:`` files, and the size of ``results/``. Provenance:
+the config, the git commit, the machine, the package versions, every result file's SHA256 from the run manifest,
+and per rule the wall time and peak memory of its jobs (``benchmark:`` TSVs) as tables and a figure."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import yaml  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.reporting.html import inline, page, table_html  # noqa: E402
+from advreg.reporting.scale import banner_html  # noqa: E402
 
 VERDICTS = ("held", "not held", "not testable")
 # Benchmark file (relative to results/benchmarks, without .tsv) -> the rule that wrote it (workflow/rules/*.smk).
@@ -129,17 +131,52 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{sec:02d} (h:mm:ss)"
 
 
-def headline_numbers(crosseval: pd.DataFrame) -> pd.DataFrame:
-    """Per target model: clean accuracy (%) and, per attack, white-box accuracy (%) at its largest budget
-    (mean over folds)."""
-    white = crosseval[crosseval["white_box"].astype(bool)]
-    clean = white[white["epsilon"] == 0].groupby("target")["accuracy"].mean().mul(100).rename("clean acc (%)")
+MASKING_LINF = 0.5  # an L-inf budget this large can grey out any image: a gradient-masking check, not a headline
+
+
+def headline_numbers(crosseval: pd.DataFrame, norms: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Per target model (every model of the experiment): clean accuracy (%) and, per attack, accuracy (%) at its
+    largest budget (mean over folds): white-box where the model is an attacker, else under the strongest
+    transfer (the lowest accuracy over every attacker's set), as column ``attacked by`` says. L-inf budgets of
+    :data:`MASKING_LINF` or more (``norms``: attack -> norm) are masking checks and left out."""
+    norms = norms or {}
+    clean = crosseval[crosseval["epsilon"] == 0].groupby("target")["accuracy"].mean().mul(100).rename("clean acc (%)")
+    white_models = set(crosseval.loc[crosseval["white_box"].astype(bool), "target"])
     columns = [clean]
-    for attack, part in white.groupby("attack", sort=False):
+    for attack, part in crosseval.groupby("attack", sort=False):
+        if norms.get(attack) == "linf":
+            part = part[part["epsilon"] < MASKING_LINF]
         top = part["epsilon"].max()
-        at = part[part["epsilon"] == top].groupby("target")["accuracy"].mean().mul(100)
-        columns.append(at.rename(f"{attack} eps={top:g} (%)"))
-    return pd.concat(columns, axis=1).round(2).rename_axis("model").reset_index()
+        if part.empty or not top > 0:
+            continue
+        at = part[part["epsilon"] == top]
+        mean = at.groupby(["target", "attacker", "white_box"], as_index=False)["accuracy"].mean()
+        white = mean[mean["white_box"].astype(bool)].set_index("target")["accuracy"]
+        transfer = mean[~mean["white_box"].astype(bool)].groupby("target")["accuracy"].min()
+        columns.append(white.combine_first(transfer).mul(100).rename(f"{attack} eps={top:g} (%)"))
+    table = pd.concat(columns, axis=1).round(2).rename_axis("model")
+    table["attacked by"] = ["itself (white-box)" if m in white_models else "strongest transfer" for m in table.index]
+    return table.reset_index()
+
+
+def run_span(benchmarks_dir: str | Path) -> float | None:
+    """The run's wall time (s): how long at least one job was running, from the ``benchmark:`` files (each written
+    when its job ends, holding its duration): the union of the jobs' intervals, so jobs run in parallel count once
+    and the idle time between the sessions of a resumed run is left out; None without any file."""
+    intervals = []
+    for tsv in Path(benchmarks_dir).rglob("*.tsv"):
+        seconds = float(pd.read_csv(tsv, sep="\t")["s"].astype(float).sum())
+        end = tsv.stat().st_mtime
+        intervals.append((end - seconds, end))
+    if not intervals:
+        return None
+    total, (start, end) = 0.0, sorted(intervals)[0]
+    for low, high in sorted(intervals)[1:]:
+        if low > end:
+            total, start, end = total + end - start, low, high
+        else:
+            end = max(end, high)
+    return total + end - start
 
 
 def claim_counts(claims: pd.DataFrame) -> dict[str, int]:
@@ -158,14 +195,35 @@ def summary_page(
     benchmarks: pd.DataFrame,
     results_bytes: int,
     config: Mapping[str, Any],
+    scale: Mapping[str, Any] | None = None,
+    span: float | None = None,
 ) -> str:
     """``papers``: name -> {"title", "label", "dir"} (its output folder); ``experiments``: name -> {"description",
-    "crosseval"} (the gathered CSV)."""
+    "crosseval", "norms"} (the gathered CSV, attack -> norm); ``scale``: :func:`advreg.reporting.scale.banner_html`'s
+    input; ``span``: the run's elapsed wall time (s)."""
     total = float(benchmarks["seconds"].sum()) if len(benchmarks) else 0.0
+    elapsed = (
+        f"<strong>{_duration(span)}</strong> with at least one job running (parallel jobs count once, the idle time "
+        "between the sessions of a resumed run is left out); "
+        if span
+        else ""
+    )
+    decided = {}
+    for info in papers.values():
+        claims_csv = Path(info["dir"]) / "claims.csv"
+        if claims_csv.is_file():
+            c = claim_counts(pd.read_csv(claims_csv))
+            decided[info["label"]] = (
+                f"{c['held']} held, {c['not held']} not held, {c['not testable']} not testable"
+                if sum(c[v] for v in VERDICTS)
+                else f"findings: {c['findings held']} of {c['findings']} held"
+            )
     body = [
         "<h1>advreg: summary of this run</h1>",
-        f"<p>Run time: <strong>{_duration(total)}</strong> summed over {len(benchmarks)} jobs' benchmark files "
-        f"(jobs that ran in parallel count each); results/: <strong>{_size(results_bytes)}</strong>; base seed "
+        banner_html(scale or {}, decided),
+        f"<p>Wall time: {elapsed}job time <strong>{_duration(total)}</strong> summed over {len(benchmarks)} jobs' "
+        f"benchmark files (jobs that ran in parallel each count); results/: <strong>{_size(results_bytes)}</strong>; "
+        "base seed "
         f"<code>{html.escape(str(config.get('seed')))}</code>, device <code>{html.escape(str(config.get('device')))}"
         "</code>. Each paper's category holds its tables (reproduced beside published, with the difference), "
         "figures and claims; <em>Experiments</em> holds every experiment's generic tables and figures; "
@@ -216,8 +274,11 @@ def summary_page(
         body.append(f"<h3>{html.escape(name)}{desc}</h3>")
         if path.is_file():
             body.append(
-                "<p>Accuracy (%) on the test split, white-box (attacker = target), mean over folds.</p>"
-                + _frame_html(headline_numbers(pd.read_csv(path)), "{:.2f}")
+                "<p>Accuracy (%) on the test split of every model of the experiment, mean over folds, at each "
+                "attack's largest budget: white-box (attacker = target) for the models that attack, the strongest "
+                f"transfer attack for the others; L-inf budgets of {MASKING_LINF:g} or more are masking checks, not "
+                "headlines, and left out.</p>"
+                + _frame_html(headline_numbers(pd.read_csv(path), info.get("norms")), "{:.2f}")
             )
         else:
             body.append("<p>(no cross-evaluation results)</p>")
@@ -267,6 +328,7 @@ def write_pages(
     results: str | Path,
     config: Mapping[str, Any],
     outputs: Mapping[str, str],
+    scale: Mapping[str, Any] | None = None,
 ) -> None:
     """``outputs``: summary (HTML), provenance (HTML), timing_figure (PNG)."""
     bench = read_benchmarks(benchmarks)
@@ -274,7 +336,15 @@ def write_pages(
     size = results_size(results, exclude=list(outputs.values()))
     atomic_write_text(
         outputs["summary"],
-        summary_page(papers=papers, experiments=experiments, benchmarks=bench, results_bytes=size, config=config),
+        summary_page(
+            papers=papers,
+            experiments=experiments,
+            benchmarks=bench,
+            results_bytes=size,
+            config=config,
+            scale=scale,
+            span=run_span(benchmarks),
+        ),
     )
     doc = json.loads(Path(manifest).read_text())
     atomic_write_text(

@@ -23,11 +23,48 @@ def accuracy_pivot(frame: pd.DataFrame, attack: str) -> pd.DataFrame:
     return table.round(2)
 
 
+MAX_ATTACKER_BLOCKS = 6  # beyond this many attackers, one block per attacker is too tall to read (the arena: 17)
+
+
+def white_box_and_transfer(table: pd.DataFrame) -> pd.DataFrame:
+    """From :func:`accuracy_pivot`'s (attacker, target) x budget table: per target, its white-box accuracy (NaN
+    if it is no attacker) and the strongest transfer (the lowest accuracy over every other attacker's set) with
+    the attacker achieving it, per budget > 0; the clean accuracy for budget 0."""
+    out = {}
+    for column in table.columns:
+        values = table[column].rename("accuracy").reset_index()
+        if column == "eps=0":  # the clean test set, whoever the attacker
+            out["clean"] = values.groupby("target")["accuracy"].mean()
+            continue
+        white = values[values["attacker"] == values["target"]].set_index("target")["accuracy"]
+        others = values[values["attacker"] != values["target"]].dropna(subset=["accuracy"])
+        strongest = others.loc[others.groupby("target")["accuracy"].idxmin()].set_index("target")
+        out[f"{column} white-box"] = white
+        out[f"{column} strongest transfer"] = strongest["accuracy"]
+        out[f"{column} from"] = strongest["attacker"]
+    return pd.DataFrame(out).rename_axis("target")
+
+
 def write_accuracy_tables(
     frame: pd.DataFrame, attack: str, csv_path: str | Path, md_path: str | Path, title: str
 ) -> pd.DataFrame:
+    """The full (attacker, target) x budget table as CSV; as markdown, one block per attacker, or with more than
+    :data:`MAX_ATTACKER_BLOCKS` attackers one compact table (:func:`white_box_and_transfer`), the full matrix
+    being drawn as a heatmap per budget (``figures/accuracy_matrix_<attack>.png``)."""
     table = accuracy_pivot(frame, attack)
     atomic_write_text(csv_path, table.reset_index().to_csv(index=False))
+    attackers = table.index.get_level_values("attacker").unique()
+    if len(attackers) > MAX_ATTACKER_BLOCKS:
+        compact = white_box_and_transfer(table)
+        text = (
+            f"# {title}\n\nAccuracy (%) of each target model: white-box (attacked through its own gradients) and "
+            f"under the strongest transfer attack (the lowest accuracy over the other {len(attackers) - 1} "
+            "attackers' sets, 'from' naming the attacker), per budget. The full attacker x target matrix: the "
+            f"figure accuracy_matrix_{attack} (a heatmap per budget) and accuracy_{attack}.csv.\n\n"
+            f"{compact.to_markdown(floatfmt='.2f')}\n"
+        )
+        atomic_write_text(md_path, text)
+        return table
     blocks = [
         f"# {title}\n",
         "Accuracy (%) of each target model on each attacker's adversarial set; "

@@ -8,6 +8,7 @@ from typing import Any
 
 from advreg.papers import PAPERS
 from advreg.reporting.html import write_paper_pages
+from advreg.reporting.scale import compares_like_with_like
 
 
 def render_paper(
@@ -24,7 +25,9 @@ def render_paper(
     out.mkdir(parents=True, exist_ok=True)
     spec.load()(spec.parse(params, f"papers.{paper}"), inputs, context, out, log)
     mark_stand_in_data(out, context.get("data_notes") or {})
-    write_paper_pages(out)  # what the HTML report shows: tables and claims readable in the page
+    scale = context.get("scale") or {}
+    grey = bool(scale) and not compares_like_with_like(scale.get("experiments", {}), scale.get("paper_datasets", []))
+    write_paper_pages(out, grey_diff=grey)  # what the HTML report shows: tables and claims readable in the page
     log(f"{paper}: wrote {sorted(p.relative_to(out).as_posix() for p in out.rglob('*') if p.is_file())}")
 
 

@@ -12,7 +12,12 @@ import pandas as pd
 
 from advreg.atomic import atomic_write_text
 from advreg.reporting.examples import read_examples, write_examples
-from advreg.reporting.figures import accuracy_vs_epsilon, latent_disparity_figure
+from advreg.reporting.figures import (
+    MAX_ATTACKER_PANELS,
+    accuracy_heatmap,
+    accuracy_vs_epsilon,
+    latent_disparity_figure,
+)
 from advreg.reporting.html import write_markdown_pages
 from advreg.reporting.tables import write_accuracy_tables, write_robustness_tables
 from advreg.stages.assess import CROSSEVAL_KEYS, ROBUSTNESS_KEYS, write_tidy
@@ -70,6 +75,11 @@ def summarise_experiment(
         title = _title(experiment, f"accuracy under {attack}", description)
         accuracy_vs_epsilon(frame, attack, figures / f"accuracy_{attack}.png", title, norm)
         write_accuracy_tables(frame, attack, tables / f"accuracy_{attack}.csv", tables / f"accuracy_{attack}.md", title)
+        if frame.loc[frame["attack"] == attack, "attacker"].nunique() > MAX_ATTACKER_PANELS:
+            # many attackers: one heatmap per budget instead of a table block per attacker (the compact table
+            # keeps white-box and strongest transfer)
+            matrix_title = _title(experiment, f"attacker x target accuracy under {attack}", description)
+            accuracy_heatmap(frame, attack, figures / f"accuracy_matrix_{attack}.png", matrix_title)
     robust = pd.read_csv(outputs["robustness"])
     if not robust.empty:
         robust["layer"] = robust["layer"].fillna("")
