@@ -28,6 +28,7 @@ system-data:
 	fi
 
 run: setup system-data
+	$(BIN)/python tools/unlock_stale.py -- $(SNAKEMAKE)
 	$(SNAKEMAKE) --cores $(CORES)
 	@if [ ! -f results/report.html ] || [ -n "$$(find results -type f -newer results/report.html ! -name report.html -print -quit)" ]; then \
 	  $(SNAKEMAKE) --report results/report.html; \

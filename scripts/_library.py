@@ -17,3 +17,6 @@ from advreg.settings import reproducibility_settings  # noqa: E402
 _smk = getattr(sys.modules["__main__"], "snakemake", None)
 if _smk is not None:
     apply(reproducibility_settings(_smk.config))
+    from advreg.plugins import load_plugins  # noqa: E402
+
+    load_plugins(_smk.config)  # the config's plugins, by name, as in the plan (advreg.plugins)

@@ -686,10 +686,13 @@ def test_a_config_declares_its_own_npz_dataset(tmp_path):
     with pytest.raises(DatasetChecksumError, match="SHA256 mismatch for array\\(s\\) test_labels"):
         prepare_dataset(bad, out2, download_dir=tmp_path / "dl", log=quiet)
     assert not out2.exists()
-    # nothing pinned: refused, with the digests to pin
+    # nothing pinned: refused, naming the config keys to set, with the digests to pin
     pending = dataset_specs({"subset": {**declared, "digests": {}}})["subset"]
-    with pytest.raises(DatasetChecksumError, match=digests["train_images"]):
+    with pytest.raises(DatasetChecksumError, match=digests["train_images"]) as info:
         prepare_dataset(pending, out2, download_dir=tmp_path / "dl", log=quiet)
+    assert "set these keys in your config (datasets.subset.digests.<array>)" in str(info.value)
+    assert f"    digests:\n      train_images: {digests['train_images']}" in str(info.value)
+    assert "registry.py" not in str(info.value)
     # a folder without the file: the error names the folder
     empty = dataset_specs({"subset": {**declared, "dir": str(tmp_path / "nowhere")}})["subset"]
     with pytest.raises(DownloadError, match="nowhere"):

@@ -141,11 +141,14 @@ def test_claims_are_judged_on_the_numbers():
     v = verdicts(claims)
     assert v["HLDR is more robust to FGSM than FIMR and HGD at every non-zero budget"] == "held"
     assert v["HLDR improves FGSM accuracy over the undefended model at every non-zero budget"] == "held"
-    assert v["HLDR costs only a small drop in benign accuracy"] == "held"
+    # 2 folds: the Student-t part (t(0.975, 1) = 12.7) leaves a 0.5-point drop and a 16.5-point lead undecided
+    assert v["HLDR costs only a small drop in benign accuracy"] == "inconclusive"
     assert (
         v["HGD does not improve FGSM accuracy significantly over the undefended model at any positive budget"] == "held"
     )
-    assert v["Trained on D_N"] == "held"  # HLDR beats AGNT (first of the D_N claims)
+    assert v["Trained on D_N"] == "inconclusive"  # HLDR beats AGNT (first of the D_N claims) by 16.5 +- 20
+    first = claims[0]
+    assert first.n_replicates == 2 and first.n_points == 500 and 0 < first.low < first.estimate < first.high
     assert v["FIMR reduces the latent disparity of the last convolutional layer more than HLDR and HGD"] == "held"
     assert v["HLDR is nearly as fast as FIMR per training sample"] == "held"
     assert v["HGD takes longer per training sample than HLDR and FIMR"] == "held"
@@ -153,12 +156,12 @@ def test_claims_are_judged_on_the_numbers():
     assert all(c.evidence and c.source for c in claims)
     assert "1000 test points over 2 folds" in claims[0].evidence
 
-    # flip the numbers: FIMR beats HLDR at 16/255, HLDR loses 5 benign points, HLDR twice as slow as FIMR
+    # flip the numbers: FIMR beats HLDR at 16/255, HLDR loses 40 benign points, HLDR twice as slow as FIMR
     frame = crosseval()
     at = (frame["target"] == "fimr/default") & (frame["attack"] == "fgsm") & (frame["epsilon"] == EPS[2])
     frame.loc[at, "accuracy"] = 0.9
     benign = (frame["target"] == "hldr/default") & (frame["epsilon"] == 0.0)
-    frame.loc[benign, "accuracy"] -= 0.05
+    frame.loc[benign, "accuracy"] -= 0.40
     slow = TIMES.assign(**{"ours ms/sample": [1.0, 4.0, 2.0, 5.0, 1.1]})
     roles, t = tables(frame, p)
     v = verdicts(hldr.check_claims(t["fgsm"], t["agn"], disparity(fimr_last=0.9), slow, roles, p))

@@ -114,11 +114,15 @@ def test_claims_are_judged_on_the_numbers():
     tables = {1: lwa.table_values(crosseval(), params(), 1.5)}
     by = {c.claim.split(" (sec.")[0]: c for c in lwa.table_claims(tables)}
     assert by["LWA is the most robust of Table 1's networks: the best on every adversarial set"].verdict == "held"
-    assert by["LWA is at least as accurate as Normal on clean data"].verdict == "held"
+    # LWA and Goodfellow's both at 92% on N points: level, but the interval cannot exclude a larger deficit
+    level = by["LWA reaches the best clean accuracy of Table 1's networks, level with Goodfellow's method"]
+    assert level.verdict == "inconclusive" and level.low < -0.15 < level.high and level.n_points == N
     assert by["LWA_Rep is less robust than Goodfellow's method but more robust than Dropout"].verdict == "held"
-    assert by["Dropout improves both the accuracy and the robustness of Normal training"].verdict == "held"
+    # Dropout's clean gain of 1 point on N = 1000 points is within the test-sample noise
+    dropout = by["Dropout improves both the accuracy and the robustness of Normal training"]
+    assert dropout.verdict == "inconclusive" and dropout.low < 0 < dropout.high
     assert by["LWA makes LeNet more robust than Normal training on every adversarial set"].verdict == "not testable"
-    assert f"({N} test points)" in by["LWA is at least as accurate as Normal on clean data"].evidence
+    assert f"({N} test points)" in level.evidence
     # Goodfellow's method now beats LWA under Adv_Alpha: LWA is no longer the most robust
     worse = copy.deepcopy(MLP)
     worse["goodfellow/default"][1]["lwa_alpha"] = 0.9
@@ -181,7 +185,7 @@ def test_render_writes_tables_figures_and_claims(tmp_path):
     assert (out / "figures" / "figure2.png").stat().st_size > 5_000  # the text's reading: learning curves
     assert (out / "figures" / "figure2_norm.png").stat().st_size > 5_000  # the caption's: accuracy vs L2 norm
     claims = pd.read_csv(out / "claims.csv")
-    assert set(claims["verdict"]) <= {"held", "not held", "not testable"}
+    assert set(claims["verdict"]) <= {"held", "not held", "inconclusive", "not testable"}
     table2 = claims[claims["claim"].str.contains("Table 2") & claims["claim"].str.startswith("LWA makes LeNet")]
     assert table2["verdict"].iloc[0] == "held"
     cifar = claims[claims["claim"].str.contains("CIFAR-10")]

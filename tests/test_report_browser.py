@@ -128,7 +128,7 @@ def test_paper_pages_claims_checklist_links_the_table_behind_each_claim(tmp_path
     written = {p.relative_to(tmp_path).as_posix() for p in write_paper_pages(tmp_path)}
     assert written == {"claims.html", "tables/table1.html", "tables/points.html"}
     page = (tmp_path / "claims.html").read_text()
-    assert "<strong>1 held</strong>, 1 not held, 1 not testable of the paper's 3 claims" in page
+    assert "<strong>1 held</strong>, 1 not held, 0 inconclusive, 1 not testable of the paper's 3 claims" in page
     assert '<span class="verdict held">held</span>' in page and '<span class="verdict not-held">not held</span>' in page
     assert (
         '<a href="#src-tables-table1-md">Table 1 (tables/table1.md)</a>' in page and 'id="src-tables-table1-md"' in page
@@ -156,7 +156,7 @@ def test_findings_only_claims_page_says_so(tmp_path):
     write_paper_pages(tmp_path)
     page = (tmp_path / "claims.html").read_text()
     assert "of the paper's 0 claims" not in page and "No paper's claims are judged here" in page
-    assert "<strong>1 held</strong>, 0 not held, 0 not testable of its 1 findings" in page
+    assert "<strong>1 held</strong>, 0 not held, 0 inconclusive, 0 not testable of its 1 findings" in page
 
 
 def test_headline_numbers_and_benchmarks(tmp_path):
@@ -302,8 +302,8 @@ def check_items(browser: Chromium, report_url: str, path: list[str], seen: dict)
         if "Claims" in path:
             seen["claim_links"] += browser.eval(CLAIM_LINKS_JS, context)
             verdicts = browser.eval("Array.from(document.querySelectorAll('.verdict')).map(v => v.innerText)", context)
-            assert verdicts and set(verdicts) <= {"held", "not held", "not testable"}, verdicts
-            assert re.search(r"\d+ held, \d+ not held, \d+ not testable", text), text[:300]
+            assert verdicts and set(verdicts) <= {"held", "not held", "inconclusive", "not testable"}, verdicts
+            assert re.search(r"\d+ held, \d+ not held, \d+ inconclusive, \d+ not testable", text), text[:300]
             seen["claims"].append(where)
         else:
             seen["tables"].append(where)
@@ -406,7 +406,7 @@ def check_scale_banner(seen: dict) -> None:
         "MNIST",
         "different dataset: greyed out",
     ]
-    assert re.fullmatch(r"\d held, \d not held, 0 not testable", row[4]), row
+    assert re.fullmatch(r"\d held, \d not held, \d inconclusive, 0 not testable", row[4]), row
     table1 = seen["pages"]["DataGrad > Tables > Table 1"]
     diff = [c for t in table1["tables"] for h, c in zip(t["head"], t["classes"], strict=True) if h.endswith("diff")]
     assert diff and all("off" in c.split() for c in diff), diff

@@ -32,6 +32,11 @@ SCHEMA = ROOT / "workflow" / "schemas" / "components.schema.json"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- catalog:begin -->", "<!-- catalog:end -->"
 VARIANT_NAME = "^[A-Za-z0-9][A-Za-z0-9_.=+-]*$"
+PLUGIN_MODULE = {
+    "type": "string",
+    "pattern": "^[^:]+:[A-Za-z_][A-Za-z0-9_]*$",
+    "description": "a plugin's spec, 'package.module:NAME' or 'path/to/file.py:NAME' (advreg.plugins)",
+}
 
 
 def _method_schema(name: str, params: type[Params]) -> dict[str, Any]:
@@ -63,6 +68,11 @@ def _method_schema(name: str, params: type[Params]) -> dict[str, Any]:
             },
         },
     }
+
+
+# Plugins (advreg.plugins) registered in this process are left out: the schema and tables document the built-ins,
+# and a plugin's parameters are checked by the plan (Params.parse), whose errors name the key.
+METHODS, ATTACKS, MODELS = METHODS.builtins(), ATTACKS.builtins(), MODELS.builtins()
 
 
 def _named(registry: Registry, make: Callable[[str, Any], dict]) -> dict[str, Any]:
@@ -127,7 +137,12 @@ def components_schema() -> dict[str, Any]:
                     "required": ["epsilons"],
                     "description": "another label for a registered attack, named by attack: (to run it with other "
                     "settings)",
-                    "properties": {"attack": {"type": "string"}, "epsilons": epsilons, "params": {"type": "object"}},
+                    "properties": {
+                        "attack": {"type": "string"},
+                        "module": PLUGIN_MODULE,
+                        "epsilons": epsilons,
+                        "params": {"type": "object"},
+                    },
                 },
                 "description": "attack label -> budgets and parameters; a label that is not an attack's name "
                 "names it with attack: (unknown names are reported by the plan)",
@@ -136,7 +151,11 @@ def components_schema() -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": False,
                 "required": ["arch"],
-                "properties": {"arch": {"type": "string"}, "kwargs": {"type": "object", "default": {}}},
+                "properties": {
+                    "arch": {"type": "string"},
+                    "module": PLUGIN_MODULE,
+                    "kwargs": {"type": "object", "default": {}},
+                },
                 "allOf": [
                     {
                         "if": {"properties": {"arch": {"const": name}}},

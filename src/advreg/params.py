@@ -335,11 +335,19 @@ class Registry(dict[str, S]):
             if spec.name in self:
                 raise ValueError(f"{kind} name {spec.name!r} registered twice")
             self[spec.name] = spec
+        self.builtin: frozenset[str] = frozenset(self)  # the rest are plugins (advreg.plugins)
+
+    def builtins(self) -> Registry[S]:
+        """The built-in specs only (what the schema and the README tables document), without any plugin."""
+        return Registry(self.kind, *(spec for name, spec in self.items() if name in self.builtin))
 
     def get_spec(self, name: str, where: str | None = None) -> S:
         if name not in self:
             prefix = f"{where}: " if where else ""
-            raise ConfigError(f"{prefix}unknown {self.kind} {name!r} (known: {', '.join(sorted(self))})")
+            hint = ""
+            if self.kind in ("method", "attack", "architecture"):
+                hint = "; a plugin: install its package, or name it with module: 'package.module:NAME'"
+            raise ConfigError(f"{prefix}unknown {self.kind} {name!r} (known: {', '.join(sorted(self))}{hint})")
         return self[name]
 
 

@@ -36,6 +36,7 @@ from advreg.metrics.catalog import RobustnessParams
 from advreg.models.catalog import ADDITIVE_KWARGS, MODELS, ModelParams
 from advreg.papers.catalog import PAPERS, PaperSpec
 from advreg.params import ConfigError, Params
+from advreg.plugins import load_plugins
 from advreg.settings import DataParams, EvaluationParams
 from advreg.training.settings import TrainSettings
 
@@ -208,6 +209,32 @@ def _variant_specs(spec: Mapping[str, Any], where: str) -> list[tuple[str, dict,
     return out
 
 
+def _check_sizes(data: DataParams, spec: DatasetSpec, where: str) -> None:
+    """Sizes a dataset of known size cannot give (built-ins' ``shapes``), refused before any job runs; the split
+    code (:mod:`advreg.splits`) draws ``val_size``, then ``train_size`` from the rest of the training split."""
+    n_train, n_test = (spec.shapes.get(role, (None,))[0] for role in ("train_labels", "test_labels"))
+    if n_train is None or n_test is None:
+        return
+    what = f"dataset {spec.name!r} has {n_train} training and {n_test} test samples"
+    if data.val_size > n_train:
+        raise ConfigError(f"{where}.val_size: {data.val_size} validation samples, but {what}")
+    if data.train_size is not None and data.train_size > n_train - data.val_size:
+        raise ConfigError(
+            f"{where}.train_size: {data.train_size} training samples, but {what}: at most "
+            f"{n_train - data.val_size} beside val_size {data.val_size}"
+        )
+    if data.test_size is not None and data.test_size > n_test:
+        raise ConfigError(f"{where}.test_size: {data.test_size} test samples, but {what}")
+    if data.scheme == "cv":
+        train = data.train_size if data.train_size is not None else n_train - data.val_size
+        pool = n_train - data.val_size - train + n_test
+        if data.pool_size is not None and data.pool_size > pool:
+            raise ConfigError(
+                f"{where}.pool_size: {data.pool_size} samples, but the pool (the training samples not set aside "
+                f"for the reference, and the test samples) of {what} holds {pool}"
+            )
+
+
 def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) -> Experiment:
     where = f"experiments.{name}"
     if not re.fullmatch(NAME_PATTERN, name):
@@ -216,8 +243,7 @@ def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) 
     if cfg["dataset"] not in datasets:
         raise ConfigError(f"{where}.dataset: unknown dataset {cfg['dataset']!r} (known: {', '.join(datasets)})")
     arch = cfg["model"]["arch"]
-    if arch not in MODELS:
-        raise ConfigError(f"{where}.model.arch: unknown architecture {arch!r} (known: {', '.join(MODELS)})")
+    MODELS.get_spec(arch, f"{where}.model.arch")  # unknown: names the known ones (and how to add a plugin)
     model_kwargs = dict(cfg["model"].get("kwargs") or {})
     exp = Experiment(
         name=name,
@@ -232,12 +258,15 @@ def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) 
         evaluation=EvaluationParams.parse(cfg.get("evaluation"), f"{where}.evaluation"),
         train_jobs=int(cfg["train_jobs"]) if cfg.get("train_jobs") is not None else None,
     )
+    _check_sizes(exp.data, datasets[exp.dataset], f"{where}.data")
     if exp.data.scheme == "cv" and exp.folds > int(exp.data.folds or 0):
         raise ConfigError(
             f"{where}.folds: {exp.folds} folds run, but data.folds splits the pool into {exp.data.folds} "
             "(folds 0 .. folds - 1 of the cross-validation run)"
         )
     finetune = dict(cfg.get("finetune") or {})
+    if not exp.has_reference:  # no pretrained reference to fine-tune: every model trains from scratch unless told
+        finetune.setdefault("init", "scratch")
     for method, mspec in cfg["methods"].items():
         mwhere = f"{where}.methods.{method}"
         if method == REFERENCE.method:
@@ -301,7 +330,11 @@ def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) 
 
 
 def build_plan(config: Mapping[str, Any]) -> Plan:
-    """Check names and parameters, expand grids; return the experiments, papers and datasets."""
+    """Check names and parameters, expand grids; return the experiments, papers and datasets.
+
+    Plugins (:mod:`advreg.plugins`: installed entry points, the config's ``module:`` keys) are registered first, so
+    their names and parameters are checked as the built-ins' are."""
+    load_plugins(config)
     datasets = dataset_specs(config.get("datasets"))
     experiments = {name: _experiment(name, raw, datasets) for name, raw in (config.get("experiments") or {}).items()}
     if not experiments:

@@ -2,7 +2,8 @@
 
 :func:`build_manifest` records, for one run: the SHA256 of every result file (those that must be identical on
 every rerun, and, apart, the ones that record timings), the config and its hash, the installed versions of the
-locked packages, the git commit, and what every job logged about its machine (device, threads, CPU capability,
+locked packages, the plugins used (:mod:`advreg.plugins`: distribution, version, SHA256 of their files), the git
+commit, and what every job logged about its machine (device, threads, CPU capability,
 reproducibility settings) and the machine's CPU. The ``manifest`` rule writes it as ``results/manifest.json``.
 
 :func:`write_expected` keeps the reproducible hashes of a run as ``sha256  path`` lines (``make expected`` writes
@@ -99,6 +100,14 @@ def job_settings(logs: str | Path) -> list[str]:
     return sorted(seen)
 
 
+def plugins_in(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The plugins the run used (advreg.plugins): source, distribution and version, their files' SHA256."""
+    from advreg.plugins import load_plugins, plugin_provenance, used_names
+
+    used = used_names(config)
+    return plugin_provenance([p for p in load_plugins(config) if (p.kind, p.name) in used])
+
+
 def build_manifest(results: str | Path, config: Mapping[str, Any], lock: str | Path, workflow_dir: str | Path,
                    logs: str | Path) -> dict[str, Any]:  # fmt: skip
     reproducible, timed = result_hashes(results)
@@ -109,6 +118,7 @@ def build_manifest(results: str | Path, config: Mapping[str, Any], lock: str | P
         "git": git_commit(workflow_dir),
         "python": sys.version.split()[0],
         "packages": locked_versions(lock),
+        "plugins": plugins_in(config),
         "cpu": cpu_description(),
         "jobs": job_settings(logs),
         "artifacts": reproducible,

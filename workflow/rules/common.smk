@@ -23,6 +23,9 @@ from advreg.reporting import labels as report_labels
 from advreg.reporting import scale as report_scale
 from advreg.settings import reproducibility_settings
 
+from advreg.plugins import load_plugins
+
+load_plugins(config)  # before the schema: a plugin's own errors (import, shadowing a built-in) name the key
 validate(config, "../schemas/config.schema.yaml")
 STAND_INS = apply_stand_ins(config)  # experiment -> the built-in dataset its stand-in replaces
 PLAN = build_plan(config)

@@ -151,6 +151,14 @@ def _verify(spec: DatasetSpec, arrays: dict[str, np.ndarray], expected: dict[str
 def _require_pins(spec: DatasetSpec, expected: dict[str, str], actual: dict[str, str], source: str) -> None:
     """Unpinned digests fail verification: the data is not known bad, only unverifiable."""
     pending = [role for role in ARRAY_ROLES if expected[role] == PENDING]
+    if pending and spec.declared_at:  # a config's own dataset: its pins live in the config
+        lines = "\n".join(f"      {r}: {actual[r]}" for r in pending)
+        raise DatasetChecksumError(
+            f"dataset {spec.name!r}: no SHA256 pinned for array(s) {', '.join(pending)} in the config's "
+            f"{spec.declared_at}.digests, so the data from {source} cannot be verified. After checking the files "
+            f"are the data you mean, set these keys in your config ({spec.declared_at}.digests.<array>):\n"
+            f"datasets:\n  {spec.name}:\n    digests:\n{lines}"
+        )
     if pending:
         lines = "\n".join(f"  {r}: {actual[r]}" for r in pending)
         raise DatasetChecksumError(

@@ -43,6 +43,7 @@ class DatasetSpec:
     shapes: dict[str, tuple[int, ...]]  # array role -> shape
     class_names: tuple[str, ...]  # empty: "0" .. "K-1", K from the labels (a config's own dataset)
     member_md5: dict[str, str] = field(default_factory=dict)  # file inside the source -> MD5
+    declared_at: str = ""  # a config's own dataset: its config key ("datasets.<name>"), where its pins go
 
 
 def array_digest(a: np.ndarray) -> str:
@@ -226,6 +227,7 @@ def custom_spec(name: str, p: CustomDatasetParams) -> DatasetSpec:
         digests=p.digests.to_dict(),
         shapes={},
         class_names=tuple(p.classes),
+        declared_at=f"datasets.{name}",
     )
 
 

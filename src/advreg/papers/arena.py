@@ -34,36 +34,26 @@ from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.papers import masking  # noqa: E402
 from advreg.papers.catalog import ArenaPaper  # noqa: E402
+from advreg.papers.names import names  # noqa: E402
 from advreg.reporting.claims import FINDING, Claim, write_claims  # noqa: E402
 from advreg.reporting.figures import _save, place_labels  # noqa: E402
+from advreg.reporting.verdicts import Comparison, accuracy_difference, replicate_mean  # noqa: E402
 
-LABELS = {
-    "reference": "Reference",
-    "plain": "Plain",
-    "rect": "Rect",
-    "dgl1": "DGL1",
-    "dgl2": "DGL2",
-    "mt": "MT",
-    "mt_dgl1": "MT-DGL1",
-    "mt_dgl2": "MT-DGL2",
-    "lwa": "LWA",
-    "lwa_rep": "LWA_Rep",
-    "goodfellow": "Goodfellow",
-    "deepdefense": "DeepDefense",
-    "deepfool_at": "DeepFool-AT",
-    "parseval": "Parseval",
-    "hldr": "HLDR",
-    "fimr": "FIMR",
-    "hgd": "HGD",
-    "agnt": "AGNT",
-    "pgd_at": "PGD-AT",
-}
+LABELS = names("arena")  # method -> display name (advreg.papers.names)
+
+
+def _plugin_label(method: str) -> str:
+    """A plugin method's display name: its spec's ``extra['label']`` (advreg.plugins), else its name."""
+    from advreg.methods.catalog import METHODS
+
+    spec = METHODS.get(method)
+    return str(spec.extra.get("label", method)) if spec is not None else method
 
 
 def label(model_id: str) -> str:
     """Display name: the method's label, with the variant unless it is ``default``."""
     model = ModelId.parse(model_id)
-    name = LABELS.get(model.method, model.method)
+    name = LABELS.get(model.method) or _plugin_label(model.method)
     return name if model.variant == "default" else f"{name} ({model.variant})"
 
 
@@ -242,30 +232,61 @@ def figure_robust_vs_clean(table: pd.DataFrame, headline: str, path: Path, title
     _save(figure, path)
 
 
-def findings(table: pd.DataFrame, params: ArenaPaper, headline: str, name: str = "", suffix: str = "") -> list[Claim]:
+def findings(
+    table: pd.DataFrame, params: ArenaPaper, headline: str, name: str = "", suffix: str = "", n_points: int = 0
+) -> list[Claim]:
     """The arena's questions, judged on this run (kind "further finding"); ``name`` prefixes each claim (the arena),
-    ``suffix`` names its tables (``tables/leaderboard{suffix}.md``)."""
+    ``suffix`` names its tables (``tables/leaderboard{suffix}.md``). Comparisons of accuracies go through the
+    verdict engine: each leaderboard value (a worst case over white-box and transfer sets, mean over folds) is taken
+    as a proportion of ``n_points`` test points (Newcombe interval; none when 0). A model flagged for gradient
+    masking cannot be the most robust: its accuracy may be an artefact of the attack."""
     claims: list[Claim] = []
     source = f"tables/leaderboard{suffix}.md"
     by_id = table.set_index("model")
+    flagged = by_id[by_id["masking"] != ""]
+    trusted = by_id[by_id["masking"] == ""]
 
-    def add(claim: str, held: bool | None, evidence: str, where: str = source) -> None:
-        claims.append(Claim.judged(f"{name}: {claim}" if name else claim, held, evidence, where, FINDING))
+    def add(claim: str, held: bool | None | list[Comparison], evidence: str, where: str = source) -> None:
+        text = f"{name}: {claim}" if name else claim
+        if isinstance(held, list):
+            claims.append(Claim.tested(text, held, evidence, where, FINDING, "no margin (a finding of ours)"))
+        else:
+            claims.append(Claim.judged(text, held, evidence, where, FINDING))
 
-    best = by_id[headline].idxmax() if by_id[headline].notna().any() else None
-    pgd = [m for m in by_id.index if ModelId.parse(m).method == "pgd_at"]
+    def gap(a: str, b: str, column: str) -> Comparison:
+        va, vb = float(by_id.loc[a, column]), float(by_id.loc[b, column])
+        if n_points:
+            estimate = accuracy_difference([va / 100 * n_points], [vb / 100 * n_points], [n_points])
+        else:
+            estimate = replicate_mean([va - vb])
+        return Comparison(f"{column}: {label(a)} - {label(b)} (points)", estimate)
+
+    best = trusted[headline].idxmax() if trusted[headline].notna().any() else None
+    pgd = [m for m in trusted.index if ModelId.parse(m).method == "pgd_at"]
+    pgd_flagged = [m for m in flagged.index if ModelId.parse(m).method == "pgd_at"]
+    best_pgd = max(pgd, key=lambda m: by_id.loc[m, headline]) if pgd else None
+    if best_pgd is not None:
+        most_robust: bool | None | list[Comparison] = [
+            gap(best_pgd, m, headline) for m in trusted.index if m != best_pgd
+        ]
+    else:
+        most_robust = False if pgd_flagged else None  # only flagged PGD models: none of them can be the most robust
     add(
-        f"PGD adversarial training (Madry et al. 2018) is the most robust model under {headline}",
-        None if not pgd or best is None else best in pgd,
-        f"most robust: {label(best) if best else '-'} {by_id[headline].max():.2f}; "
-        + ", ".join(f"{label(m)} {by_id.loc[m, headline]:.2f}" for m in pgd),
+        f"PGD adversarial training (Madry et al. 2018) is the most robust model under {headline} (models flagged "
+        "for gradient masking excluded)",
+        most_robust,
+        f"most robust unflagged: {label(best) if best else '-'} "
+        f"{(trusted[headline].max() if best else float('nan')):.2f}; "
+        + ", ".join(f"{label(m)} {by_id.loc[m, headline]:.2f}" for m in pgd + pgd_flagged)
+        + (f"; flagged: {', '.join(label(m) for m in flagged.index)}" if len(flagged) else ""),
     )
+    all_pgd = pgd + pgd_flagged
     top = str(by_id["mean rank"].idxmin())
     add(
         "PGD adversarial training has the best mean rank over every threat model",
-        None if not pgd else top in pgd,
+        None if not all_pgd else top in all_pgd,
         f"best mean rank: {label(top)} ({by_id.loc[top, 'mean rank']:.2f}); "
-        + ", ".join(f"{label(m)} {by_id.loc[m, 'mean rank']:.2f}" for m in pgd),
+        + ", ".join(f"{label(m)} {by_id.loc[m, 'mean rank']:.2f}" for m in all_pgd),
     )
     base = params.baseline
     if base in by_id.index:
@@ -273,7 +294,7 @@ def findings(table: pd.DataFrame, params: ArenaPaper, headline: str, name: str =
         worse = [m for m in others if by_id.loc[m, headline] <= by_id.loc[base, headline]]
         add(
             f"Every defence is more robust than the undefended baseline ({label(base)}) under {headline}",
-            not worse,
+            [gap(m, base, headline) for m in others],
             f"{label(base)} {by_id.loc[base, headline]:.2f}; not better: "
             + (", ".join(f"{label(m)} {by_id.loc[m, headline]:.2f}" for m in worse) or "none"),
         )
@@ -281,13 +302,12 @@ def findings(table: pd.DataFrame, params: ArenaPaper, headline: str, name: str =
             add(
                 "Robustness costs clean accuracy: the most robust model is less accurate on clean data than the "
                 "baseline",
-                bool(by_id.loc[best, "clean"] < by_id.loc[base, "clean"]),
+                [gap(base, best, "clean")],
                 f"clean accuracy: {label(best)} {by_id.loc[best, 'clean']:.2f}, {label(base)} "
                 f"{by_id.loc[base, 'clean']:.2f}",
             )
     else:
         add(f"Every defence is more robust than the undefended baseline under {headline}", None, f"no {base}")
-    flagged = by_id[by_id["masking"] != ""]
     add(
         "No model shows a symptom of gradient masking",
         flagged.empty,
@@ -338,6 +358,7 @@ def render(
             out_dir / "figures" / f"robust_vs_clean{suffix}.png",
             f"Cross-paper arena ({dataset}, {arch}): robust vs clean accuracy",
         )
-        claims += findings(table, params, headline, f"{dataset} {arch}" if len(arenas) > 1 else "", suffix)
+        points = int(frame["n"].max()) if "n" in frame and len(frame) else 0
+        claims += findings(table, params, headline, f"{dataset} {arch}" if len(arenas) > 1 else "", suffix, points)
     datasets = ", ".join(context["experiments"][n].get("dataset", "?") for n in arenas)
     write_claims(claims, out_dir, f"Cross-paper arena: findings ({datasets})")

@@ -38,6 +38,7 @@ from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.papers.catalog import LWA_ROLES, LWAPaper  # noqa: E402
 from advreg.reporting.claims import FINDING, PAPER_CLAIM, Claim, write_claims  # noqa: E402
 from advreg.reporting.figures import _save  # noqa: E402
+from advreg.reporting.verdicts import MISSING, Comparison, accuracy_difference, replicate_mean  # noqa: E402
 
 COLUMNS = ("validation", "fixed", "adv_loss_sign", "adv_loss", "adv_alpha")
 ADVERSARIAL = COLUMNS[1:]
@@ -208,104 +209,171 @@ def curve_claims(curves: pd.DataFrame, source: str, network: str) -> list[Claim]
     return claims
 
 
-def table_claims(tables: Mapping[int, pd.DataFrame]) -> list[Claim]:
-    """The claims of sec. 7.2 on Tables 1-3 (a table or role that was not run: not testable)."""
+def table_replicates(frame: pd.DataFrame, params: LWAPaper, epsilon: float) -> list[pd.DataFrame]:
+    """:func:`table_values` per fold (the replicates the verdicts use), in fold order."""
+    return [table_values(frame[frame["fold"] == fold], params, epsilon) for fold in sorted(frame["fold"].unique())]
+
+
+# Where each claim's threshold comes from (sec. 7.2's words; issue 22 item 3).
+BEST = "no margin: 'the best accuracy and the most robustness are both achieved by LWA' (sec. 7.2; bold in Table 1)"
+LEVEL = (
+    "'the best accuracy ... achieved by LWA' (sec. 7.2) while Table 1 prints LWA 0.990, Goodfellow's 0.991: level at "
+    "the paper's printed precision, so a deficit under 0.15 points (one printed unit, 0.1, and half the next) counts"
+)
+
+
+def table_claims(tables: Mapping[int, pd.DataFrame | list[pd.DataFrame]]) -> list[Claim]:
+    """The claims of sec. 7.2 on Tables 1-3 (a table or role that was not run: not testable), judged by the
+    verdict engine: accuracy differences with Newcombe intervals over the table's test points and, with several
+    folds, a Student-t part across them (:mod:`advreg.reporting.verdicts`). ``tables``: number -> its
+    :func:`table_values`, or one per replicate (:func:`table_replicates`)."""
     claims: list[Claim] = []
+    reps = {k: (v if isinstance(v, list) else [v]) for k, v in tables.items()}
+    empty = pd.DataFrame(columns=["model", *COLUMNS, "n"])
+    means = {
+        k: (pd.concat(v).groupby(level=0, sort=False).mean(numeric_only=True) if v else empty) for k, v in reps.items()
+    }
 
-    def add(text: str, held: bool | None, evidence: str, number: int, kind: str = PAPER_CLAIM) -> None:
-        n = int(tables[number]["n"].max()) if number in tables and len(tables[number]) else 0
-        evidence = f"{evidence} ({n} test points)" if n else f"Table {number}'s experiment or models were not run"
-        claims.append(Claim.judged(text, held, evidence, f"tables/table{number}.md", kind))
+    def add(text: str, comparisons: list[Comparison], evidence: str, numbers: tuple[int, ...], margin: str) -> None:
+        ran = [k for k in numbers if k in means and len(means[k])]
+        n = max((int(means[k]["n"].max()) for k in ran), default=0)
+        if not ran:
+            evidence = f"Table {numbers[0]}'s experiment or models were not run"
+        elif n:
+            evidence = f"{evidence} ({n} test points)"
+        source = "; ".join(f"tables/table{k}.md" for k in numbers)
+        claims.append(Claim.tested(text, comparisons, evidence, source, PAPER_CLAIM, margin))
 
-    t1 = tables.get(1, pd.DataFrame(columns=["model", *COLUMNS, "n"]))
+    def gap(number: int, a: str, b: str, column: str, threshold: float = 0.0, greater: bool = True) -> Comparison:
+        """a - b in accuracy points on one column (``"mean"``: the mean over the four adversarial sets)."""
+        parts = reps.get(number, [])
+        if not parts or not _has(means[number], a, b):
+            return Comparison(f"Table {number} {column}: {a} - {b}", MISSING, threshold, greater)
+        cols = list(ADVERSARIAL) if column == "mean" else [column]
+        a_acc = [float(p.loc[a, cols].mean()) for p in parts]
+        b_acc = [float(p.loc[b, cols].mean()) for p in parts]
+        n = [int(p.loc[a, "n"]) for p in parts]
+        if min(n) > 0:
+            a_correct = [x * m for x, m in zip(a_acc, n, strict=True)]
+            estimate = accuracy_difference(a_correct, [x * m for x, m in zip(b_acc, n, strict=True)], n)
+        else:  # no test-point count (published numbers, taken as exact): the spread across replicates only
+            estimate = replicate_mean([100 * (x - y) for x, y in zip(a_acc, b_acc, strict=True)])
+        what = "mean of the adversarial sets" if column == "mean" else LABELS[column]
+        quantity = f"Table {number} {what}: {ROLE_LABELS[a]} - {ROLE_LABELS[b]} (points)"
+        return Comparison(quantity, estimate, threshold, greater)
+
+    t1 = means.get(1, empty)
     others = [r for r in t1.index if r != "lwa"]
-    testable = _has(t1, "lwa") and bool(others)
-    best = testable and all(t1.loc["lwa", c] >= t1.loc[others, c].max() for c in ADVERSARIAL)
     add(
         "LWA is the most robust of Table 1's networks: the best on every adversarial set (sec. 7.2, Table 1)",
-        best if testable else None,
+        [gap(1, "lwa", r, c) for c in ADVERSARIAL for r in others] if others else [],
         "; ".join(
             f"{LABELS[c]}: " + ", ".join(f"{ROLE_LABELS[r]} {_fmt(t1.loc[r, c])}" for r in t1.index)
             for c in ADVERSARIAL
         ),
-        1,
+        (1,),
+        BEST,
     )
     add(
-        "LWA is at least as accurate as Normal on clean data (sec. 7.2, Table 1)",
-        t1.loc["lwa", "validation"] >= t1.loc["normal", "validation"] if _has(t1, "lwa", "normal") else None,
-        f"clean accuracy: LWA {_fmt(t1['validation'].get('lwa'))}, Normal {_fmt(t1['validation'].get('normal'))}",
-        1,
+        "LWA reaches the best clean accuracy of Table 1's networks, level with Goodfellow's method (sec. 7.2, Table 1)",
+        [gap(1, "lwa", r, "validation", -0.15) for r in others] if others else [],
+        "clean accuracy: " + ", ".join(f"{ROLE_LABELS[r]} {_fmt(t1.loc[r, 'validation'])}" for r in t1.index),
+        (1,),
+        LEVEL,
     )
-    means = {r: _adv_mean(t1, r) for r in t1.index}
     mean_text = "mean accuracy over the four adversarial sets: " + ", ".join(
-        f"{ROLE_LABELS[r]} {_fmt(v)}" for r, v in means.items()
+        f"{ROLE_LABELS[r]} {_fmt(_adv_mean(t1, r))}" for r in t1.index
     )
     add(
         "LWA_Rep is less robust than Goodfellow's method but more robust than Dropout (sec. 7.2, Table 1)",
-        means["goodfellow"] > means["lwa_rep"] > means["dropout"]
-        if _has(t1, "goodfellow", "lwa_rep", "dropout")
-        else None,
+        [gap(1, "goodfellow", "lwa_rep", "mean"), gap(1, "lwa_rep", "dropout", "mean")],
         mean_text,
-        1,
+        (1,),
+        "no margin: 'it achieves worse performance than Goodfellow's method ..., but still much more robust than "
+        "Dropout' (sec. 7.2); 'much' is given no size",
     )
     add(
         "Dropout improves both the accuracy and the robustness of Normal training (sec. 7.2, Table 1)",
-        (t1.loc["dropout", "validation"] > t1.loc["normal", "validation"] and means["dropout"] > means["normal"])
-        if _has(t1, "dropout", "normal")
-        else None,
+        [gap(1, "dropout", "normal", "validation"), gap(1, "dropout", "normal", "mean")],
         f"clean: Dropout {_fmt(t1['validation'].get('dropout'))}, Normal {_fmt(t1['validation'].get('normal'))}; "
         + mean_text,
-        1,
+        (1,),
+        "no margin: 'By training with dropout, both the accuracy and robustness of the neural network are improved' "
+        "(sec. 7.2)",
     )
     add(
         "Goodfellow's method improves robustness greatly over Normal and Dropout (sec. 7.2, Table 1)",
-        means["goodfellow"] > max(means["normal"], means["dropout"]) + 0.1
-        if _has(t1, "goodfellow", "normal", "dropout")
-        else None,
-        mean_text + "; 'greatly': by more than 10 points",
-        1,
+        [gap(1, "goodfellow", "normal", "mean", 10.0), gap(1, "goodfellow", "dropout", "mean", 10.0)],
+        mean_text,
+        (1,),
+        "'Goodfellow's method improves the network's robustness greatly' (sec. 7.2): the paper gives no size; "
+        "'greatly' as more than 10 points is ours (its Table 1: 63 points)",
     )
-    t2 = tables.get(2, pd.DataFrame(columns=["model", *COLUMNS, "n"]))
+    t2 = means.get(2, empty)
     add(
         "LWA makes LeNet more robust than Normal training on every adversarial set (sec. 7.2, Table 2)",
-        all(t2.loc["lwa", c] > t2.loc["normal", c] for c in ADVERSARIAL) if _has(t2, "lwa", "normal") else None,
+        [gap(2, "lwa", "normal", c) for c in ADVERSARIAL],
         "; ".join(
             f"{LABELS[c]}: LWA {_fmt(t2[c].get('lwa'))}, Normal {_fmt(t2[c].get('normal'))}" for c in ADVERSARIAL
         ),
-        2,
+        (2,),
+        "no margin (Table 2)",
     )
     add(
         "LWA's LeNet is at least as accurate as the normal LeNet on clean data (sec. 7.2, Table 2)",
-        t2.loc["lwa", "validation"] >= t2.loc["normal", "validation"] if _has(t2, "lwa", "normal") else None,
+        [gap(2, "lwa", "normal", "validation")],
         f"clean accuracy: LWA {_fmt(t2['validation'].get('lwa'))}, Normal {_fmt(t2['validation'].get('normal'))}",
-        2,
+        (2,),
+        "the paper gives no tolerance (its Table 2: 0.9932 against 0.9916): held only on a clear gain",
     )
+    rep = [gap(k, "lwa", "lwa_rep", "mean") for k in (1, 2) if _has(means.get(k, empty), "lwa", "lwa_rep")]
     add(
-        "Perturbing the representation layer is not superior to perturbing the raw data (LeNet, sec. 7.2)",
-        _adv_mean(t2, "lwa_rep") <= _adv_mean(t2, "lwa") if _has(t2, "lwa", "lwa_rep") else None,
-        f"mean accuracy over the four adversarial sets: LWA {_fmt(_adv_mean(t2, 'lwa'))}, "
-        f"LWA_Rep {_fmt(_adv_mean(t2, 'lwa_rep'))}",
-        2,
+        "Perturbing the representation layer is not superior to perturbing the raw data (sec. 7.2, Tables 1-2)",
+        rep,
+        "mean accuracy over the four adversarial sets: "
+        + "; ".join(
+            f"Table {k}: LWA {_fmt(_adv_mean(means.get(k, empty), 'lwa'))}, LWA_Rep "
+            f"{_fmt(_adv_mean(means.get(k, empty), 'lwa_rep'))}"
+            for k in (1, 2)
+        ),
+        (1, 2),
+        "no margin: 'perturbing the representation layer is not superior' read as LWA ahead where both ran",
     )
-    t3 = tables.get(3, pd.DataFrame(columns=["model", *COLUMNS, "n"]))
-    m3 = {r: _adv_mean(t3, r) for r in t3.index}
+    t3 = means.get(3, empty)
     add(
         "LWA and LWA_Rep are more robust than Normal and Dropout on CIFAR-10 (sec. 7.2, Table 3)",
-        min(m3["lwa"], m3["lwa_rep"]) > max(m3["normal"], m3["dropout"])
-        if _has(t3, "lwa", "lwa_rep", "normal", "dropout")
-        else None,
+        [gap(3, a, b, "mean") for a in ("lwa", "lwa_rep") for b in ("normal", "dropout")],
         "mean accuracy over the four adversarial sets: "
-        + ", ".join(f"{ROLE_LABELS[r]} {_fmt(v)}" for r, v in m3.items()),
-        3,
+        + ", ".join(f"{ROLE_LABELS[r]} {_fmt(_adv_mean(t3, r))}" for r in t3.index),
+        (3,),
+        "no margin: 'Learning with a strong adversary again achieve better robustness' (sec. 7.2)",
     )
     add(
-        "LWA costs CIFAR-10 a small decrease in clean accuracy (sec. 7.2, Table 3)",
-        0 <= t3.loc["normal", "validation"] - t3.loc["lwa", "validation"] <= 0.05
-        if _has(t3, "lwa", "normal")
-        else None,
-        f"clean accuracy: Normal {_fmt(t3['validation'].get('normal'))}, LWA {_fmt(t3['validation'].get('lwa'))} "
-        "('small': a drop of at most 5 points)",
-        3,
+        "LWA_Rep is the most robust of Table 3's networks on the Adv_Loss_Sign, Adv_Loss and Adv_Alpha sets (Table 3, "
+        "in bold)",
+        [gap(3, "lwa_rep", r, c) for c in ADVERSARIAL[1:] for r in t3.index if r != "lwa_rep"]
+        if "lwa_rep" in t3.index
+        else [],
+        "; ".join(
+            f"{LABELS[c]}: " + ", ".join(f"{ROLE_LABELS[r]} {_fmt(t3.loc[r, c])}" for r in t3.index)
+            for c in ADVERSARIAL[1:]
+        ),
+        (3,),
+        "no margin: Table 3 bolds 'the best performance on each adversarial set'",
+    )
+    add(
+        "LWA costs CIFAR-10 a small decrease in clean accuracy against Normal and Dropout (sec. 7.2, Table 3)",
+        [
+            Comparison(c.quantity, c.estimate, threshold, greater)
+            for a in ("lwa", "lwa_rep")
+            for b in ("normal", "dropout")
+            for c in [gap(3, b, a, "validation")]
+            for threshold, greater in ((0.0, True), (10.0, False))
+        ],
+        "clean accuracy: " + ", ".join(f"{ROLE_LABELS[r]} {_fmt(t3.loc[r, 'validation'])}" for r in t3.index),
+        (3,),
+        "'we also observe a small decrease on their classification accuracies' (sec. 7.2): a decrease against "
+        "Normal and Dropout; 'small' is given no size: under 10 points is ours (its Table 3: 3.6 to 5.6 points)",
     )
     return claims
 
@@ -332,7 +400,8 @@ def learning_curves(histories: pd.DataFrame, params: LWAPaper) -> pd.DataFrame:
 
 
 def tradeoff_claim(curves: Mapping[str, pd.DataFrame]) -> Claim:
-    """Sec. 7.2, Fig. 2: no robustness/accuracy trade-off. Held if, at the last epoch of every experiment with a
+    """Sec. 7.2, Fig. 2 (MNIST: the caller leaves the CIFAR-10 experiment out, where Table 3 reports a small clean
+    accuracy drop): no robustness/accuracy trade-off. Held if, at the last epoch of every experiment with a
     training monitor, LWA's clean validation accuracy is at least Normal's while its perturbed one is higher."""
     verdicts, parts = [], []
     for name, tidy in curves.items():
@@ -461,12 +530,14 @@ def render(
     frames = {name: pd.read_csv(inputs[name]["crosseval"]) for name in params.experiments()}
     datasets = {name: summaries[name]["dataset"] for name in params.experiments()}
     tables: dict[int, pd.DataFrame] = {}
+    replicates: dict[int, list[pd.DataFrame]] = {}
     for number, key in TABLES.items():
         name = getattr(params, key)
         if not name:
             continue
         epsilon = params.cifar_epsilon if number == 3 else params.mnist_epsilon
         tables[number] = table_values(frames[name], params, epsilon)
+        replicates[number] = table_replicates(frames[name], params, epsilon)
         write_table(
             number,
             tables[number],
@@ -477,7 +548,7 @@ def render(
             params.fixed_source or params.normal,
         )
         log(f"Table {number} from {name}: roles {list(tables[number].index)}")
-    claims = table_claims(tables)
+    claims = table_claims(replicates)
 
     figure1_source = params.lenet_experiment or params.mlp_experiment or params.cifar_experiment
     network = {params.lenet_experiment: "LeNet", params.mlp_experiment: "MLP"}.get(figure1_source, "network")
@@ -495,7 +566,8 @@ def render(
     for name in params.experiments():
         histories = pd.read_csv(inputs[name]["histories"])
         curves2[name] = learning_curves(histories, params)
-    claims.append(tradeoff_claim(curves2))
+    # Fig. 2 is MNIST's; on CIFAR-10 the paper reports a small clean-accuracy drop (Table 3), so it is left out
+    claims.append(tradeoff_claim({k: v for k, v in curves2.items() if k != params.cifar_experiment}))
     if any(len(t) for t in curves2.values()):
         figure2(
             curves2,

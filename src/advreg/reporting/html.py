@@ -7,20 +7,23 @@ experiment's ``tables/*.md``) therefore gets an HTML twin beside it, converted g
 modules write), so every paper gets it without touching the paper modules. Columns that compare the run with
 a paper (``ours`` / ``paper`` / ``diff``) keep the paper module's order and are shaded so reproduced,
 published and difference read side by side. A paper's ``claims.csv`` becomes ``claims.html``: the verdicts
-(held / not held / not testable) with the deciding numbers, each linking to the table or figure behind it,
-which the page carries below (an item in the report cannot link to another item)."""
+(held / not held / inconclusive / not testable) with the deciding numbers and interval, each linking to the
+table or figure behind it, which the page carries below (an item in the report cannot link to another item)."""
 
 from __future__ import annotations
 
 import base64
 import html
+import math
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from advreg.atomic import atomic_write_text
 from advreg.reporting.labels import item_label
+from advreg.reporting.verdicts import VERDICTS
 
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.2em;color:#1f2328;font-size:14px}
@@ -35,7 +38,7 @@ td.diff.off,th.diff.off{background:#f9fafb;color:#98a2b3}
 .banner{border:1px solid #f5c26b;background:#fffaeb;border-radius:6px;padding:.4em .9em;margin:.4em 0 1em}
 .verdict{font-weight:600;white-space:nowrap;border-radius:4px;padding:1px 6px}
 .held{background:#dcfae6;color:#067647}.not-held{background:#fee4e2;color:#b42318}
-.not-testable{background:#eaecf0;color:#475467}
+.not-testable{background:#eaecf0;color:#475467}.inconclusive{background:#fef0c7;color:#93370d}
 code{background:#f6f8fa;padding:0 3px;border-radius:3px}
 img{max-width:100%;height:auto}
 .appendix{border-top:2px solid #d0d7de;margin-top:2em;padding-top:.5em}
@@ -215,27 +218,49 @@ def _source_section(out_dir: Path, source: str, grey_diff: bool = False) -> str:
     return heading + "<p>(not among this paper's outputs)</p>"
 
 
+def interval_cell(row: Any) -> str:
+    """A claim's deciding comparison as text: 'quantity: estimate [low, high], n points x k replicates'; empty for
+    a claim judged without the verdict engine (or a ``claims.csv`` from before it)."""
+    quantity = str(getattr(row, "quantity", "") or "")
+    estimate = getattr(row, "estimate", "")
+    if not quantity or estimate in ("", None) or not math.isfinite(float(estimate)):
+        return ""
+    low, high = (getattr(row, k, "") for k in ("low", "high"))
+    known = low not in ("", None) and high not in ("", None) and math.isfinite(float(low))
+    span = f"[{float(low):.4g}, {float(high):.4g}]" if known else "(no interval: one run)"
+    points, replicates = (int(float(getattr(row, k, 0) or 0)) for k in ("n_points", "n_replicates"))
+    n = f"{points} test points x {replicates} replicate(s)" if points else f"{replicates} replicate(s)"
+    return f"{quantity}: {float(estimate):.4g} {span}; {n}"
+
+
+def verdict_counts(claims: pd.DataFrame) -> dict[str, int]:
+    """Count of each verdict (held, not held, inconclusive, not testable) among ``claims``' rows."""
+    return {v: int((claims["verdict"] == v).sum()) for v in VERDICTS}
+
+
+def _count_text(counts: dict[str, int]) -> str:
+    return (
+        f"<strong>{counts['held']} held</strong>, {counts['not held']} not held, {counts['inconclusive']} "
+        f"inconclusive, {counts['not testable']} not testable"
+    )
+
+
 def claims_page(claims: pd.DataFrame, title: str, out_dir: str | Path, grey_diff: bool = False) -> str:
-    """``claims.csv``'s rows (kind, claim, verdict, evidence, source) as an HTML checklist: per kind a table with
-    the verdict, the claim, the deciding numbers and a link to the table or figure behind it, those carried
-    below."""
+    """``claims.csv``'s rows as an HTML checklist: per kind a table with the verdict badge (held, not held,
+    inconclusive, not testable), the claim, the deciding comparison with its estimate, 95% interval, test points
+    and replicates, the deciding numbers and a link to the table or figure behind it, those carried below."""
     out = Path(out_dir)
     frame = claims.astype(object).where(claims.notna(), "")
     paper = frame[frame["kind"] == "paper claim"]
-    counts = {v: int((paper["verdict"] == v).sum()) for v in ("held", "not held", "not testable")}
     if len(paper):
-        lead = (
-            f"<strong>{counts['held']} held</strong>, {counts['not held']} not held, {counts['not testable']} not "
-            f"testable of the paper's {len(paper)} claims on this run."
-        )
+        lead = f"{_count_text(verdict_counts(paper))} of the paper's {len(paper)} claims on this run."
     else:  # the arena: this project's own comparison, no paper's claims
         findings = frame[frame["kind"] != "paper claim"]
-        held = int((findings["verdict"] == "held").sum())
         lead = (
             "No paper's claims are judged here (this project's own comparison): "
-            f"<strong>{held} held</strong>, {int((findings['verdict'] == 'not held').sum())} not held, "
-            f"{int((findings['verdict'] == 'not testable').sum())} not testable of its {len(findings)} findings."
+            f"{_count_text(verdict_counts(findings))} of its {len(findings)} findings."
         )
+    lead += " Intervals are 95% (across replicates and over test points; docs/fidelity.md, Verdicts)."
     body = [f"<h1>{html.escape(title)}</h1>", f"<p>{lead}</p>"]
     sources: list[str] = []
     for kind, block in frame.groupby("kind", sort=False):
@@ -246,13 +271,17 @@ def claims_page(claims: pd.DataFrame, title: str, out_dir: str | Path, grey_diff
             cited = [part.strip() for part in str(row.source).split(";") if part.strip()]
             link = ", ".join(f'<a href="#{_anchor(c)}">{html.escape(source_label(c))}</a>' for c in cited)
             sources += [c for c in cited if c not in sources]
+            margin = str(getattr(row, "margin_source", "") or "")
+            claim_text = inline(str(row.claim)) + (f"<br><small>threshold: {inline(margin)}</small>" if margin else "")
             rows.append(
                 f'<tr><td><span class="verdict {verdict.replace(" ", "-")}">{html.escape(verdict)}</span></td>'
-                f"<td>{inline(str(row.claim))}</td><td>{inline(str(row.evidence))}</td><td>{link}</td></tr>"
+                f"<td>{claim_text}</td><td>{inline(str(row.evidence))}</td>"
+                f"<td>{html.escape(interval_cell(row))}</td><td>{link}</td></tr>"
             )
         body.append(
             f"<h2>{html.escape(str(heading))}</h2><table><thead><tr><th>verdict</th><th>claim</th>"
-            f"<th>deciding numbers</th><th>source</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            "<th>deciding numbers</th><th>estimate [95% interval]</th><th>source</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
         )
     if sources:
         body.append('<div class="appendix"><h2>Sources</h2>')

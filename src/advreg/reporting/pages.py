@@ -1,7 +1,8 @@
 """The report's summary and provenance pages (torch-free): self-contained HTML built from the run's outputs.
 
 Summary: the run's scale per paper beside the papers' datasets (:mod:`advreg.reporting.scale`); per paper how many
-of its claims held / not held / were not testable (its ``claims.csv``), each claim with its deciding numbers; per
+of its claims held / not held / inconclusive / were not testable (its ``claims.csv``), each claim with its
+deciding numbers and interval; per
 experiment the headline numbers of every model (clean accuracy, and white-box or strongest-transfer accuracy at the
 largest budget of every attack, L-inf masking checks left out); the run's wall time (while at least one job
 ran) beside the job time summed over the ``benchmark:`` files, and the size of ``results/``. Provenance:
@@ -26,10 +27,10 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
-from advreg.reporting.html import inline, page, table_html  # noqa: E402
+from advreg.reporting.html import inline, interval_cell, page, table_html  # noqa: E402
 from advreg.reporting.scale import banner_html  # noqa: E402
+from advreg.reporting.verdicts import VERDICTS  # noqa: E402
 
-VERDICTS = ("held", "not held", "not testable")
 # Benchmark file (relative to results/benchmarks, without .tsv) -> the rule that wrote it (workflow/rules/*.smk).
 _RULES = (
     (r"^data/", "prepare_dataset"),
@@ -214,7 +215,8 @@ def summary_page(
         if claims_csv.is_file():
             c = claim_counts(pd.read_csv(claims_csv))
             decided[info["label"]] = (
-                f"{c['held']} held, {c['not held']} not held, {c['not testable']} not testable"
+                f"{c['held']} held, {c['not held']} not held, {c['inconclusive']} inconclusive, "
+                f"{c['not testable']} not testable"
                 if sum(c[v] for v in VERDICTS)
                 else f"findings: {c['findings held']} of {c['findings']} held"
             )
@@ -233,7 +235,7 @@ def summary_page(
     for info in papers.values():
         claims_csv = Path(info["dir"]) / "claims.csv"
         if not claims_csv.is_file():
-            rows.append([info["label"], info["title"], "", "", "", "(no claims.csv)"])
+            rows.append([info["label"], info["title"], "", "", "", "", "(no claims.csv)"])
             continue
         claims = pd.read_csv(claims_csv).fillna("")
         c = claim_counts(claims)
@@ -243,6 +245,7 @@ def summary_page(
                 info["title"],
                 str(c["held"]),
                 str(c["not held"]),
+                str(c["inconclusive"]),
                 str(c["not testable"]),
                 f"{c['findings held']} of {c['findings']}",
             ]
@@ -252,17 +255,22 @@ def summary_page(
         if shown.empty:  # the arena: no paper of its own, its findings instead
             shown, heading = claims, "its findings (it makes no claims of a paper)"
         items = "".join(
-            f'<tr><td><span class="verdict {v.replace(" ", "-")}">{html.escape(v)}</span></td>'
-            f"<td>{inline(str(cl))}</td><td>{inline(str(ev))}</td></tr>"
-            for cl, v, ev in shown[["claim", "verdict", "evidence"]].itertuples(index=False)
+            f'<tr><td><span class="verdict {row.verdict.replace(" ", "-")}">{html.escape(row.verdict)}</span></td>'
+            f"<td>{inline(str(row.claim))}</td><td>{html.escape(interval_cell(row))}</td>"
+            f"<td>{inline(str(row.evidence))}</td></tr>"
+            for row in shown.itertuples(index=False)
         )
         details.append(
             f"<h3>{html.escape(info['label'])}: {heading}</h3><table><thead><tr><th>verdict</th>"
-            f"<th>claim</th><th>deciding numbers</th></tr></thead><tbody>{items}</tbody></table>"
+            "<th>claim</th><th>estimate [95% interval]</th><th>deciding numbers</th></tr></thead>"
+            f"<tbody>{items}</tbody></table>"
         )
     body.append("<h2>Papers</h2>")
     body.append(
-        table_html(["report category", "title", "held", "not held", "not testable", "further findings held"], rows)
+        table_html(
+            ["report category", "title", "held", "not held", "inconclusive", "not testable", "further findings held"],
+            rows,
+        )
         if rows
         else "<p>No paper is configured in this run.</p>"
     )

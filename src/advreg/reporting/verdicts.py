@@ -1,0 +1,171 @@
+"""One verdict engine for every paper's claims (torch-free): an estimate of the compared quantity with a 95%
+interval, and a four-way verdict against the claim's threshold (docs/fidelity.md, "Verdicts").
+
+A claim compares a quantity (a difference of accuracies, a difference or ratio of robustness values) with a
+threshold taken from the paper's words. The engine:
+
+- estimates the quantity from its replicates (training seeds, or HLDR's folds), one value per replicate;
+- bounds it with a 95% interval: across replicates a Student-t interval on the per-replicate values
+  (``scipy.stats.t``), and for accuracies the test-sample part, a Newcombe hybrid-score interval for a difference
+  of two proportions (Newcombe 1998, method 10) from Wilson intervals (``scipy.stats.binomtest``) on the test
+  points of one replicate; with several replicates both parts are added in quadrature on each side. The pipeline
+  stores counts, not per-point correctness, so the unpaired interval is used for the paired design: it is
+  conservative (wider) for the positively correlated errors of two models on the same points;
+- decides: **held** when the whole interval lies on the claimed side of the threshold, **not held** when it lies
+  wholly on the other side, **inconclusive** otherwise, **not testable** when the estimate is missing. Where no
+  interval exists (a robustness value from one run, no per-image values), the estimate decides, and it is
+  inconclusive when it is within the paper's rounding of the threshold.
+
+Published numbers, fed through the same rules (tests/test_claims_self_consistency.py), are exact:
+:func:`exact` gives them an interval of zero width.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+LEVEL = 0.95
+HELD, NOT_HELD, INCONCLUSIVE, NOT_TESTABLE = "held", "not held", "inconclusive", "not testable"
+VERDICTS = (HELD, NOT_HELD, INCONCLUSIVE, NOT_TESTABLE)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A compared quantity: its estimate, 95% interval (NaN where not available), the test points per replicate
+    (0 where the quantity is not a proportion of test points) and the replicate count."""
+
+    value: float
+    low: float = math.nan
+    high: float = math.nan
+    n_points: int = 0
+    n_replicates: int = 1
+
+    @property
+    def has_interval(self) -> bool:
+        return math.isfinite(self.low) and math.isfinite(self.high)
+
+    def shifted(self, by: float) -> Estimate:
+        return Estimate(self.value + by, self.low + by, self.high + by, self.n_points, self.n_replicates)
+
+
+MISSING = Estimate(math.nan, n_replicates=0)
+
+
+def exact(value: float, n_points: int = 0) -> Estimate:
+    """A number taken as exact (a published one): a zero-width interval."""
+    return Estimate(float(value), float(value), float(value), n_points, 1)
+
+
+def _t_half_width(values: np.ndarray) -> float:
+    """Half-width of the Student-t 95% interval of the mean of ``values`` (ddof 1); 0 for one value."""
+    if len(values) < 2:
+        return 0.0
+    return float(stats.t.ppf(0.5 + LEVEL / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+
+
+def _wilson(correct: int, n: int) -> tuple[float, float]:
+    ci = stats.binomtest(int(correct), int(n)).proportion_ci(LEVEL, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def accuracy_difference(correct_a: Sequence[float], correct_b: Sequence[float], n: Sequence[int]) -> Estimate:
+    """A - B in accuracy points (%), from correct counts of two models on the same ``n`` test points, one entry per
+    replicate. Counts may be means over several attack sets of the same points (rounded for the Wilson part)."""
+    a, b, m = (np.asarray(x, dtype=float) for x in (correct_a, correct_b, n))
+    if not len(m) or len(a) != len(m) or len(b) != len(m) or not np.all(np.isfinite(np.r_[a, b])) or np.any(m <= 0):
+        return MISSING
+    diffs = 100 * (a / m - b / m)
+    points = int(round(float(m.mean())))
+    pa, pb = float((a / m).mean()), float((b / m).mean())
+    la, ua = _wilson(round(pa * points), points)
+    lb, ub = _wilson(round(pb * points), points)
+    below = 100 * math.sqrt((pa - la) ** 2 + (ub - pb) ** 2)  # Newcombe's method 10
+    above = 100 * math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2)
+    spread = _t_half_width(diffs)
+    value = float(diffs.mean())
+    low = value - math.sqrt(below**2 + spread**2)
+    high = value + math.sqrt(above**2 + spread**2)
+    return Estimate(value, low, high, points, len(m))
+
+
+def replicate_mean(values: Iterable[float]) -> Estimate:
+    """The mean over replicates of a quantity with no test-sample model here (a robustness value, a ratio): a
+    Student-t interval across replicates; none (NaN) with one replicate."""
+    v = np.asarray(list(values), dtype=float)
+    if not len(v) or not np.all(np.isfinite(v)):
+        return MISSING
+    if len(v) < 2:
+        return Estimate(float(v[0]), n_replicates=1)
+    half = _t_half_width(v)
+    return Estimate(float(v.mean()), float(v.mean() - half), float(v.mean() + half), 0, len(v))
+
+
+def decide(estimate: Estimate, threshold: float, greater: bool = True, rounding: float = 0.0) -> str:
+    """The verdict on "quantity > threshold" (``greater``) or "quantity < threshold". With an interval: held when it
+    lies wholly on the claimed side, not held when wholly on the other (touching the threshold counts as the other
+    side), else inconclusive. Without one: the estimate decides, inconclusive within ``rounding`` of the threshold
+    (the paper's printed precision)."""
+    if not math.isfinite(estimate.value) or not math.isfinite(threshold):
+        return NOT_TESTABLE
+    sign = 1.0 if greater else -1.0
+    if estimate.has_interval:
+        low, high = sorted((sign * (estimate.low - threshold), sign * (estimate.high - threshold)))
+    else:
+        low = high = sign * (estimate.value - threshold)
+        if abs(low) < rounding:
+            return INCONCLUSIVE
+    if low > 0:
+        return HELD
+    if high <= 0:
+        return NOT_HELD
+    return INCONCLUSIVE
+
+
+def combine(verdicts: Iterable[str]) -> str:
+    """A claim made of several comparisons (e.g. "the best on every set"): not testable if any part is, not held if
+    any part is not held, held if all are held, else inconclusive."""
+    parts = list(verdicts)
+    if not parts or NOT_TESTABLE in parts:
+        return NOT_TESTABLE
+    if NOT_HELD in parts:
+        return NOT_HELD
+    return HELD if all(p == HELD for p in parts) else INCONCLUSIVE
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One judged comparison of a claim: what is compared, its estimate, the threshold and direction."""
+
+    quantity: str
+    estimate: Estimate
+    threshold: float = 0.0
+    greater: bool = True
+    rounding: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        return decide(self.estimate, self.threshold, self.greater, self.rounding)
+
+    @property
+    def slack(self) -> float:
+        """How far the interval's near end lies on the claimed side of the threshold (negative: across it)."""
+        e = self.estimate
+        near = e.low if self.greater else e.high
+        near = near if e.has_interval else e.value
+        return (near - self.threshold) * (1 if self.greater else -1) if math.isfinite(near) else -math.inf
+
+
+def judge(comparisons: Sequence[Comparison]) -> tuple[str, Comparison | None]:
+    """The claim's verdict (:func:`combine`) and the comparison that decides it: the first one with the verdict
+    if the verdict is not held / not testable, else the one with the least room on the claimed side."""
+    if not comparisons:
+        return NOT_TESTABLE, None
+    verdict = combine(c.verdict for c in comparisons)
+    if verdict in (NOT_TESTABLE, NOT_HELD):
+        return verdict, next(c for c in comparisons if c.verdict == verdict)
+    return verdict, min(comparisons, key=lambda c: c.slack)

@@ -1,0 +1,77 @@
+"""The verdict engine (advreg.reporting.verdicts): intervals from scipy, the four verdicts, claims' columns."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from advreg.reporting import verdicts as v
+from advreg.reporting.claims import Claim, write_claims
+from advreg.reporting.html import claims_page
+
+
+def test_overlapping_replicates_are_inconclusive():
+    # three replicates each: A 80-83%, B 79-82% on 1000 points; the intervals overlap, the difference spans 0
+    est = v.accuracy_difference([800, 830, 815], [790, 820, 805], [1000, 1000, 1000])
+    assert est.n_replicates == 3 and est.n_points == 1000
+    assert est.low < 0 < est.high and est.value == pytest.approx(1.0)
+    claim = Claim.tested("A beats B", [v.Comparison("A - B", est)], "")
+    assert claim.verdict == "inconclusive"
+
+
+def test_clear_difference_is_held_and_its_reverse_not_held():
+    est = v.accuracy_difference([900], [700], [1000])
+    assert est.value == pytest.approx(20.0) and 0 < est.low < 20 < est.high
+    assert v.decide(est, 0.0) == "held"
+    assert v.decide(est, 0.0, greater=False) == "not held"
+    assert v.decide(est, 30.0) == "not held"  # the claimed margin is excluded
+    assert v.decide(v.MISSING, 0.0) == "not testable"
+
+
+def test_newcombe_interval_matches_published_example():
+    # Newcombe (1998) Table II, example (a): 56/70 vs 48/80, difference 0.2, method 10: 0.0524 to 0.3339
+    est = v.accuracy_difference([56 / 70 * 1000], [48 / 80 * 1000], [1000])
+    wide = v.accuracy_difference([56], [48 * 70 / 80], [70])
+    assert est.value == pytest.approx(20.0)
+    assert wide.low < est.low  # fewer points, wider interval
+    two_sample = v._wilson(56, 70), v._wilson(48, 80)
+    low = 0.2 - math.sqrt((0.8 - two_sample[0][0]) ** 2 + (two_sample[1][1] - 0.6) ** 2)
+    high = 0.2 + math.sqrt((two_sample[0][1] - 0.8) ** 2 + (0.6 - two_sample[1][0]) ** 2)
+    assert low == pytest.approx(0.0524, abs=1e-4) and high == pytest.approx(0.3339, abs=1e-4)
+
+
+def test_replicate_mean_uses_student_t_and_none_for_one_run():
+    est = v.replicate_mean([1.0, 2.0])
+    assert est.high - est.value == pytest.approx(12.7062 * 0.5, rel=1e-4)  # t(0.975, 1) * sd / sqrt(2)
+    one = v.replicate_mean([2.0])
+    assert not one.has_interval and one.n_replicates == 1
+    assert v.decide(one, 2.003, rounding=0.005) == "inconclusive"  # within the paper's rounding
+    assert v.decide(one, 1.9, rounding=0.005) == "held"
+
+
+def test_combine_and_deciding_comparison():
+    good = v.Comparison("x", v.exact(3.0), 1.0)
+    tight = v.Comparison("y", v.exact(1.5), 1.0)
+    bad = v.Comparison("z", v.exact(0.5), 1.0)
+    assert v.judge([good, tight]) == ("held", tight)
+    assert v.judge([good, bad]) == ("not held", bad)
+    assert v.combine(["held", "inconclusive"]) == "inconclusive"
+    assert v.combine(["not held", "not testable"]) == "not testable"
+
+
+def test_claims_csv_and_page_carry_the_interval(tmp_path):
+    est = v.accuracy_difference([800, 830, 815], [790, 820, 805], [1000, 1000, 1000])
+    claims = [
+        Claim.tested("A beats B", [v.Comparison("A - B (points)", est)], "A 81.5, B 80.5", margin_source="none given"),
+        Claim.judged("old style", True, "1 > 0"),
+    ]
+    frame = write_claims(claims, tmp_path, "T")
+    saved = pd.read_csv(tmp_path / "claims.csv")
+    assert list(saved.columns) == list(frame.columns)
+    assert {"estimate", "low", "high", "n_points", "n_replicates", "margin_source"} <= set(saved.columns)
+    row = saved.iloc[0]
+    assert row.verdict == "inconclusive" and row.n_points == 1000 and row.n_replicates == 3
+    assert row.low < row.estimate < row.high
+    assert "1 inconclusive" in (tmp_path / "claims.md").read_text()
+    page = claims_page(saved, "T", tmp_path)
+    assert 'class="verdict inconclusive"' in page and "1000 test points x 3 replicate(s)" in page
