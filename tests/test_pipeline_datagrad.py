@@ -68,7 +68,8 @@ def test_datagrad_experiment_end_to_end(tmp_path):
         assert (paper / "tables" / f"table{n}.md").read_text().startswith(f"# DataGrad Table {n}")
     claims = pd.read_csv(paper / "claims.csv")
     assert (
-        set(claims["verdict"]) <= {"held", "not held", "not testable"} and (claims["kind"] == "paper claim").sum() == 6
+        set(claims["verdict"]) <= {"held", "not held", "inconclusive", "not testable"}
+        and (claims["kind"] == "paper claim").sum() == 6
     )
     r2 = claims[claims["claim"].str.startswith("R2 noise does much less damage")]
     assert r2["verdict"].iloc[0] != "not testable" and "r2_paper" in r2["evidence"].iloc[0]

@@ -98,7 +98,7 @@ def test_deepdefense_experiment_end_to_end(tmp_path):
     assert (paper / "tables" / "table_s2.md").is_file()
 
     claims = pd.read_csv(paper / "claims.csv")
-    assert set(claims["verdict"]) <= {"held", "not held", "not testable"}
+    assert set(claims["verdict"]) <= {"held", "not held", "inconclusive", "not testable"}
     by_claim = claims.set_index("claim")["verdict"]
     surpass = [c for c in by_claim.index if "within three epochs" in c]
     assert surpass and by_claim[surpass[0]] != "not testable"  # judged from the monitor's val_rho_2

@@ -98,8 +98,8 @@ def test_lwa_experiments_end_to_end(tmp_path):
     for n in ("1", "2", "2_norm"):  # Fig. 2 in both readings: learning curves, accuracy against the L2 norm
         assert (paper / "figures" / f"figure{n}.png").stat().st_size > 5_000
     claims = pd.read_csv(paper / "claims.csv")
-    assert set(claims["verdict"]) <= {"held", "not held", "not testable"}
-    untestable = claims["claim"].str.contains("CIFAR-10") | claims["claim"].str.startswith("Perturbing the repr")
+    assert set(claims["verdict"]) <= {"held", "not held", "inconclusive", "not testable"}
+    untestable = claims["claim"].str.contains("CIFAR-10")  # Table 3 not run; LWA_Rep is judged on Table 1
     assert (untestable == (claims["verdict"] == "not testable")).all(), claims[["claim", "verdict", "evidence"]]
     clean = frame[(frame["epsilon"] == 0) & frame["white_box"] & (frame["attack"] == "grad_l2")]
     assert (clean["accuracy"] > 0.3).all(), clean[["target", "accuracy"]]  # all learn (chance: 0.1)

@@ -5,7 +5,7 @@
 Reads each paper's rendered tables (``RESULTS_DIR/papers/<paper>/tables/*.csv``: the columns ``<cell> ours``,
 ``<cell> paper``, ``<cell> diff`` the paper modules write) and prints one markdown table per paper table, one row
 per (row, cell) that has both numbers. A gap is *large* (marked **large**) when an accuracy differs by more than 5
-points (LWA's tables hold fractions: 0.05) or a rho value (``rho`` in the cell's name) by more than 20% of the
+points (LWA's tables hold fractions: 0.05) or a rho value or multiple (``rho`` or ``x ref`` in the cell name) by more than 20% of the
 published value: the thresholds of docs/reproduction.md, whose every large gap needs an investigated cause.
 """
 
@@ -18,11 +18,12 @@ import pandas as pd
 
 
 def _row_label(frame: pd.DataFrame) -> pd.Series:
-    """The row's name: its leading non-numeric columns joined (model, network, method, attacker ...)."""
-    labels = [c for c in frame.columns if not c.endswith((" ours", " paper", " diff")) and frame[c].dtype == object]
+    """The row's name: its non-numeric columns joined (network, method, model, attacker ...)."""
+    numeric = pd.api.types.is_numeric_dtype
+    labels = [c for c in frame.columns if not c.endswith((" ours", " paper", " diff")) and not numeric(frame[c])]
     if not labels:
         return pd.Series([str(i) for i in frame.index], index=frame.index)
-    return frame[labels].astype(str).agg(" / ".join, axis=1)
+    return frame[labels].fillna("").astype(str).apply(lambda row: " / ".join(v for v in row if v), axis=1)
 
 
 def cells(csv: Path) -> pd.DataFrame:
@@ -45,7 +46,7 @@ def cells(csv: Path) -> pd.DataFrame:
         return long
     long["diff"] = long["ours"] - long["paper"]
     fractions = long["paper"].abs().max() <= 1.0 and "rho" not in " ".join(long["cell"])
-    is_rho = long["cell"].str.contains("rho")
+    is_rho = long["cell"].str.contains("rho|x ref")
     relative = long["diff"].abs() / long["paper"].abs().where(long["paper"] != 0)
     accuracy_limit = 0.05 if fractions else 5.0
     long["large"] = (is_rho & (relative > 0.2)) | (~is_rho & (long["diff"].abs() > accuracy_limit))

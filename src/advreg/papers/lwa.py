@@ -349,8 +349,7 @@ def table_claims(tables: Mapping[int, pd.DataFrame | list[pd.DataFrame]]) -> lis
         "no margin: 'Learning with a strong adversary again achieve better robustness' (sec. 7.2)",
     )
     add(
-        "LWA_Rep is the most robust of Table 3's networks on the Adv_Loss_Sign, Adv_Loss and Adv_Alpha sets (Table 3, "
-        "in bold)",
+        "LWA_Rep is the most robust on CIFAR-10's Adv_Loss_Sign, Adv_Loss and Adv_Alpha sets (Table 3, in bold)",
         [gap(3, "lwa_rep", r, c) for c in ADVERSARIAL[1:] for r in t3.index if r != "lwa_rep"]
         if "lwa_rep" in t3.index
         else [],
