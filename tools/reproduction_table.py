@@ -5,8 +5,8 @@
 Reads each paper's rendered tables (``RESULTS_DIR/papers/<paper>/tables/*.csv``: the columns ``<cell> ours``,
 ``<cell> paper``, ``<cell> diff`` the paper modules write) and prints one markdown table per paper table, one row
 per (row, cell) that has both numbers. A gap is *large* (marked **large**) when an accuracy differs by more than 5
-points (LWA's tables hold fractions: 0.05) or a rho value or multiple (``rho`` or ``x ref`` in the cell name) by more than 20% of the
-published value: the thresholds of docs/reproduction.md, whose every large gap needs an investigated cause.
+points (0.05 in a table of fractions) or a rho value or multiple (``rho`` or ``x ref`` in the cell name) by more
+than 20% of the published value: the thresholds of docs/reproduction.md, whose every large gap needs a cause.
 """
 
 from __future__ import annotations
