@@ -131,3 +131,18 @@ def test_smoke_sized_preset_runs_on_a_stand_in(tmp_path):
     proc = subprocess.run([*snakemake_command(tmp_path), "--report", str(report)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "mini stands in for mnist" in report.read_text(errors="replace")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "config" / "investigations").glob("*.yaml")), ids=lambda p: p.name)
+def test_investigation_configs_plan_with_the_stand_in(path):
+    """docs/reproduction.md's investigations are runnable: each config (with the stand-in file, or merged into the CPU
+    preset when it is an override) builds a plan whose MNIST experiments read the stand-in."""
+    from advreg.plan import build_plan
+
+    config = yaml.safe_load(path.read_text())
+    if "experiments" not in config:  # an override of the preset (e.g. which networks a paper renders)
+        config = {**yaml.safe_load(PRESET.read_text()), **config}
+    config.update({k: v for k, v in yaml.safe_load(STAND_IN.read_text()).items()})
+    apply_stand_ins(config)
+    plan = build_plan(config)
+    assert {exp.dataset for exp in plan} == {"mnist_partial"}
