@@ -18,7 +18,7 @@ import pytest
 import yaml
 from conftest import FASHION_DIR, NO_FASHION
 
-from advreg.reporting.browser import CHROMIUM, ITEM_ROWS, Chromium, click_link, nav_texts, results_menu
+from advreg.reporting.browser import CHROMIUM, ITEM_ROWS, Chromium, click_link, nav_texts, open_menu, results_menu
 from advreg.reporting.claims import Claim, write_claims
 from advreg.reporting.html import markdown_to_html, write_paper_pages
 from advreg.reporting.labels import experiment_item_label, item_label, paper_subcategory
@@ -261,9 +261,7 @@ def check_items(browser: Chromium, report_url: str, path: list[str], seen: dict)
     rows = browser.eval(f"{ITEM_ROWS}.map(r => r.innerText.trim().replace(/\\s+/g, ' '))")
     assert rows, f"{' > '.join(path)} lists no items"
     for i, label in enumerate(rows):
-        browser.open(report_url)
-        for step in path:
-            click_link(browser, step)
+        open_menu(browser, report_url, path)
         browser.wait(f"{ITEM_ROWS}.length === {len(rows)}")
         info = browser.eval(
             f"(() => {{ const r = {ITEM_ROWS}[{i}]; const a = r.querySelector('a[iconname=eye]');"

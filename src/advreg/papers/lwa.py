@@ -449,22 +449,32 @@ def further_findings(tables: Mapping[int, pd.DataFrame]) -> list[Claim]:
     return claims
 
 
-def figure1(curves: pd.DataFrame, path: Path, title: str) -> None:
+def accuracy_curves(curves: pd.DataFrame, path: Path, title: str, *, by_network: bool = False) -> None:
+    """Test accuracy (%) against the L2 norm of the perturbation, one curve per attack (Fig. 1; with
+    ``by_network``, one panel per network, Normal then LWA: Fig. 2 as its caption reads it)."""
     sns.set_theme(style="whitegrid", context="paper")
+    panels = {}
+    if by_network:
+        order = [n for n in (ROLE_LABELS["normal"], ROLE_LABELS["lwa"]) if n in set(curves["network"])]
+        panels = {"col": "network", "col_order": order}
     grid = sns.relplot(
         data=curves.assign(accuracy_pct=curves["accuracy"] * 100),
         x="epsilon",
         y="accuracy_pct",
         hue="method",
         hue_order=["Adv_Alpha", "Adv_Loss", "Adv_Loss_Sign"],
+        **panels,
         kind="line",
         marker="o",
-        height=3.2,
-        aspect=1.3,
+        height=3.0 if by_network else 3.2,
+        aspect=1.2 if by_network else 1.3,
     )
-    grid.set_axis_labels("L2 norm of the perturbation ([0, 1] pixel units)", "test accuracy (%)")
+    xlabel = "L2 norm ([0, 1] pixel units)" if by_network else "L2 norm of the perturbation ([0, 1] pixel units)"
+    grid.set_axis_labels(xlabel, "test accuracy (%)")
+    if by_network:
+        grid.set_titles("{col_name}")
     grid.set(ylim=(0, 100))
-    grid.figure.suptitle(title, y=1.04)
+    grid.figure.suptitle(title, y=1.1 if by_network else 1.04)
     _save(grid.figure, path)
 
 
@@ -490,28 +500,6 @@ def figure2(curves: Mapping[str, pd.DataFrame], path: Path, title: str) -> None:
     grid.set_axis_labels("epoch", "validation accuracy (%)")
     grid.set_titles("{row_name}: {col_name}")
     grid.figure.suptitle(title, y=1.03)
-    _save(grid.figure, path)
-
-
-def figure2_norm(curves: pd.DataFrame, path: Path, title: str) -> None:
-    sns.set_theme(style="whitegrid", context="paper")
-    grid = sns.relplot(
-        data=curves.assign(accuracy_pct=curves["accuracy"] * 100),
-        x="epsilon",
-        y="accuracy_pct",
-        hue="method",
-        hue_order=["Adv_Alpha", "Adv_Loss", "Adv_Loss_Sign"],
-        col="network",
-        col_order=[n for n in (ROLE_LABELS["normal"], ROLE_LABELS["lwa"]) if n in set(curves["network"])],
-        kind="line",
-        marker="o",
-        height=3.0,
-        aspect=1.2,
-    )
-    grid.set_axis_labels("L2 norm ([0, 1] pixel units)", "test accuracy (%)")
-    grid.set_titles("{col_name}")
-    grid.set(ylim=(0, 100))
-    grid.figure.suptitle(title, y=1.1)
     _save(grid.figure, path)
 
 
@@ -554,7 +542,7 @@ def render(
     curves1 = figure1_frame(frames[figure1_source], params)
     claims += curve_claims(curves1, "figures/figure1.png", network)
     if len(curves1):
-        figure1(
+        accuracy_curves(
             curves1,
             out_dir / "figures" / "figure1.png",
             f"LWA Fig. 1 ({datasets[figure1_source]}): the normal {network} ({params.normal}) against its own "
@@ -575,12 +563,13 @@ def render(
         )
     norm_curves = figure2_norm_frame(frames[figure1_source], params)
     if len(norm_curves):
-        figure2_norm(
+        accuracy_curves(
             norm_curves,
             out_dir / "figures" / "figure2_norm.png",
             "LWA Fig. 2 as its caption reads it ('x axis denotes the L2 norm of the perturbation'):\n"
             f"{network}s trained normally ({params.normal}) and with LWA ({params.lwa}), "
             f"{datasets[figure1_source]}, each against its own perturbations",
+            by_network=True,
         )
     claims += further_findings(tables)
     dataset_text = ", ".join(sorted(set(datasets.values())))

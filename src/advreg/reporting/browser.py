@@ -146,12 +146,17 @@ def results_menu(browser: Chromium) -> list[str]:
 ITEM_ROWS = "Array.from(document.querySelectorAll('nav table tbody tr'))"
 
 
-def show_item(browser: Chromium, url: str, path: list[str], label: str) -> None:
-    """Open the report at ``url``, click through ``path`` (category, subcategory) and show the item labelled
-    ``label`` (its text in the menu contains it); waits until its HTML page or figure has loaded."""
+def open_menu(browser: Chromium, url: str, path: list[str]) -> None:
+    """Open the report at ``url`` and click through ``path`` (category, subcategory) in its menu."""
     browser.open(url)
     for step in path:
         click_link(browser, step)
+
+
+def show_item(browser: Chromium, url: str, path: list[str], label: str) -> None:
+    """Open the report at ``url``, click through ``path`` (category, subcategory) and show the item labelled
+    ``label`` (its text in the menu contains it); waits until its HTML page or figure has loaded."""
+    open_menu(browser, url, path)
     browser.wait(f"{ITEM_ROWS}.length > 0")
     found = browser.eval(
         f"(() => {{ const r = {ITEM_ROWS}.find(r => r.innerText.includes({json.dumps(label)}));"
