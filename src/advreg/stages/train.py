@@ -126,8 +126,9 @@ def train_variant(
     """
     dataset = load_dataset(dataset_path) if dataset is None else dataset
     splits = make_splits(dataset, DataParams.parse(data, "data"), ctx.seed, experiment, fold)
-    generator = seed_everything(derive_seed(ctx.seed, experiment, fold, model_id.method, model_id.variant))
     settings = TrainSettings.parse(train_settings, "train")
+    own = (model_id.method, model_id.variant) if settings.seeding == "per_model" else ("shared",)
+    generator = seed_everything(derive_seed(ctx.seed, experiment, fold, *own))
     identity = f"experiment {experiment}, fold {fold}, method {model_id.method}, variant {model_id.variant}"
     spec = MODELS.get_spec(arch)
     kwargs = spec.parse(model_kwargs, "model.kwargs")

@@ -68,6 +68,11 @@ class TrainSettings(Params):
         ge=1,
     )
     batchnorm: Literal["train", "frozen"] = param("train", "frozen: BatchNorm layers stay in eval mode (DeepDefense)")
+    seeding: Literal["per_model", "shared"] = param(
+        "per_model",
+        "per_model: each method variant draws its initial weights and minibatch order from a seed of its own; shared: "
+        "every variant of the experiment's fold draws both from one seed, as one script with one seed trains them all",
+    )
     max_loss: float = param(1.0e3, "a loss above this (or non-finite) stops the job as diverged", gt=0)
     monitor: MonitorParams = param(MonitorParams, "extra per-epoch measurements for learning curves")
 
