@@ -125,13 +125,18 @@ def test_second_run_has_nothing_to_do_and_report_builds(two_runs):
 
 def test_results_do_not_depend_on_how_models_are_shared_out(two_runs, tmp_path):
     """evaluation.jobs = 1 (one assessment job) and train_jobs = 1 (the fold's models trained one after the other
-    in one job) give the same models and tidy results as the per-model jobs and two parts of the runs above."""
+    in one job) give the same models and tidy results as the per-model jobs and two parts of the runs above; with
+    evaluation.keep_adversarial = false the adversarial sets are evaluated but not left behind."""
     config = tiny_config()
-    config["experiments"]["tiny"]["evaluation"] = {"jobs": 1}
+    config["experiments"]["tiny"]["evaluation"] = {"jobs": 1, "keep_adversarial": False}
     config["experiments"]["tiny"]["train_jobs"] = 1
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     proc = snakemake(tmp_path, "--cores", "2")
-    assert "train_part_tiny_0_0" in proc.stdout + proc.stderr
+    assert "train_part_tiny_0_0" in proc.stdout + proc.stderr and "assess_drop_sets" in proc.stdout + proc.stderr
+    assert (tmp_path / "results" / "tiny" / "fold0" / "assess" / "part0" / "crosseval.csv").is_file()
+    assert not list((tmp_path / "results").rglob("adversarial.pt*"))
+    manifest = json.loads((tmp_path / "results" / "manifest.json").read_text())
+    assert manifest["artifacts"] and not [path for path in manifest["artifacts"] if "adversarial" in path]
     models = sorted((two_runs[0] / "results" / "tiny").rglob("fold0/models/*/*/model.pt"))
     assert len(models) == 2
     for path in models:

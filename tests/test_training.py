@@ -156,3 +156,20 @@ def test_monitors_add_learning_curves_and_change_nothing():
     assert all("val_acc_fgsm" in row and "val_rho_2" in row for row in history)  # epoch 0 included
     assert all(0 <= row["val_acc_fgsm"] <= 1 and row["val_rho_2"] > 0 for row in history)
     assert "val_rho_2" not in plain_history[0]
+
+
+def test_shared_seeding_gives_every_variant_the_same_start():
+    """``seeding: shared`` (one script, one seed): two variants draw the same initial weights; ``per_model``: not."""
+    from advreg.ids import ModelId
+    from advreg.stages.train import training_seed
+
+    a, b = ModelId.parse("rect/default"), ModelId.parse("dgl1/lam0.01_phi0.1")
+
+    def start(model_id, seeding):
+        seed_everything(training_seed(7, "datagrad_mnist", 0, model_id, seeding))
+        return torch.cat([p.detach().flatten() for p in tiny_model().parameters()])
+
+    assert torch.equal(start(a, "shared"), start(b, "shared"))
+    assert not torch.equal(start(a, "per_model"), start(b, "per_model"))
+    assert torch.equal(start(a, "per_model"), start(a, "per_model"))
+    assert training_seed(7, "datagrad_mnist", 0, a, "shared") != training_seed(7, "datagrad_mnist", 1, a, "shared")

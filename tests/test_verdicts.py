@@ -75,3 +75,26 @@ def test_claims_csv_and_page_carry_the_interval(tmp_path):
     assert "1 inconclusive" in (tmp_path / "claims.md").read_text()
     page = claims_page(saved, "T", tmp_path)
     assert 'class="verdict inconclusive"' in page and "1000 test points x 3 replicate(s)" in page
+
+
+def test_points_to_decide_predicts_the_scale_that_decides_an_inconclusive_claim():
+    """A 1.5-point difference on 1000 points is inconclusive; at the predicted number of points, with the same
+    accuracies, the interval clears 0 (held), and at half of it, it does not yet."""
+    est = v.accuracy_difference([815], [800], [1000])
+    assert v.decide(est, 0.0) == v.INCONCLUSIVE
+    needed = v.points_to_decide(est, 0.0)
+    assert needed > 1000
+
+    def at(n):
+        return v.accuracy_difference([0.815 * n], [0.800 * n], [n])
+
+    assert v.decide(at(int(needed * 1.1)), 0.0) == v.HELD
+    assert v.decide(at(needed // 2), 0.0) == v.INCONCLUSIVE
+    # a difference on the wrong side: the scale at which it is *not held*
+    against = v.accuracy_difference([800], [815], [1000])
+    assert v.decide(v.accuracy_difference([0.8 * 10**6], [0.815 * 10**6], [10**6]), 0.0) == v.NOT_HELD
+    assert v.points_to_decide(against, 0.0) == needed
+    # decided already, several replicates, or no test points: not applicable
+    assert v.points_to_decide(v.accuracy_difference([900], [500], [1000]), 0.0) == 0
+    assert v.points_to_decide(v.accuracy_difference([815, 812], [800, 806], [1000, 1000]), 0.0) == 0
+    assert v.points_to_decide(v.replicate_mean([0.1]), 0.0) == 0

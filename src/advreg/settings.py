@@ -63,14 +63,22 @@ class EvaluationParams(Params):
         "perturb every test point, or only those the attacker classifies correctly when clean (LWA's evaluation; "
         "the others stay clean in its sets, for every target)",
     )
+    keep_adversarial: bool = param(
+        True,
+        "keep the adversarial sets (assess/part*/adversarial.pt) once evaluated; false: not written (no table, "
+        "figure or report reads them; turning it off reruns nothing, turning it on reruns the assessment)",
+    )
 
 
 @dataclass(frozen=True)
 class RuntimeParams(Params):
-    """Settings that change memory use or speed but never results: changing them reruns nothing."""
+    """Settings that change memory use, speed or the logs but never results: changing them reruns nothing."""
 
     batch_size: int = param(500, "samples per gradient computation in attacks and metrics", ge=1)
     eval_batch_size: int = param(1000, "samples per forward pass when evaluating accuracy", ge=1)
+    progress_seconds: float = param(
+        30.0, "seconds between the progress lines of training, attacks and evaluation in the job logs (0: none)", ge=0
+    )
 
 
 @dataclass(frozen=True)

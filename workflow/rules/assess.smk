@@ -15,6 +15,8 @@ rule assess:
         "logs/{experiment}/fold{fold}/assess/part{part}.log",
     benchmark:
         "results/benchmarks/{experiment}/fold{fold}/assess/part{part}.tsv"
+    wildcard_constraints:
+        experiment=alternatives([e.name for e in PLAN if e.evaluation.keep_adversarial]) or "(?!)",
     conda:
         "../../envs/torch.yaml"
     threads: TORCH_THREADS
@@ -27,3 +29,14 @@ rule assess:
         job=assess_params,
     script:
         "../../scripts/assess.py"
+
+
+# `evaluation.keep_adversarial: false`: the same job, its adversarial sets evaluated and then dropped, not written
+# (nothing downstream reads them). The output is not declared, so Snakemake neither expects nor hashes it.
+use rule assess as assess_drop_sets with:
+    output:
+        crosseval=layout.PART_FILES["crosseval"],
+        robustness=layout.PART_FILES["robustness"],
+        examples=layout.PART_FILES["examples"],
+    wildcard_constraints:
+        experiment=alternatives([e.name for e in PLAN if not e.evaluation.keep_adversarial]) or "(?!)",

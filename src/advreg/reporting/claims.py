@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from advreg.atomic import atomic_write_text
-from advreg.reporting.verdicts import Comparison, judge
+from advreg.reporting.verdicts import Comparison, judge, points_to_decide
 
 PAPER_CLAIM = "paper claim"
 FINDING = "further finding"
@@ -31,6 +31,7 @@ COLUMNS = [
     "n_points",
     "n_replicates",
     "margin_source",
+    "points_to_decide",
 ]
 
 
@@ -48,6 +49,7 @@ class Claim:
     n_points: int = 0  # test points per replicate (0: not a proportion of test points)
     n_replicates: int = 0
     margin_source: str = ""  # the paper's words the threshold comes from, or that the paper gives none
+    points_to_decide: int = 0  # inconclusive on one replicate: test points that would decide it (0: n/a)
 
     @classmethod
     def judged(cls, claim: str, held: bool | None, evidence: str, source: str = "", kind: str = PAPER_CLAIM) -> Claim:
@@ -85,6 +87,7 @@ class Claim:
             e.n_points,
             e.n_replicates,
             margin_source,
+            points_to_decide(e, deciding.threshold, deciding.greater) if verdict == "inconclusive" else 0,
         )
 
 

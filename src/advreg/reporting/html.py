@@ -230,7 +230,9 @@ def interval_cell(row: Any) -> str:
     span = f"[{float(low):.4g}, {float(high):.4g}]" if known else "(no interval: one run)"
     points, replicates = (int(float(getattr(row, k, 0) or 0)) for k in ("n_points", "n_replicates"))
     n = f"{points} test points x {replicates} replicate(s)" if points else f"{replicates} replicate(s)"
-    return f"{quantity}: {float(estimate):.4g} {span}; {n}"
+    needed = int(float(getattr(row, "points_to_decide", 0) or 0))
+    scale = f"; decidable at about {needed:,} test points if the estimate stays" if needed else ""
+    return f"{quantity}: {float(estimate):.4g} {span}; {n}{scale}"
 
 
 def verdict_counts(claims: pd.DataFrame) -> dict[str, int]:

@@ -93,6 +93,28 @@ def accuracy_difference(correct_a: Sequence[float], correct_b: Sequence[float], 
     return Estimate(value, low, high, points, len(m))
 
 
+def accuracy(correct: Sequence[float], n: Sequence[int]) -> Estimate:
+    """One model's accuracy in points (%), from correct counts on ``n`` test points, one entry per replicate: a
+    Wilson interval on the test points (``scipy.stats.binomtest``) and, with several replicates, the Student-t
+    spread across them, added in quadrature on each side."""
+    c, m = (np.asarray(x, dtype=float) for x in (correct, n))
+    if not len(m) or len(c) != len(m) or not np.all(np.isfinite(c)) or np.any(m <= 0):
+        return MISSING
+    values = 100 * c / m
+    points = int(round(float(m.mean())))
+    p = float((c / m).mean())
+    low, high = _wilson(round(p * points), points)
+    spread = _t_half_width(values)
+    value = float(values.mean())
+    return Estimate(
+        value,
+        value - math.hypot(100 * (p - low), spread),
+        value + math.hypot(100 * (high - p), spread),
+        points,
+        len(m),
+    )
+
+
 def replicate_mean(values: Iterable[float]) -> Estimate:
     """The mean over replicates of a quantity with no test-sample model here (a robustness value, a ratio): a
     Student-t interval across replicates; none (NaN) with one replicate."""
@@ -124,6 +146,24 @@ def decide(estimate: Estimate, threshold: float, greater: bool = True, rounding:
     if high <= 0:
         return NOT_HELD
     return INCONCLUSIVE
+
+
+def points_to_decide(estimate: Estimate, threshold: float, greater: bool = True) -> int:
+    """For an inconclusive comparison of accuracies from one replicate: about how many test points would decide it
+    if the estimate stayed where it is (held if it lies on the claimed side, else not held). The interval's
+    test-sample part shrinks as 1 / sqrt(n), so n' = n (w / |estimate - threshold|)^2 with w the interval's
+    half-width toward the threshold. 0 where it does not apply: decided already, no interval, not a proportion of
+    test points, or several replicates (their spread does not shrink with test points)."""
+    e = estimate
+    if not e.has_interval or e.n_points <= 0 or e.n_replicates != 1:
+        return 0
+    if decide(e, threshold, greater) != INCONCLUSIVE:
+        return 0
+    gap = e.value - threshold
+    if gap == 0:
+        return 0
+    half = (e.value - e.low) if gap > 0 else (e.high - e.value)  # the interval's end toward the threshold
+    return int(math.ceil(e.n_points * (half / abs(gap)) ** 2))
 
 
 def combine(verdicts: Iterable[str]) -> str:

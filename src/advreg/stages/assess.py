@@ -25,6 +25,7 @@ from advreg.checkpoints import load_model
 from advreg.evaluation.crosseval import cross_evaluate
 from advreg.metrics.catalog import RobustnessParams
 from advreg.metrics.robustness import reference_epsilon, robustness_rows
+from advreg.progress import progress
 from advreg.reporting.examples import COUNT, example_key, write_examples
 from advreg.runtime import derive_seed, seed_everything
 from advreg.settings import DataParams
@@ -50,13 +51,20 @@ def assess_part(
     fold: int,
     params: Mapping[str, Any],
 ) -> None:
-    """``params``: :meth:`advreg.plan.Experiment.assess_params` of this part; ``model_paths``: every target."""
+    """``params``: :meth:`advreg.plan.Experiment.assess_params` of this part; ``model_paths``: every target.
+
+    ``outputs`` without ``"adversarial"`` (``evaluation.keep_adversarial: false``, rule ``assess_drop_sets``): the
+    sets are evaluated, then dropped; every other output is the same. A progress bar over the robustness metrics,
+    crafting and cross-evaluation goes to the log (``runtime.progress_seconds``)."""
     test = load_test_split(dataset_path, DataParams.parse(params["data"], "data"), ctx.seed, experiment, fold)
     x, y = test.x.to(ctx.device), test.y.to(ctx.device)
     models = {name: load_model(path, ctx.device)[0] for name, path in sorted(model_paths.items())}
     batch, eval_batch = ctx.runtime.batch_size, ctx.runtime.eval_batch_size
 
     robustness = RobustnessParams.parse(params["robustness"], "robustness")
+    keep_sets = "adversarial" in outputs
+    units = (len(params["models"]) if robustness.enabled else 0) + 2 * len(params["attackers"]) * len(params["attacks"])
+    bar = progress(ctx.log, ctx.runtime.progress_seconds, units, f"{experiment} fold {fold} assessment", unit="step")
     robustness_frames = []
     if robustness.enabled:
         eps_ref = None  # DeepDefense Table 1: one model's 50% FGS epsilon for every model
@@ -70,6 +78,7 @@ def assess_part(
             eps_ref = reference_epsilon(models[reference], x, y, robustness, eval_batch)
             ctx.log(f"eps_ref = {eps_ref:.6g}, the 50% FGS epsilon of {reference}")
         for name in params["models"]:
+            bar.set_postfix_str(f"robustness of {name}")
             started = time.perf_counter()
             seed_everything(derive_seed(ctx.seed, experiment, fold, "robustness", name))
             source = models[robustness.latent.source] if robustness.latent.source else None
@@ -78,6 +87,7 @@ def assess_part(
             )
             robustness_frames.append(rows.assign(experiment=experiment, fold=fold, model=name))
             ctx.log(f"robustness of {name}: {len(rows)} rows ({time.perf_counter() - started:.1f} s)")
+            bar.update()
 
     targets = {name: models[name] for name in params["targets"]}
     clean_ok = {name: predicted_labels(model, x, eval_batch) == y for name, model in targets.items()}
@@ -87,6 +97,7 @@ def assess_part(
     for attacker in params["attackers"]:
         sets[attacker] = {}
         for attack_name, spec in params["attacks"].items():  # by label
+            bar.set_postfix_str(f"crafting {attack_name} by {attacker}")
             started = time.perf_counter()
             attack = build_attack(spec["attack"], spec["params"])
             epsilons = [float(e) for e in spec["epsilons"]]
@@ -94,11 +105,14 @@ def assess_part(
             payload = attack.craft(models[attacker], x, y, epsilons, generator, batch_size=batch)
             if params["perturb"] == "correct":  # LWA's evaluation: points the attacker gets wrong stay clean
                 payload["keep"] = ~clean_ok[attacker]
-            sets[attacker][attack_name] = {
-                "epsilons": epsilons,
-                "params": attack.params.to_dict(),
-                "payload": {k: v.detach().cpu() for k, v in payload.items()},
-            }
+            if keep_sets:
+                sets[attacker][attack_name] = {
+                    "epsilons": epsilons,
+                    "params": attack.params.to_dict(),
+                    "payload": {k: v.detach().cpu() for k, v in payload.items()},
+                }
+            bar.update()
+            bar.set_postfix_str(f"evaluating {attack_name} by {attacker}")
             rows = cross_evaluate(targets, attack, payload, x, y, epsilons, attacker, eval_batch, clean_ok)
             crosseval_frames.append(pd.DataFrame(rows).assign(experiment=experiment, fold=fold, attack=attack_name))
             head = {k: v[:COUNT] for k, v in payload.items()}
@@ -110,8 +124,14 @@ def assess_part(
                 f"{attack_name} by {attacker} on {x.shape[0]} test inputs: {len(rows)} rows "
                 f"({time.perf_counter() - started:.1f} s)"
             )
+            bar.update()
+    bar.close()
 
-    save_artifact(outputs["adversarial"], {"experiment": experiment, "fold": fold, "n": int(x.shape[0]), "sets": sets})
+    if keep_sets:
+        blob = {"experiment": experiment, "fold": fold, "n": int(x.shape[0]), "sets": sets}
+        save_artifact(outputs["adversarial"], blob)
+    else:
+        ctx.log("adversarial sets not kept (evaluation.keep_adversarial: false)")
     write_tidy(outputs["crosseval"], crosseval_frames, CROSSEVAL_KEYS)
     write_tidy(outputs["robustness"], robustness_frames, ROBUSTNESS_KEYS + ["metric", "layer", "value"])
     write_examples(outputs["examples"], examples)

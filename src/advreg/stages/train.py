@@ -74,6 +74,7 @@ def pretrain_reference(
         ctx.log,
         ctx.runtime.eval_batch_size,
         checkpoint=checkpoint_path(model_out),
+        progress_seconds=ctx.runtime.progress_seconds,
     )
     save_model(
         model_out,
@@ -102,6 +103,13 @@ def extend_reference(reference: nn.Module, extended: nn.Module, identity: str) -
     return extended
 
 
+def training_seed(base_seed: int, experiment: str, fold: int, model_id: ModelId, seeding: str) -> int:
+    """The seed of a variant's initial weights and minibatch order: its own (``per_model``), or one for every variant
+    of the experiment's fold (``shared``, as one script with one seed trains a paper's models)."""
+    own = (model_id.method, model_id.variant) if seeding == "per_model" else ("shared",)
+    return derive_seed(base_seed, experiment, fold, *own)
+
+
 def train_variant(
     ctx: JobContext,
     *,
@@ -127,8 +135,7 @@ def train_variant(
     dataset = load_dataset(dataset_path) if dataset is None else dataset
     splits = make_splits(dataset, DataParams.parse(data, "data"), ctx.seed, experiment, fold)
     settings = TrainSettings.parse(train_settings, "train")
-    own = (model_id.method, model_id.variant) if settings.seeding == "per_model" else ("shared",)
-    generator = seed_everything(derive_seed(ctx.seed, experiment, fold, *own))
+    generator = seed_everything(training_seed(ctx.seed, experiment, fold, model_id, settings.seeding))
     identity = f"experiment {experiment}, fold {fold}, method {model_id.method}, variant {model_id.variant}"
     spec = MODELS.get_spec(arch)
     kwargs = spec.parse(model_kwargs, "model.kwargs")
@@ -156,6 +163,7 @@ def train_variant(
         ctx.runtime.eval_batch_size,
         timing,
         checkpoint=checkpoint_path(model_out),
+        progress_seconds=ctx.runtime.progress_seconds,
     )
     per_sample = timing["step_seconds"] / timing["samples"] if timing["samples"] else float("nan")
     atomic_write_text(timing_out, json.dumps({**timing, "seconds_per_sample": per_sample}, indent=1) + "\n")

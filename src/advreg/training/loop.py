@@ -25,6 +25,7 @@ from torch import nn
 from advreg.methods.base import Batch, Method
 from advreg.models.crop import step_crop
 from advreg.models.preprocess import fit_input_layers
+from advreg.progress import progress
 from advreg.splits import Split
 from advreg.training.checkpoint import (
     load_checkpoint,
@@ -112,6 +113,7 @@ def train(
     timing: dict[str, float] | None = None,
     checkpoint: str | Path | None = None,
     after_epoch: Callable[[int], None] | None = None,
+    progress_seconds: float = 0.0,
 ) -> list[dict[str, Any]]:
     """Train ``model`` in place; return one history row per epoch (epoch 0 = before training).
 
@@ -122,6 +124,8 @@ def train(
     ``checkpoint``, if given, is where a checkpoint is written after every epoch (atomically) and resumed from when
     it belongs to this same training run; the caller deletes it once the final model is saved. ``after_epoch``, if
     given, is called with the epoch number once that epoch's checkpoint is written (tests use it to interrupt).
+    ``progress_seconds`` > 0: a progress bar over the optimisation steps in ``log``, a line at most that often
+    (:mod:`advreg.progress`; it reads only the clock).
     """
     device = next(model.parameters()).device
     # a model's first training fits its input layer's mean image (DeepDefense's MatConvNet preprocessing) on the
@@ -167,78 +171,83 @@ def train(
         step_seconds, samples = resumed["step_seconds"], resumed["samples"]
         first, stopped = resumed["epoch"] + 1, resumed["stopped"]
         log(f"{identity}: resumed from checkpoint {checkpoint} after epoch {resumed['epoch']}/{settings.epochs}")
-    for epoch in range(first, settings.epochs + 1):
-        if stopped:
-            break
-        _set_mode(model, settings.batchnorm)
-        order = torch.randperm(n, generator=generator)
-        loss_sum, seen = 0.0, 0
-        lr = optimizer.param_groups[0]["lr"]
-        for step, start in enumerate(range(0, n, settings.batch_size)):
-            idx = order[start : start + settings.batch_size]
-            batch = training_batch(model, train_split, idx, device, generator)
-            started = time.perf_counter()
-            optimizer.zero_grad(set_to_none=True)
-            loss, _extra = method.loss(model, batch)
-            value = loss.item()
-            if not math.isfinite(value) or value > settings.max_loss:
-                raise TrainingDivergedError(
-                    f"{identity}: training diverged at epoch {epoch}, step {step} (loss = {value}; "
-                    f"bound max_loss = {settings.max_loss}). "
-                    "Lower the learning rate or the regularizer's weight."
-                )
-            loss.backward()
-            optimizer.step()
-            method.after_step(model)
-            step_seconds += time.perf_counter() - started
-            samples += idx.numel()
-            loss_sum += value * idx.numel()
-            seen += idx.numel()
-        if scheduler is not None:
-            scheduler.step()
-        val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, eval_batch_size)
-        history.append(
-            {
-                "epoch": epoch,
-                "train_loss": loss_sum / seen,
-                "val_loss": val_loss,
-                "val_acc": val_acc,
-                "lr": lr,
-                **monitor_row(model, val_split, settings.monitor, eval_batch_size),
-            }
-        )
-        log(f"{identity}: epoch {epoch}/{settings.epochs} train_loss {loss_sum / seen:.4f} val_acc {val_acc:.4f}")
-        if settings.select != "last":
-            score = val_acc if settings.select == "best_val" else -val_loss
-            if score > best_score:
-                best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
-            else:
-                stale += 1
-            if settings.patience is not None and stale >= settings.patience:
-                log(f"{identity}: early stop after epoch {epoch} ({stale} epochs without improvement)")
-                stopped = True
-        if checkpoint is not None:
-            save_checkpoint(
-                checkpoint,
-                fingerprint,
+    steps = math.ceil(n / settings.batch_size)  # per epoch
+    bar = progress(log, progress_seconds, settings.epochs * steps, identity, unit="step", initial=(first - 1) * steps)
+    with bar:
+        for epoch in range(first, settings.epochs + 1):
+            if stopped:
+                break
+            _set_mode(model, settings.batchnorm)
+            order = torch.randperm(n, generator=generator)
+            loss_sum, seen = 0.0, 0
+            lr = optimizer.param_groups[0]["lr"]
+            bar.set_postfix_str(f"epoch {epoch}/{settings.epochs}")
+            for step, start in enumerate(range(0, n, settings.batch_size)):
+                idx = order[start : start + settings.batch_size]
+                batch = training_batch(model, train_split, idx, device, generator)
+                started = time.perf_counter()
+                optimizer.zero_grad(set_to_none=True)
+                loss, _extra = method.loss(model, batch)
+                value = loss.item()
+                if not math.isfinite(value) or value > settings.max_loss:
+                    raise TrainingDivergedError(
+                        f"{identity}: training diverged at epoch {epoch}, step {step} (loss = {value}; "
+                        f"bound max_loss = {settings.max_loss}). "
+                        "Lower the learning rate or the regularizer's weight."
+                    )
+                loss.backward()
+                optimizer.step()
+                method.after_step(model)
+                step_seconds += time.perf_counter() - started
+                samples += idx.numel()
+                loss_sum += value * idx.numel()
+                seen += idx.numel()
+                bar.update()
+            if scheduler is not None:
+                scheduler.step()
+            val_loss, val_acc = evaluate_accuracy(model, val_split.x, val_split.y, eval_batch_size)
+            history.append(
                 {
                     "epoch": epoch,
-                    "stopped": stopped,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler_state(scheduler),
-                    "rng": rng_states(generator),
-                    "method": method.state_dict(),
-                    "best_state": best_state,
-                    "best_score": best_score,
-                    "stale": stale,
-                    "history": history,
-                    "step_seconds": step_seconds,
-                    "samples": samples,
-                },
+                    "train_loss": loss_sum / seen,
+                    "val_loss": val_loss,
+                    "val_acc": val_acc,
+                    "lr": lr,
+                    **monitor_row(model, val_split, settings.monitor, eval_batch_size),
+                }
             )
-        if after_epoch is not None:
-            after_epoch(epoch)
+            log(f"{identity}: epoch {epoch}/{settings.epochs} train_loss {loss_sum / seen:.4f} val_acc {val_acc:.4f}")
+            if settings.select != "last":
+                score = val_acc if settings.select == "best_val" else -val_loss
+                if score > best_score:
+                    best_score, best_state, stale = score, copy.deepcopy(model.state_dict()), 0
+                else:
+                    stale += 1
+                if settings.patience is not None and stale >= settings.patience:
+                    log(f"{identity}: early stop after epoch {epoch} ({stale} epochs without improvement)")
+                    stopped = True
+            if checkpoint is not None:
+                save_checkpoint(
+                    checkpoint,
+                    fingerprint,
+                    {
+                        "epoch": epoch,
+                        "stopped": stopped,
+                        "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler_state(scheduler),
+                        "rng": rng_states(generator),
+                        "method": method.state_dict(),
+                        "best_state": best_state,
+                        "best_score": best_score,
+                        "stale": stale,
+                        "history": history,
+                        "step_seconds": step_seconds,
+                        "samples": samples,
+                    },
+                )
+            if after_epoch is not None:
+                after_epoch(epoch)
     if settings.select != "last":
         if best_state is None:
             raise ValueError(f"{identity}: select '{settings.select}' needs a validation split (data.val_size > 0)")
