@@ -1,19 +1,29 @@
 """The arena's gradient-masking checks (advreg.papers.masking): each flags tidy rows built to fail it and passes
 healthy ones; on real tiny models, a network whose input gradients vanish (a huge softmax temperature, as in
-defensive distillation) fails checks 1 and 3 while the same decision function without the temperature passes."""
+defensive distillation) fails checks 1, 3 and 5 while the same decision function without the temperature passes.
+A check that cannot run is refused at plan time (config) or shown as "not run" (results), never as passed."""
 
 from __future__ import annotations
+
+import copy
+from pathlib import Path
 
 import conftest
 import pandas as pd
 import pytest
 import torch
+import yaml
 from torch import nn
 
 from advreg.attacks.fgsm import FGSM
 from advreg.attacks.pgd import PGDLinf
+from advreg.attacks.square import Square
 from advreg.evaluation.crosseval import cross_evaluate
-from advreg.papers import masking
+from advreg.papers import arena, masking
+from advreg.papers.catalog import PAPERS
+from advreg.plan import ConfigError, build_plan
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def row(attack: str, attacker: str, target: str, eps: float, acc: float, fold: int = 0) -> dict[str, object]:
@@ -97,6 +107,29 @@ def test_more_steps_weaker_is_flagged():
     assert flags(masking.more_effort_not_stronger(frame, "pgd_linf", "pgd_linf_long")) == {"a/x": True, "b/x": False}
 
 
+def test_gradient_free_stronger_than_gradient_attacks_is_flagged():
+    frame = pd.DataFrame(
+        [
+            row("square", "a/x", "a/x", 0.1, 0.20),  # random search beats every gradient attack: masked
+            row("fgsm", "a/x", "a/x", 0.1, 0.55),
+            row("pgd_linf", "a/x", "a/x", 0.1, 0.60),
+            row("square", "b/x", "b/x", 0.1, 0.32),  # within tol of the strongest gradient attack (pgd)
+            row("fgsm", "b/x", "b/x", 0.1, 0.50),
+            row("pgd_linf", "b/x", "b/x", 0.1, 0.30),
+            row("pgd_linf", "b/x", "b/x", 0.3, 0.90),  # a budget Square did not run: not compared
+            row("square", "c/x", "c/x", 0.3, 0.00),  # no common budget with a gradient attack: not judged
+            row("pgd_linf", "c/x", "c/x", 0.1, 0.50),
+            row("square", "a/x", "b/x", 0.1, 0.00),  # transfer rows do not count
+        ]
+    )
+    result = masking.gradient_free_stronger(frame, "square", ["fgsm", "pgd_linf"], tol=0.02)
+    assert flags(result) == {"a/x": True, "b/x": False}
+    assert "strongest gradient attack fgsm 0.550" in result.set_index("target").loc["a/x", "evidence"]
+    completed = masking.not_run(result, ["a/x", "b/x", "c/x"], masking.GRADIENT_FREE, "no common budget")
+    assert completed.set_index("target")["result"].to_dict() == {"a/x": "flagged", "b/x": "passed", "c/x": "not run"}
+    assert not completed.set_index("target").loc["c/x", "flagged"]
+
+
 def test_summarise_joins_failed_checks_per_target():
     checks = pd.DataFrame(
         [
@@ -127,7 +160,12 @@ def real_rows() -> pd.DataFrame:
     models = {"smooth/x": smooth, "masked/x": HotSoftmax(smooth).eval()}
     epsilons = [0.0, 0.1, 0.3, 0.5]
     rows = []
-    for label, attack in (("fgsm", FGSM()), ("pgd_linf", PGDLinf({"steps": 10, "random_start": False}))):
+    attacks = (
+        ("fgsm", FGSM()),
+        ("pgd_linf", PGDLinf({"steps": 10, "random_start": False})),
+        ("square", Square({"n_queries": 100})),
+    )
+    for label, attack in attacks:
         for name, model in models.items():
             artifact = attack.craft(model, x, y, epsilons, torch.Generator().manual_seed(0))
             for r in cross_evaluate(models, attack, artifact, x, y, epsilons, name):
@@ -143,3 +181,55 @@ def test_real_masked_model_fails_transfer_and_collapse_checks(real_rows):
     wb = real_rows[real_rows["white_box"] & (real_rows["epsilon"] == 0.5)].set_index(["attack", "target"])
     assert wb.loc[("pgd_linf", "masked/x"), "accuracy"] > 0.9  # its own gradient moves nothing
     assert wb.loc[("pgd_linf", "smooth/x"), "accuracy"] < 0.05
+
+
+def test_real_masked_model_fails_the_gradient_free_check(real_rows):
+    result = masking.gradient_free_stronger(real_rows, "square", ["fgsm", "pgd_linf"])
+    assert flags(result) == {"smooth/x": False, "masked/x": True}
+    wb = real_rows[real_rows["white_box"] & (real_rows["epsilon"] == 0.3)].set_index(["attack", "target"])
+    assert wb.loc[("square", "masked/x"), "accuracy"] < 0.1  # the random search sees through the temperature
+    assert wb.loc[("pgd_linf", "masked/x"), "accuracy"] > 0.9
+
+
+def test_arena_shows_a_check_that_cannot_run_as_not_run(real_rows):
+    """Results without Square, and with FGSM and PGD at no common budget: checks 2 and 5 are "not run" for every
+    model (never passed); the checks that can run still judge."""
+    frame = real_rows[
+        (real_rows["attack"] != "square") & ~((real_rows["attack"] == "fgsm") & (real_rows["epsilon"] > 0))
+    ]
+    frame = pd.concat([frame, pd.DataFrame([row("fgsm", t, t, 0.2, 0.5) for t in ("smooth/x", "masked/x")])])
+    params = PAPERS["arena"].parse({"arenas": ["ar"], "pgd_long": "", "transfer_attacks": ["pgd_linf"]})
+    checks = arena.masking_checks(frame, params)
+    results = checks.set_index(["check", "target"])["result"]
+    for check in (masking.FGSM_PGD, masking.GRADIENT_FREE):
+        assert {results[(check, t)] for t in ("smooth/x", "masked/x")} == {"not run"}, check
+    assert "not run: no results of square" in set(checks["evidence"])
+    assert results[(masking.COLLAPSE, "masked/x")] == "flagged"
+    assert masking.EFFORT not in set(checks["check"])  # pgd_long: '' leaves check 4 out on purpose
+    assert not checks[checks["result"] == "not run"]["flagged"].any()
+
+
+def default_config() -> dict:
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a, p: a["square"].update(epsilons=[0.2]), "masking check 5 cannot run.*no budget > 0 with"),
+        (lambda a, p: a.pop("square"), "attack 'square' is not run"),
+        (lambda a, p: a["pgd_linf"].update(epsilons=[0.1]), "masking check 3 cannot run.*0.5"),
+        (lambda a, p: a["pgd_linf_long"].update(epsilons=[0.2]), "pgd_long: masking check 4 cannot run"),
+        (lambda a, p: a["fgsm"].update(epsilons=[0.0, 0.2]), "fgsm: masking check 2 cannot run"),
+        (lambda a, p: p.update(gradient_attacks=["pgd_linf", "pgd_l2"]), "masking check 5.*'pgd_l2' is l2"),
+        (lambda a, p: p.update(transfer_attacks=["pgd_linf", "fgsm_clean"]), "masking check 1.*no budget > 0"),
+    ],
+)
+def test_a_check_that_cannot_run_is_a_config_error(change, message):
+    config = copy.deepcopy(default_config())
+    attacks = config["experiments"]["arena_fmnist_lenet"]["attacks"]
+    attacks["fgsm_clean"] = {"attack": "fgsm", "epsilons": [0.0]}
+    build_plan(copy.deepcopy(config))  # the shipped arena plans
+    change(attacks, config["papers"]["arena"])
+    with pytest.raises(ConfigError, match=message):
+        build_plan(config)

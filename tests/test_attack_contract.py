@@ -26,6 +26,7 @@ FAST = {
     "apgd_t": {"n_iter": 10, "n_target_classes": 2},
     "autoattack": {"n_iter": 10, "n_target_classes": 2},
     "deepfool": {"max_iter": 20},
+    "square": {"n_queries": 200},
 }
 
 

@@ -53,6 +53,7 @@ def arena_config():
                     "pgd_linf": {"epsilons": [0.1, 0.5], "params": {"steps": 3}},
                     "pgd_linf_long": {"attack": "pgd_linf", "epsilons": [0.1], "params": {"steps": 10}},
                     "autoattack": {"epsilons": [0.1], "params": {"n_iter": 4, "n_target_classes": 1}},
+                    "square": {"epsilons": [0.1], "params": {"n_queries": 20}},  # masking check 5
                 },
                 "attackers": "all",
                 "robustness": {"metrics": ["deepfool", "fgs"], "deepfool": {"max_iter": 5}, "fgs": {"steps": 4}},
@@ -79,10 +80,20 @@ def test_arena_end_to_end(tmp_path):
     table = pd.read_csv(paper / "tables" / "leaderboard.csv")
     assert set(table["model"]) == models - {"reference/pretrained"}
     assert table["mean rank"].is_monotonic_increasing
-    for column in ("clean", "pgd_linf linf 0.1", "autoattack linf 0.1", "rho_2", "rho_inf", "rank deepfool l2 1.5"):
+    aa = "autoattack linf 0.1 (custom: APGD-CE, APGD-T 1 target, 4 iterations; no FAB-T, no Square)"  # what ran
+    ranked = "rank deepfool l2 1.5 (custom: 5 iterations)"
+    for column in ("clean", "pgd_linf linf 0.1 (3 steps, 1 restart)", aa, "rho_2", "rho_inf", ranked):
         assert table[column].notna().all(), column
+    assert (table["optimiser steps"] > 0).all()  # timing.json's steps, through timings.csv
     checks = pd.read_csv(paper / "tables" / "masking.csv")
-    assert set(checks["check"]) == {"transfer > white-box", "FGSM > PGD", "no collapse", "more steps weaker"}
+    assert set(checks["check"]) == {
+        "transfer > white-box",
+        "FGSM > PGD",
+        "no collapse",
+        "more steps weaker",
+        "gradient-free > gradient",
+    }
+    assert set(checks["result"]) <= {"flagged", "passed"}  # every check could judge every model
     assert (paper / "figures" / "robust_vs_clean.png").stat().st_size > 5_000
     claims = pd.read_csv(paper / "claims.csv")
     assert set(claims["kind"]) == {"further finding"} and set(claims["verdict"]) <= {"held", "not held", "inconclusive"}

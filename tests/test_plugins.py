@@ -297,7 +297,8 @@ def test_trades_arena_end_to_end(tmp_path):
     assert set(table["model"]) == {"plain/default", "pgd_at/default", "trades/default"}
     row = table.set_index("model").loc["trades/default"]
     assert row["method"] == "TRADES"
-    for column in ("clean", "pgd_linf linf 0.1", "rho_2", "rho_inf", "mean rank"):
+    pgd = "pgd_linf linf 0.1 (3 steps, 1 restart)"  # columns say what ran
+    for column in ("clean", pgd, "rho_2", "rho_inf", "mean rank", "optimiser steps"):
         assert 0 <= float(row[column]) < float("inf"), column
     run = Run(tmp_path)  # advreg.results on the finished run
     assert run.experiments() == ["trades_arena"] and run.papers() == ["arena"]

@@ -136,6 +136,15 @@ class Experiment:
             "folds": self.folds,
             "variants": {str(v.id): v.params.to_dict() for v in self.variants},
             "attacks": {name: {**a.to_dict(), "norm": a.spec.norm} for name, a in self.attacks.items()},
+            "training": {
+                str(v.id): {
+                    "epochs": v.train.epochs,
+                    "batch_size": v.train.batch_size,
+                    "equal_steps": v.train.equal_steps,
+                    "select": v.train.select,
+                }
+                for v in self.variants
+            },
         }
 
     def assess_params(self, part: int) -> dict[str, Any]:

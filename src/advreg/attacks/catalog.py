@@ -88,6 +88,23 @@ class APGDTParams(APGDParams):
     n_target_classes: int = param(9, "target classes tried, highest clean logits first (at most K - 1 used)", ge=1)
 
 
+@dataclass(frozen=True)
+class SquareParams(Params):
+    n_queries: int = param(
+        5000, "queries (forward passes) per sample and budget, the init included (AutoAttack: 5000)", ge=1
+    )
+    p_init: float = param(
+        0.8,
+        "initial fraction of the pixels a square covers (AutoAttack: 0.8; the paper's L-inf ImageNet runs: 0.05)",
+        gt=0,
+        le=1,
+    )
+    draws: int = param(
+        8, "proposals drawn per query; the first that changes the point is queried (1: Algorithm 2 as printed)", ge=1
+    )
+    clip: bool = param(True, "keep adversarial inputs in the [0, 1] pixel box")
+
+
 ATTACKS: Registry[AttackSpec] = Registry(
     "attack",
     attack(
@@ -125,6 +142,14 @@ ATTACKS: Registry[AttackSpec] = Registry(
     attack("pgd_l2", PGDParams, "pgd", "PGDL2", "l2", "L2 projected gradient descent"),
     attack("apgd_ce", APGDParams, "apgd", "APGDCE", "linf", "Auto-PGD on the cross-entropy (Croce & Hein 2020)"),
     attack("apgd_t", APGDTParams, "apgd", "APGDT", "linf", "targeted Auto-PGD on the DLR loss (Croce & Hein 2020)"),
+    attack(
+        "square",
+        SquareParams,
+        "square",
+        "Square",
+        "linf",
+        "gradient-free L-inf random search on the margin loss (Square Attack, Andriushchenko et al. 2020)",
+    ),
     attack(
         "autoattack",
         APGDTParams,

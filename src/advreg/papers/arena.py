@@ -5,12 +5,14 @@ experiment fine-tunes every method from one pretrained reference for the same nu
 budget), on the same data and architecture, and attacks every model with every attack, white-box and
 transferred from every other model. This module turns its results into:
 
-- ``tables/leaderboard.csv`` / ``.md``: per model the clean accuracy, per threat model (``columns``: attack and
-  budget) the white-box accuracy, the worst accuracy over transfer from every other model and their minimum
-  (the worst case, which is ranked), ``rho_2`` and ``rho_inf`` (DeepFool, FGS bisection; robustness.csv), a rank
-  per ranked column (1 = best) and the mean rank over the robustness columns (threat models and rho; clean
-  accuracy is ranked but not averaged in, so a model is not rewarded for being undefended), sorted by it; and the
-  gradient-masking checks failed by each model (:mod:`advreg.papers.masking`), also in ``tables/masking.csv`` / ``.md``.
+- ``tables/leaderboard.csv`` / ``.md``: per model its optimiser steps and the clean accuracy, per threat model
+  (``columns``: attack and budget, named with what the attack ran: :func:`advreg.attacks.describe.describe`, e.g.
+  ``pgd_linf linf 0.1 (5 steps, 1 restart)``) the white-box accuracy, the worst accuracy over transfer from every
+  other model and their minimum (the worst case, which is ranked), ``rho_2`` and ``rho_inf`` (DeepFool, FGS
+  bisection; robustness.csv), a rank per ranked column (1 = best) and the mean rank over the robustness columns
+  (threat models and rho; clean accuracy is ranked but not averaged in, so a model is not rewarded for being
+  undefended), sorted by it; and the gradient-masking checks failed by each model (:mod:`advreg.papers.masking`),
+  also in ``tables/masking.csv`` / ``.md``.
 - ``figures/robust_vs_clean.png``: worst-case accuracy under the headline threat model against clean accuracy,
   one labelled point per method, flagged models drawn hollow.
 - ``claims.md``: further findings (kind "further finding": these are this project's questions, not a paper's).
@@ -31,6 +33,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
+from advreg.attacks.describe import describe  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.papers import masking  # noqa: E402
 from advreg.papers.catalog import ArenaPaper  # noqa: E402
@@ -94,15 +97,60 @@ def rho(robustness: pd.DataFrame | None, metric: str) -> pd.Series:
 
 
 def masking_checks(frame: pd.DataFrame, params: ArenaPaper) -> pd.DataFrame:
-    """The four checks of :mod:`advreg.papers.masking` with the block's attack labels, one row per (model, check)."""
+    """The five checks of :mod:`advreg.papers.masking` with the block's attack labels, one row per (model, check):
+    a check whose attacks (or a common budget) the results lack gets "not run" rows (:func:`masking.not_run`),
+    never silence. Checks 4 and 5 are left out when the block sets their label to ''."""
     attacks = set(frame["attack"])
-    parts = [masking.transfer_stronger(frame, [a for a in params.transfer_attacks if a in attacks], params.tol)]
-    if params.fgsm in attacks and params.pgd in attacks:
-        parts.append(masking.fgsm_stronger_than_pgd(frame, params.fgsm, params.pgd, params.tol))
-    if params.collapse_attack in attacks:
-        parts.append(masking.no_collapse(frame, params.collapse_attack, params.collapse_accuracy, params.tol))
-    if params.pgd_long and params.pgd_long in attacks and params.pgd in attacks:
-        parts.append(masking.more_effort_not_stronger(frame, params.pgd, params.pgd_long, params.tol))
+    targets = list(pd.unique(frame["target"]))
+
+    def absent(*labels: str) -> str:
+        missing = [a for a in labels if a not in attacks]
+        return f"no results of {', '.join(missing)}" if missing else ""
+
+    def checked(check: str, why: str, run: Callable[[], pd.DataFrame], reason: str) -> pd.DataFrame:
+        result = run() if not why else pd.DataFrame(columns=masking.COLUMNS)
+        return masking.not_run(result, targets, check, why or reason)
+
+    transfer = [a for a in params.transfer_attacks if a in attacks]
+    parts = [
+        checked(
+            masking.TRANSFER,
+            "" if transfer else absent(*params.transfer_attacks),
+            lambda: masking.transfer_stronger(frame, transfer, params.tol),
+            f"no white-box and transfer rows of {', '.join(transfer)} at a common budget > 0",
+        ),
+        checked(
+            masking.FGSM_PGD,
+            absent(params.fgsm, params.pgd),
+            lambda: masking.fgsm_stronger_than_pgd(frame, params.fgsm, params.pgd, params.tol),
+            f"no white-box rows of {params.fgsm} and {params.pgd} at a common budget > 0",
+        ),
+        checked(
+            masking.COLLAPSE,
+            absent(params.collapse_attack),
+            lambda: masking.no_collapse(frame, params.collapse_attack, params.collapse_accuracy, params.tol),
+            f"no white-box rows of {params.collapse_attack}",
+        ),
+    ]
+    if params.pgd_long:
+        parts.append(
+            checked(
+                masking.EFFORT,
+                absent(params.pgd, params.pgd_long),
+                lambda: masking.more_effort_not_stronger(frame, params.pgd, params.pgd_long, params.tol),
+                f"no white-box rows of {params.pgd} and {params.pgd_long} at a common budget > 0",
+            )
+        )
+    if params.gradient_free:
+        gradient = [a for a in params.gradient_attacks if a in attacks]
+        parts.append(
+            checked(
+                masking.GRADIENT_FREE,
+                absent(params.gradient_free) or ("" if gradient else absent(*params.gradient_attacks)),
+                lambda: masking.gradient_free_stronger(frame, params.gradient_free, gradient, params.tol),
+                f"no white-box rows of {params.gradient_free} and of {', '.join(gradient)} at a common budget > 0",
+            )
+        )
     parts = [p for p in parts if not p.empty]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=masking.COLUMNS)
 
@@ -117,8 +165,24 @@ def run_columns(frame: pd.DataFrame, params: ArenaPaper) -> list[tuple[str, floa
     ]
 
 
-def column_name(attack: str, eps: float, norm: str) -> str:
-    return f"{attack} {norm} {eps:g}" if norm else f"{attack} {eps:g}"
+def column_name(attack: str, eps: float, norm: str, note: str = "") -> str:
+    """A threat model's column: attack label, norm, budget and, in parentheses, what the attack ran (``note``)."""
+    name = f"{attack} {norm} {eps:g}" if norm else f"{attack} {eps:g}"
+    return f"{name} ({note})" if note else name
+
+
+def attack_notes(attacks: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Per attack label of an experiment's summary (``attack``, ``params``): what it ran
+    (:func:`advreg.attacks.describe.describe`; '' for a one-step attack at its defaults)."""
+    return {label: describe(str(a.get("attack", label)), a.get("params")) for label, a in attacks.items()}
+
+
+def optimiser_steps(timings: pd.DataFrame | None) -> pd.Series:
+    """Per model: the optimiser updates its training made (``timings.csv``'s ``steps``, folds averaged); empty when
+    the timings do not hold the count (written before it was recorded)."""
+    if timings is None or "steps" not in timings or timings["steps"].isna().any():
+        return pd.Series(dtype=float)
+    return timings.groupby("model")["steps"].mean()
 
 
 def leaderboard(
@@ -127,21 +191,26 @@ def leaderboard(
     params: ArenaPaper,
     norms: Mapping[str, str] | None = None,
     checks: pd.DataFrame | None = None,
+    notes: Mapping[str, str] | None = None,
+    steps: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """One row per model (percentages, rho as is): clean, per threat model white-box / transfer / worst case, rho,
-    ranks (1 = best; ties share the best rank) and the mean rank over the robustness columns, sorted by it; the
-    failed masking checks in ``masking``."""
-    norms = norms or {}
+    """One row per model (percentages, rho as is): optimiser steps (when ``steps`` holds them), clean, per threat
+    model white-box / transfer / worst case (named with ``notes``: attack label -> what it ran), rho, ranks (1 =
+    best; ties share the best rank) and the mean rank over the robustness columns, sorted by it; the failed masking
+    checks in ``masking``."""
+    norms, notes = norms or {}, notes or {}
     exclude = set(params.exclude)
     clean = clean_accuracy(frame, params.clean_attack)
     models = [m for m in clean.index if m not in exclude]
     table = pd.DataFrame(index=pd.Index(models, name="model"))
     table.insert(0, "method", [label(m) for m in models])
+    if steps is not None and not steps.empty:
+        table["optimiser steps"] = steps.reindex(models)
     table["clean"] = clean.reindex(models) * 100
     ranked = ["clean"]
     robust = []
     for attack, eps in run_columns(frame, params):
-        name = column_name(attack, eps, norms.get(attack, ""))
+        name = column_name(attack, eps, norms.get(attack, ""), notes.get(attack, ""))
         acc = threat_accuracy(frame, attack, eps).reindex(models)
         table[f"{name} white-box"] = acc["white_box"] * 100
         table[f"{name} transfer"] = acc["transfer"] * 100
@@ -174,20 +243,105 @@ def separating_format(values: pd.Series, least: int = 2, most: int = 6) -> pd.Se
     return values.map(lambda v: f"{v:.{decimals}f}" if pd.notna(v) else "")
 
 
-def write_leaderboard(table: pd.DataFrame, out_dir: Path, dataset: str, arch: str, suffix: str = "") -> None:
-    """``leaderboard{suffix}.csv`` (every column) and ``.md`` (worst cases, rho, ranks, masking flags)."""
+ONE_STEP = {"agn": "one Gaussian noise draw", "deepfool": "standard: 50 iterations"}  # else: one gradient step
+
+
+def protocol_table(
+    frame: pd.DataFrame, params: ArenaPaper, attacks: Mapping[str, Mapping[str, Any]], notes: Mapping[str, str]
+) -> str:
+    """The leaderboard's threat models as they ran (markdown): per column the registered attack, norm, budget,
+    what ran (``notes``, the text of the column names) and whether inputs stay in the [0, 1] pixel box."""
+    rows = []
+    for attack, eps in run_columns(frame, params):
+        spec = attacks.get(attack, {})
+        norm, note = str(spec.get("norm", "")), notes.get(attack, "")
+        clip = (spec.get("params") or {}).get("clip")
+        rows.append(
+            {
+                "column": column_name(attack, eps, norm, note),
+                "attack": spec.get("attack", attack),
+                "norm": norm,
+                "budget": f"{eps:g}",
+                "what ran": note or ONE_STEP.get(str(spec.get("attack", attack)), "one gradient step"),
+                "pixel box": "" if clip is None else ("clipped" if clip else "not clipped"),
+            }
+        )
+    return pd.DataFrame(rows).to_markdown(index=False) if rows else ""
+
+
+SELECTION = {
+    "last": "its last epoch",
+    "best_val": "its epoch of best validation accuracy",
+    "best_val_loss": "its epoch of lowest validation loss",
+}
+
+
+def _grouped(models: list[str], key: Callable[[str], Any], text: Callable[[Any], str]) -> str:
+    """``models`` grouped by ``key``: 'text (labels)' per group, or 'text (every model)' for a single group."""
+    groups: dict[Any, list[str]] = {}
+    for m in models:
+        groups.setdefault(key(m), []).append(label(m))
+    return "; ".join(
+        f"{text(k)} ({', '.join(names) if len(groups) > 1 else 'every model'})" for k, names in groups.items()
+    )
+
+
+def training_note(training: Mapping[str, Mapping[str, Any]], models: list[str], steps_shown: bool = True) -> str:
+    """How the leaderboard's models were trained (the experiment summary's ``training``: per model id its epochs,
+    batch size, ``equal_steps`` and model selection): the shared budget, whether it is one of equal optimiser
+    updates, and which epoch each model keeps; ``steps_shown``: the table has the 'optimiser steps' column."""
+    known = [m for m in models if m in training]
+    if not known:
+        return ""
+
+    def epochs(k: tuple[Any, Any, Any]) -> str:
+        unit = "epoch" if k[0] == 1 else "epochs"
+        equal = ", each the updates of one pass over the given training split (equal_steps)" if k[2] else ""
+        return f"{k[0]} {unit}, batches of {k[1]}{equal}"
+
+    budget = _grouped(
+        known,
+        lambda m: (training[m].get("epochs"), training[m].get("batch_size"), bool(training[m].get("equal_steps"))),
+        epochs,
+    )
+    kept = _grouped(known, lambda m: str(training[m].get("select", "")), lambda k: SELECTION.get(k, k))
+    if all(training[m].get("equal_steps") for m in known):
+        updates = (
+            "Every method makes the same number of optimiser updates; one that trains on an enlarged set (e.g. "
+            "DataGrad multitask's rotated copies, HLDR's pairs) covers it in proportionally fewer passes."
+        )
+    else:
+        updates = (
+            "The same epochs are not the same number of optimiser updates where a method trains on an enlarged set "
+            "(e.g. DataGrad multitask's rotated copies, HLDR's pairs)."
+        )
+    count = " 'optimiser steps': each model's count (folds averaged)." if steps_shown else ""
+    return f"Training: {budget}. Model kept: {kept}. {updates}{count}"
+
+
+def write_leaderboard(
+    table: pd.DataFrame, out_dir: Path, dataset: str, arch: str, suffix: str = "", protocol: str = ""
+) -> None:
+    """``leaderboard{suffix}.csv`` (every column) and ``.md`` (worst cases, rho, ranks, masking flags; ``protocol``:
+    markdown on how the models were trained and attacked, after the caption)."""
     atomic_write_text(out_dir / f"leaderboard{suffix}.csv", table.to_csv(index=False, float_format="%.4f"))
     detail = [c for c in table.columns if c.endswith((" white-box", " transfer", " transfer from"))]
     shown = table.drop(columns=detail)
     for column in shown.columns:
-        if column.startswith("rank ") or column == "mean rank":
+        if column == "optimiser steps":
+            shown[column] = shown[column].map(lambda v: f"{v:.0f}" if pd.notna(v) else "")
+        elif column.startswith("rank ") or column == "mean rank":
             shown[column] = shown[column].map(lambda v: f"{v:g}" if pd.notna(v) else "")
         elif column.startswith("rho"):
             shown[column] = separating_format(shown[column])
+    # ranks under the short threat-model name: what ran is in the column it ranks and in the protocol table
+    shown = shown.rename(columns=lambda c: c.split(" (")[0] if c.startswith("rank ") else c)
     note = (
         f"# Cross-paper arena: leaderboard ({dataset}, {arch})\n\n"
-        "Every model fine-tuned from the same reference for the same number of epochs (the shared budget). "
-        "Accuracy (%) per threat model (attack, norm, budget) is the worst case of the white-box attack and the "
+        "Every model fine-tuned from the same reference for the same number of epochs (the shared budget; "
+        "'Training' below says how many updates that is). "
+        "Accuracy (%) per threat model (attack, norm, budget; in parentheses what the attack ran, where it is "
+        "iterative or not its standard configuration) is the worst case of the white-box attack and the "
         "strongest transfer from every other model (both in leaderboard.csv); "
         "rho_2 is DeepFool's mean ||r||_2 / ||x||_2 (DeepDefense eq. 7), rho_inf the FGS budget misclassifying 50% "
         "relative to ||x||_inf (eq. 8). "
@@ -195,6 +349,8 @@ def write_leaderboard(table: pd.DataFrame, out_dir: Path, dataset: str, arch: st
         "accuracy). 'masking' lists the failed gradient-masking checks (tables/masking*.md): a flagged model's "
         "robust accuracies overstate its robustness.\n\n"
     )
+    if protocol:
+        note += protocol.rstrip() + "\n\n"
     atomic_write_text(out_dir / f"leaderboard{suffix}.md", note + shown.to_markdown(index=False, floatfmt=".2f") + "\n")
 
 
@@ -204,7 +360,9 @@ def write_masking(checks: pd.DataFrame, out_dir: Path, suffix: str = "") -> None
         "# Cross-paper arena: gradient-masking checks\n\n"
         "Per model: (1) a transfer attack stronger than the white-box one, (2) FGSM stronger than PGD (same "
         "norm and budget), (3) accuracy not falling toward 0 as the budget grows, (4) PGD with more steps not "
-        "stronger than with fewer. 'flagged' = the symptom exceeds the tolerance.\n\n"
+        "stronger than with fewer, (5) a gradient-free attack (Square) stronger than every gradient attack (same "
+        "norm and budget). 'flagged' = the symptom exceeds the tolerance; 'not run' = the results lack what the "
+        "check needs for that model (it is no evidence either way).\n\n"
     )
     shown = checks.assign(target=checks["target"].map(label)) if not checks.empty else checks
     atomic_write_text(out_dir / f"masking{suffix}.md", note + shown.to_markdown(index=False) + "\n")
@@ -336,14 +494,28 @@ def render(
         files = inputs[name]
         summary = context["experiments"][name]
         dataset, arch = summary.get("dataset", "?"), summary.get("arch", "?")
-        norms = {label: str(a.get("norm", "")) for label, a in summary.get("attacks", {}).items()}
+        attacks = summary.get("attacks", {})
+        norms = {label: str(a.get("norm", "")) for label, a in attacks.items()}
+        notes = attack_notes(attacks)
         frame = pd.read_csv(files["crosseval"])
         robustness = pd.read_csv(files["robustness"]) if files.get("robustness") else None
+        timings = pd.read_csv(files["timings"]) if files.get("timings") else None
+        steps = optimiser_steps(timings)
+        if timings is not None and steps.empty:
+            log(f"arena {name}: timings.csv holds no optimiser step count (older results): no 'optimiser steps'")
         checks = masking_checks(frame, params)
         checks = checks[~checks["target"].isin(params.exclude)].reset_index(drop=True)
-        table = leaderboard(frame, robustness, params, norms, checks)
+        table = leaderboard(frame, robustness, params, norms, checks, notes, steps)
         log(f"arena {name}: {len(table)} models; flagged: {int((table['masking'] != '').sum())}")
-        write_leaderboard(table, out_dir / "tables", dataset, arch, suffix)
+        protocol = "\n\n".join(
+            text
+            for text in (
+                training_note(summary.get("training", {}), table["model"].tolist(), not steps.empty),
+                protocol_table(frame, params, attacks, notes),
+            )
+            if text
+        )
+        write_leaderboard(table, out_dir / "tables", dataset, arch, suffix, protocol)
         write_masking(checks, out_dir / "tables", suffix)
         held = run_columns(frame, params)
         parsed = dict(zip(params.columns, params.parsed_columns(), strict=True))
@@ -351,7 +523,7 @@ def render(
         if not chosen:
             raise ValueError(f"arena {name}: its results hold none of the headline threat models {params.headline}")
         attack, eps = chosen[0]
-        headline = column_name(attack, eps, norms.get(attack, ""))
+        headline = column_name(attack, eps, norms.get(attack, ""), notes.get(attack, ""))
         figure_robust_vs_clean(
             table,
             headline,

@@ -353,6 +353,13 @@ class ArenaPaper(PaperParams):
         "pgd_linf", "masking check 3: attack label whose largest budget must break every model (L-inf 0.5)"
     )
     collapse_accuracy: float = param(0.1, "masking check 3: most accuracy allowed at that largest budget", ge=0, le=1)
+    gradient_free: str = param(
+        "square", "masking check 5: the gradient-free attack label (Square) that must not beat the gradient attacks"
+    )
+    gradient_attacks: tuple[str, ...] = param(
+        ("fgsm", "pgd_linf", "pgd_linf_long", "autoattack"),
+        "masking check 5: the gradient attack labels of the same norm; the strongest at each budget is compared",
+    )
     transfer_attacks: tuple[str, ...] = param(
         ("pgd_linf", "pgd_l2"),
         "masking check 1: the iterative attacks whose transfer must not beat white-box (a one-step attack's "
@@ -399,6 +406,55 @@ class ArenaPaper(PaperParams):
         for name in self.experiments():
             self._check_arena(name, experiments[name], where)
 
+    def _check_masking(self, name: str, exp: Any, where: str) -> None:
+        """Every masking check must be able to run on experiment ``name``: a config on which one could not judge
+        any model (no budget > 0, no budget shared by the attacks it compares, no budget large enough to break
+        every model) is refused here, before any job, rather than leaving the models unflagged."""
+
+        def budgets(label: str) -> list[float]:
+            return [e for e in exp.attacks[label].epsilons if e > 0]
+
+        def shared(a: str, b: str) -> bool:
+            return any(abs(e - f) < 1e-9 for e in budgets(a) for f in budgets(b))
+
+        def refuse(key: str, check: int, why: str) -> None:
+            raise ConfigError(f"{where}.{key}: masking check {check} cannot run on experiment {name!r}: {why}")
+
+        def runs(label: str) -> str:
+            return f"{label!r} runs {list(exp.attacks[label].epsilons)}"
+
+        for label in self.transfer_attacks:
+            if not budgets(label):
+                refuse("transfer_attacks", 1, f"{runs(label)}, no budget > 0")
+        if not shared(self.fgsm, self.pgd):
+            refuse("fgsm", 2, f"{runs(self.fgsm)} and {runs(self.pgd)}: no common budget > 0")
+        collapse = exp.attacks[self.collapse_attack]
+        if collapse.spec.norm != "linf" or max(collapse.epsilons) < 0.5:
+            refuse(
+                "collapse_attack",
+                3,
+                f"it needs an L-inf attack run at 0.5 or more (every input in [0, 1] is within 0.5 of the grey image, "
+                f"so that budget breaks any classifier); {runs(self.collapse_attack)} ({collapse.spec.norm})",
+            )
+        if self.pgd_long and not shared(self.pgd, self.pgd_long):
+            refuse("pgd_long", 4, f"{runs(self.pgd)} and {runs(self.pgd_long)}: no common budget > 0")
+        if self.gradient_free:
+            norm = exp.attacks[self.gradient_free].spec.norm
+            for label in self.gradient_attacks:
+                if exp.attacks[label].spec.norm != norm:
+                    refuse(
+                        "gradient_attacks",
+                        5,
+                        f"{label!r} is {exp.attacks[label].spec.norm}, {self.gradient_free!r} {norm}: compare one norm",
+                    )
+            if not any(shared(self.gradient_free, label) for label in self.gradient_attacks):
+                refuse(
+                    "gradient_free",
+                    5,
+                    f"{runs(self.gradient_free)}, sharing no budget > 0 with the gradient attacks "
+                    + ", ".join(runs(label) for label in self.gradient_attacks),
+                )
+
     def _check_arena(self, name: str, exp: Any, where: str) -> None:
         attacks = {label: attack.epsilons for label, attack in exp.attacks.items()}
         if not self.headline_of(attacks):
@@ -407,9 +463,11 @@ class ArenaPaper(PaperParams):
                 f"{ {label: list(eps) for label, eps in attacks.items()} })"
             )
         labels = [self.clean_attack, self.fgsm, self.pgd, self.pgd_long, self.collapse_attack, *self.transfer_attacks]
+        labels += [self.gradient_free, *self.gradient_attacks] if self.gradient_free else []
         for label in labels:
             if label and label not in exp.attacks:
                 raise ConfigError(f"{where}: attack {label!r} is not run by experiment {name!r}")
+        self._check_masking(name, exp, where)
         if not any(e == 0 for e in exp.attacks[self.clean_attack].epsilons):
             raise ConfigError(
                 f"{where}.clean_attack: {self.clean_attack!r} needs budget 0 in {name!r} (clean accuracy)"
@@ -475,7 +533,7 @@ PAPERS: Registry[PaperSpec] = Registry(
         "arena",
         ArenaPaper,
         "Cross-paper arena",
-        ("crosseval", "robustness"),
+        ("crosseval", "robustness", "timings"),  # timings: each model's optimiser steps
         "every defence of the four papers and PGD-AT on one network: leaderboard, robust vs clean, masking checks",
     ),
 )

@@ -34,11 +34,15 @@ def gather_histories(histories: Mapping[str, Sequence[Any]], out: str | Path) ->
 
 
 def gather_timings(timings: Mapping[str, Sequence[Any]], out: str | Path) -> None:
-    """``timings``: timing JSON -> (experiment, fold, model id); one CSV (the optimisation steps' wall time)."""
+    """``timings``: timing JSON -> (experiment, fold, model id); one CSV (the optimisation steps' wall time, and
+    their number ``steps``: empty for a timing written before the count was recorded)."""
     rows = [
         {"experiment": e, "fold": f, "model": m, **json.loads(Path(p).read_text())} for p, (e, f, m) in timings.items()
     ]
-    frame = pd.DataFrame(rows, columns=["experiment", "fold", "model", "step_seconds", "samples", "seconds_per_sample"])
+    frame = pd.DataFrame(
+        rows, columns=["experiment", "fold", "model", "step_seconds", "samples", "seconds_per_sample", "steps"]
+    )
+    frame["steps"] = frame["steps"].astype("Int64")  # a count: never 1e+06 under the float format
     atomic_write_text(out, frame.to_csv(index=False, float_format="%.6g"))
 
 

@@ -6,7 +6,8 @@ model's and the optimiser's state, the learning-rate schedule's position, every 
 draws from (the loop's generator: shuffling and random crops; torch's global CPU generator: dropout, methods' noise;
 the CUDA generators if any, Python's and NumPy's), the method's own changing state (:meth:`Method.state_dict`, e.g. the
 generator of Parseval's row subsets), the best-so-far model of model selection with its score and patience
-count, the history rows so far and the accumulated step timings.
+count, the history rows so far, the accumulated step timings and the position in the current shuffle of the
+training set (``order``, ``position``: with ``equal_steps`` an epoch may end inside one).
 
 It is written after every epoch with :func:`advreg.artifacts.save_artifact`: tensors and plain values only, to a
 temporary name in the same folder and renamed atomically (a kill never leaves half a checkpoint), with its SHA256
@@ -52,6 +53,8 @@ STATE_KEYS = (
     "history",
     "step_seconds",
     "samples",
+    "order",
+    "position",
 )
 
 

@@ -118,8 +118,14 @@ def train(
     """Train ``model`` in place; return one history row per epoch (epoch 0 = before training).
 
     ``identity`` names the job in messages, e.g. ``"method plain, variant default"``. ``timing``, if given, receives
-    ``step_seconds`` (wall time of the optimisation steps alone: loss, backward, update) and ``samples`` (samples
-    they processed); timings are kept apart from the history, which must be identical on every rerun.
+    ``step_seconds`` (wall time of the optimisation steps alone: loss, backward, update), ``samples`` (samples
+    they processed) and ``steps`` (optimiser updates made: epochs run times updates per epoch); timings are kept
+    apart from the history, which must be identical on every rerun.
+
+    An epoch makes one update per batch of the training set as the method prepares it (which may enlarge it, e.g.
+    DataGrad multitask's 5 rotations), or, with ``settings.equal_steps``, as many updates as one pass over
+    ``train_split`` as given takes: batches are then drawn in turn from successive shuffles of the prepared set,
+    an epoch may end inside one and the next goes on with it (with an unenlarged set both are the same).
 
     ``checkpoint``, if given, is where a checkpoint is written after every epoch (atomically) and resumed from when
     it belongs to this same training run; the caller deletes it once the final model is saved. ``after_epoch``, if
@@ -137,6 +143,7 @@ def train(
     optimizer = build_optimizer(model.parameters(), settings.optimizer)
     milestones, gamma = _milestones(settings.lr_schedule, settings.epochs)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma) if milestones else None
+    n_given = train_split.x.shape[0]
     train_split = method.prepare_data(train_split, model)  # e.g. DataGrad multitask: 5 rotated copies (footnote 4)
     method.setup(model, train_split.x, train_split.y)
     n = train_split.x.shape[0]
@@ -160,6 +167,7 @@ def train(
         best_state, best_score, stale = None, -math.inf, 0
         step_seconds, samples = 0.0, 0
         first, stopped = 1, False
+        order, position = None, 0  # the current shuffle of the prepared set and the next batch in it
     else:
         model.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
@@ -170,20 +178,25 @@ def train(
         best_state, best_score, stale = resumed["best_state"], resumed["best_score"], resumed["stale"]
         step_seconds, samples = resumed["step_seconds"], resumed["samples"]
         first, stopped = resumed["epoch"] + 1, resumed["stopped"]
+        order, position = resumed["order"], resumed["position"]
         log(f"{identity}: resumed from checkpoint {checkpoint} after epoch {resumed['epoch']}/{settings.epochs}")
-    steps = math.ceil(n / settings.batch_size)  # per epoch
+    per_pass = math.ceil(n / settings.batch_size)  # batches of one shuffle of the prepared set
+    steps = math.ceil(n_given / settings.batch_size) if settings.equal_steps else per_pass  # updates per epoch
     bar = progress(log, progress_seconds, settings.epochs * steps, identity, unit="step", initial=(first - 1) * steps)
     with bar:
         for epoch in range(first, settings.epochs + 1):
             if stopped:
                 break
             _set_mode(model, settings.batchnorm)
-            order = torch.randperm(n, generator=generator)
             loss_sum, seen = 0.0, 0
             lr = optimizer.param_groups[0]["lr"]
             bar.set_postfix_str(f"epoch {epoch}/{settings.epochs}")
-            for step, start in enumerate(range(0, n, settings.batch_size)):
+            for step in range(steps):
+                if position == 0:  # a new shuffle (without equal_steps: at every epoch's start, as steps == per_pass)
+                    order = torch.randperm(n, generator=generator)
+                start = position * settings.batch_size
                 idx = order[start : start + settings.batch_size]
+                position = (position + 1) % per_pass
                 batch = training_batch(model, train_split, idx, device, generator)
                 started = time.perf_counter()
                 optimizer.zero_grad(set_to_none=True)
@@ -244,6 +257,8 @@ def train(
                         "history": history,
                         "step_seconds": step_seconds,
                         "samples": samples,
+                        "order": order,
+                        "position": position,
                     },
                 )
             if after_epoch is not None:
@@ -253,6 +268,7 @@ def train(
             raise ValueError(f"{identity}: select '{settings.select}' needs a validation split (data.val_size > 0)")
         model.load_state_dict(best_state)
     if timing is not None:
-        timing.update(step_seconds=step_seconds, samples=float(samples))
+        epochs_run = int(history[-1]["epoch"])  # every epoch makes ``steps`` updates; early stopping ends sooner
+        timing.update(step_seconds=step_seconds, samples=float(samples), steps=epochs_run * steps)
     model.eval()
     return history

@@ -54,6 +54,13 @@ class TrainSettings(Params):
     )
     epochs: int = param(1, "passes over the training split", ge=0)
     batch_size: int = param(100, "samples per update", ge=1)
+    equal_steps: bool = param(
+        False,
+        "every epoch makes the updates of one pass over the training split as given, also for a method that enlarges "
+        "it (DataGrad multitask's rotated copies, HLDR's pairs): it then covers its set in proportionally fewer passes "
+        "and every method makes the same number of optimiser updates (the arena, issue 24); false: one pass over the "
+        "enlarged set per epoch",
+    )
     optimizer: OptimizerParams = param(OptimizerParams, "the optimiser")
     lr_schedule: LRScheduleParams | None = param(None, "learning-rate milestones (none: constant rate)")
     select: Literal["last", "best_val", "best_val_loss"] = param(
