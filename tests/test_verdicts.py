@@ -98,3 +98,25 @@ def test_points_to_decide_predicts_the_scale_that_decides_an_inconclusive_claim(
     assert v.points_to_decide(v.accuracy_difference([900], [500], [1000]), 0.0) == 0
     assert v.points_to_decide(v.accuracy_difference([815, 812], [800, 806], [1000, 1000]), 0.0) == 0
     assert v.points_to_decide(v.replicate_mean([0.1]), 0.0) == 0
+
+
+def test_closest_misses_are_inconclusive_claims_on_the_claimed_side_fewest_points_first():
+    from advreg.reporting.pages import closest_misses
+
+    rows = [
+        # (claim, verdict, quantity, estimate, points_to_decide)
+        ("far", "inconclusive", "A - B (points) > 0", 0.5, 40000),
+        ("near", "inconclusive", "A - B (points) > 0", 2.0, 1500),
+        ("wrong side", "inconclusive", "A - B (points) > 0", -1.0, 3000),
+        ("below claim", "inconclusive", "drop (points) < 2", 1.0, 0),
+        ("decided", "held", "A - B (points) > 0", 9.0, 0),
+    ]
+    frame = pd.DataFrame(
+        [
+            {"kind": "paper claim", "claim": c, "verdict": v, "quantity": q, "estimate": e, "points_to_decide": n}
+            for c, v, q, e, n in rows
+        ]
+    )
+    misses = closest_misses(frame, k=3)
+    assert [m.split(" (")[0] for m in misses] == ["near", "far", "below claim"]
+    assert "about 1,500 test points would decide it" in misses[0] and "test points" not in misses[2]

@@ -1,7 +1,8 @@
 """The report's summary and provenance pages (torch-free): self-contained HTML built from the run's outputs.
 
 Summary: the run's scale per paper beside the papers' datasets (:mod:`advreg.reporting.scale`); per paper how many
-of its claims held / not held / inconclusive / were not testable (its ``claims.csv``), each claim with its
+of its claims held / not held / inconclusive / were not testable (its ``claims.csv``) and its closest misses
+(:func:`closest_misses`), each claim with its
 deciding numbers and interval; per
 experiment the headline numbers of every model (clean accuracy, and white-box or strongest-transfer accuracy at the
 largest budget of every attack, L-inf masking checks left out); the run's wall time (while at least one job
@@ -189,6 +190,34 @@ def claim_counts(claims: pd.DataFrame) -> dict[str, int]:
     return counts
 
 
+_SIDE = re.compile(r"([<>]) (-?[0-9.eE+-]+)$")
+
+
+def closest_misses(claims: pd.DataFrame, k: int = 2) -> list[str]:
+    """The paper's claims nearest to holding: inconclusive ones whose estimate already lies on the claimed side of
+    the threshold (their interval straddles it), those needing the fewest test points to be decided first
+    (``points_to_decide``; where not given, after them), at most ``k``; each as "claim (estimate E vs the claim's
+    > T; about N test points would decide it)"."""
+    paper = claims[(claims["kind"] == "paper claim") & (claims["verdict"] == "inconclusive")]
+    found = []
+    for row in paper.itertuples(index=False):
+        side = _SIDE.search(str(getattr(row, "quantity", "") or ""))
+        try:
+            estimate = float(row.estimate)
+        except (TypeError, ValueError):
+            continue
+        if side is None or estimate != estimate:
+            continue
+        threshold = float(side.group(2))
+        if (estimate > threshold) != (side.group(1) == ">") or estimate == threshold:
+            continue
+        needed = int(float(getattr(row, "points_to_decide", 0) or 0))
+        scale = f"; about {needed:,} test points would decide it" if needed else ""
+        text = f"{row.claim} (estimate {estimate:.4g} vs the claim's {side.group(1)} {threshold:g}{scale})"
+        found.append((needed if needed else float("inf"), text))
+    return [text for _, text in sorted(found, key=lambda item: item[0])[:k]]
+
+
 def summary_page(
     *,
     papers: Mapping[str, Mapping[str, str]],
@@ -214,9 +243,10 @@ def summary_page(
         claims_csv = Path(info["dir"]) / "claims.csv"
         if claims_csv.is_file():
             c = claim_counts(pd.read_csv(claims_csv))
+            misses = closest_misses(pd.read_csv(claims_csv))
             decided[info["label"]] = (
                 f"{c['held']} held, {c['not held']} not held, {c['inconclusive']} inconclusive, "
-                f"{c['not testable']} not testable"
+                f"{c['not testable']} not testable" + (f"; closest misses: {' | '.join(misses)}" if misses else "")
                 if sum(c[v] for v in VERDICTS)
                 else f"findings: {c['findings held']} of {c['findings']} held"
             )
