@@ -45,14 +45,11 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from advreg.attacks import ATTACKS
-from advreg.attacks.base import DEFAULT_BATCH_SIZE, check_batch_size
+from advreg.attacks.base import DEFAULT_BATCH_SIZE
 from advreg.attacks.pgd import (
     PerBudgetAttack,
     Selection,
-    base_seed,
     batches,
-    check_epsilons,
-    check_inputs,
     check_logits,
     logits_and_grad,
     project,
@@ -263,12 +260,7 @@ class _APGDBase(PerBudgetAttack):
         generator: torch.Generator,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> dict[str, Tensor]:
-        check_inputs(self.name, x, y)
-        epsilons = check_epsilons(self.name, epsilons)
-        batch_size = check_batch_size(batch_size)
-        x, y = x.detach(), y.detach().long()
-        seed = base_seed(generator)
-        out = torch.zeros((x.shape[0], len(epsilons), *x.shape[1:]), dtype=torch.float16, device=x.device)
+        x, y, epsilons, batch_size, seed, out = self.begin_craft(x, y, epsilons, generator, batch_size)
         if x.shape[0] == 0 or all(eps == 0 for eps in epsilons):
             return {"delta": out}
         targets = self.targets(model, x, y, batch_size) if self.uses_targets else None

@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -163,8 +164,33 @@ def batches(indices: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
 # ----------------------------------------------------------------------------------------------------------
 
 
+class CraftStart(NamedTuple):
+    """What :meth:`PerBudgetAttack.begin_craft` hands to ``craft``: the inputs (detached, labels int64), the checked
+    budgets and batch size, the run seed (one draw from the job's generator) and the zero perturbations (N, E, ...)."""
+
+    x: Tensor
+    y: Tensor
+    epsilons: list[float]
+    batch_size: int
+    seed: int
+    delta: Tensor
+
+
 class PerBudgetAttack(Attack):
     """An attack whose artifact is one float16 perturbation per budget: ``delta`` (N, E, C, H, W)."""
+
+    def begin_craft(
+        self, x: Tensor, y: Tensor, epsilons: Sequence[float], generator: torch.Generator, batch_size: int
+    ) -> CraftStart:
+        """The checks and set-up every ``craft`` begins with: inputs, budgets and batch size checked (errors name the
+        attack), :func:`base_seed` drawn once, and a float16 zero perturbation per budget to fill in."""
+        check_inputs(self.name, x, y)
+        epsilons = check_epsilons(self.name, epsilons)
+        batch_size = check_batch_size(batch_size)
+        x, y = x.detach(), y.detach().long()
+        seed = base_seed(generator)
+        delta = torch.zeros((x.shape[0], len(epsilons), *x.shape[1:]), dtype=torch.float16, device=x.device)
+        return CraftStart(x, y, epsilons, batch_size, seed, delta)
 
     def realise(self, delta: torch.Tensor, x: torch.Tensor, eps: float) -> torch.Tensor:
         """What :meth:`materialise` rebuilds from ``delta`` once stored: float16 round trip, projection onto
@@ -254,12 +280,7 @@ class _PGD(PerBudgetAttack):
         generator: torch.Generator,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> dict[str, Tensor]:
-        check_inputs(self.name, x, y)
-        epsilons = check_epsilons(self.name, epsilons)
-        batch_size = check_batch_size(batch_size)
-        x, y = x.detach(), y.detach().long()
-        seed = base_seed(generator)
-        out = torch.zeros((x.shape[0], len(epsilons), *x.shape[1:]), dtype=torch.float16, device=x.device)
+        x, y, epsilons, batch_size, seed, out = self.begin_craft(x, y, epsilons, generator, batch_size)
         for e, eps in enumerate(epsilons):
             if eps == 0 or x.shape[0] == 0:
                 continue

@@ -49,13 +49,10 @@ import torch
 from torch import Tensor, nn
 
 from advreg.attacks import ATTACKS
-from advreg.attacks.base import DEFAULT_BATCH_SIZE, check_batch_size
+from advreg.attacks.base import DEFAULT_BATCH_SIZE
 from advreg.attacks.pgd import (
     PerBudgetAttack,
-    base_seed,
     batches,
-    check_epsilons,
-    check_inputs,
     check_logits,
     run_generator,
 )
@@ -178,16 +175,11 @@ class Square(PerBudgetAttack):
         generator: torch.Generator,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> dict[str, Tensor]:
-        check_inputs(self.name, x, y)
+        x, y, epsilons, batch_size, seed, out = self.begin_craft(x, y, epsilons, generator, batch_size)
         if x.ndim != 4:
             raise ValueError(
                 f"attack '{self.name}': Square needs image inputs (N, C, H, W) for its squares, got {tuple(x.shape)}"
             )
-        epsilons = check_epsilons(self.name, epsilons)
-        batch_size = check_batch_size(batch_size)
-        x, y = x.detach(), y.detach().long()
-        seed = base_seed(generator)
-        out = torch.zeros((x.shape[0], len(epsilons), *x.shape[1:]), dtype=torch.float16, device=x.device)
         if x.shape[0] == 0 or all(eps == 0 for eps in epsilons):
             return {"delta": out}
         with torch.no_grad():
