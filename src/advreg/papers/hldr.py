@@ -31,6 +31,7 @@ depend on them).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -475,20 +476,21 @@ def check_claims(
         margin="no margin; 'The error bars in each figure represent 95% confidence intervals' (sec. VI)",
     )
 
-    def small_drop() -> tuple[list[Comparison], str]:
-        _need(adv, hldr)
-        base, ours = _value(adv, undefended, 0.0), _value(adv, hldr, 0.0)
+    def benign_drop(model: str | None, name: str) -> tuple[list[Comparison], str]:
+        """``model``'s benign accuracy at most ``small_drop`` points below the undefended model's."""
+        _need(adv, model)
+        base, ours = _value(adv, undefended, 0.0), _value(adv, model, 0.0)
         if math.isnan(base) or math.isnan(ours):
             raise _Missing
-        return [gap(adv, undefended, hldr, 0.0, params.small_drop, greater=False)], (
-            f"benign accuracy (%): undefended {_fmt(base)}, HLDR {_fmt(ours)} (drop {_fmt(base - ours)} points)"
-            + _points(adv, hldr)
+        return [gap(adv, undefended, model, 0.0, params.small_drop, greater=False)], (
+            f"benign accuracy (%): undefended {_fmt(base)}, {name} {_fmt(ours)} (drop {_fmt(base - ours)} points)"
+            + _points(adv, model)
         )
 
     judge(
         f"HLDR costs only a small drop in benign accuracy, at most {params.small_drop:g} points (abstract, sec. VI)",
         "tables/figure2.md",
-        small_drop,
+        functools.partial(benign_drop, hldr, "HLDR"),
         margin=f"'it retained the initially high benign test accuracy' (sec. VI) gives no size: {params.small_drop:g} "
         "points is ours (config small_drop)",
     )
@@ -510,20 +512,10 @@ def check_claims(
         hgd_fails,
     )
 
-    def hgd_keeps_benign() -> tuple[list[Comparison], str]:
-        _need(adv, hgd)
-        base, ours = _value(adv, undefended, 0.0), _value(adv, hgd, 0.0)
-        if math.isnan(base) or math.isnan(ours):
-            raise _Missing
-        return [gap(adv, undefended, hgd, 0.0, params.small_drop, greater=False)], (
-            f"benign accuracy (%): undefended {_fmt(base)}, HGD {_fmt(ours)} (drop {_fmt(base - ours)} points)"
-            + _points(adv, hgd)
-        )
-
     judge(
         f"HGD retains the undefended model's benign accuracy, within {params.small_drop:g} points (sec. VI)",
         "tables/figure2.md",
-        hgd_keeps_benign,
+        functools.partial(benign_drop, hgd, "HGD"),
         margin="'while it retained the initially high benign test accuracy achieved by the undefended model, HGD "
         f"failed ...' (sec. VI) gives no size: {params.small_drop:g} points is ours (config small_drop)",
     )
