@@ -120,3 +120,45 @@ def test_closest_misses_are_inconclusive_claims_on_the_claimed_side_fewest_point
     misses = closest_misses(frame, k=3)
     assert [m.split(" (")[0] for m in misses] == ["near", "far", "below claim"]
     assert "about 1,500 test points would decide it" in misses[0] and "test points" not in misses[2]
+
+
+def _with_moments(mean: float, sd: float, k: int) -> list[float]:
+    """k values with exactly this mean and sample standard deviation (ddof 1)."""
+    import numpy as np
+    from scipy import stats
+
+    z = stats.norm.ppf((np.arange(k) + 0.5) / k)
+    z = (z - z.mean()) / z.std(ddof=1)
+    return list(mean + sd * z)
+
+
+def test_replicates_to_decide_predicts_the_replicate_count_that_decides():
+    """Two replicates 1 point apart around +1.5: inconclusive (t with 1 degree of freedom). With the predicted count
+    of replicates of the same mean and spread, the interval clears 0; with one fewer, it does not."""
+    est = v.replicate_mean(_with_moments(1.5, 1.0, 2))
+    assert v.decide(est, 0.0) == v.INCONCLUSIVE and v.points_to_decide(est, 0.0) == 0
+    needed = v.replicates_to_decide(est, 0.0)
+    assert needed > 2
+    assert v.decide(v.replicate_mean(_with_moments(1.5, 1.0, needed)), 0.0) == v.HELD
+    assert v.decide(v.replicate_mean(_with_moments(1.5, 1.0, needed - 1)), 0.0) == v.INCONCLUSIVE
+    # decided already, or one replicate: not applicable
+    assert v.replicates_to_decide(v.replicate_mean(_with_moments(5.0, 0.1, 3)), 0.0) == 0
+    assert v.replicates_to_decide(v.replicate_mean([1.0]), 0.0) == 0
+
+
+def test_replicates_to_decide_on_folds_counts_their_test_points():
+    """On the same 1000 test points per replicate the test-sample part of the interval never shrinks, so a
+    difference smaller than it is never decided by replicates (0); on disjoint folds (cross-validation) it is, and
+    the claims row and the report say so."""
+    a, b = [0.810 * 1000, 0.812 * 1000], [0.800 * 1000, 0.800 * 1000]
+    shared = v.accuracy_difference(a, b, [1000, 1000])
+    folds = v.accuracy_difference(a, b, [1000, 1000], disjoint=True)
+    assert v.decide(shared, 0.0) == v.decide(folds, 0.0) == v.INCONCLUSIVE
+    assert v.replicates_to_decide(shared, 0.0) == 0
+    needed = v.replicates_to_decide(folds, 0.0)
+    assert needed > 2
+    claim = Claim.tested("A beats B", [v.Comparison("A - B (points)", folds)], "e")
+    assert claim.replicates_to_decide == needed and claim.threshold == 0.0 and claim.points_to_decide == 0
+    from advreg.reporting.html import interval_cell
+
+    assert f"decidable at about {needed} replicates of 1,000 test points each" in interval_cell(claim)

@@ -214,7 +214,7 @@ def fold_gap(
     if joined.empty or (joined[["budgets_a", "budgets_b"]] != len(budgets)).any().any():
         return MISSING
     n = joined[["n_a", "n_b"]].min(axis=1).to_numpy()
-    return accuracy_difference(joined["accuracy_a"] / 100 * n, joined["accuracy_b"] / 100 * n, n)
+    return accuracy_difference(joined["accuracy_a"] / 100 * n, joined["accuracy_b"] / 100 * n, n, disjoint=True)
 
 
 def _value(table: pd.DataFrame, model: str | None, epsilon: float, column: str = "accuracy") -> float:

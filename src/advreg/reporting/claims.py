@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from advreg.atomic import atomic_write_text
-from advreg.reporting.verdicts import Comparison, judge, points_to_decide
+from advreg.reporting.verdicts import Comparison, judge, points_to_decide, replicates_to_decide
 
 PAPER_CLAIM = "paper claim"
 FINDING = "further finding"
@@ -25,6 +25,7 @@ COLUMNS = [
     "evidence",
     "source",
     "quantity",
+    "threshold",
     "estimate",
     "low",
     "high",
@@ -32,6 +33,7 @@ COLUMNS = [
     "n_replicates",
     "margin_source",
     "points_to_decide",
+    "replicates_to_decide",
 ]
 
 
@@ -43,6 +45,7 @@ class Claim:
     source: str = ""  # the tables or figures holding its numbers (paths relative to the paper's folder, '; '-separated)
     kind: str = PAPER_CLAIM
     quantity: str = ""  # the deciding comparison (empty: a claim judged without the engine)
+    threshold: float = math.nan  # the value the deciding quantity is compared with (the side is in ``quantity``)
     estimate: float = math.nan
     low: float = math.nan  # its 95% interval (NaN: not available)
     high: float = math.nan
@@ -50,6 +53,7 @@ class Claim:
     n_replicates: int = 0
     margin_source: str = ""  # the paper's words the threshold comes from, or that the paper gives none
     points_to_decide: int = 0  # inconclusive on one replicate: test points that would decide it (0: n/a)
+    replicates_to_decide: int = 0  # inconclusive on several replicates (folds): replicates that would decide it
 
     @classmethod
     def judged(cls, claim: str, held: bool | None, evidence: str, source: str = "", kind: str = PAPER_CLAIM) -> Claim:
@@ -81,6 +85,7 @@ class Claim:
             source,
             kind,
             f"{deciding.quantity} {side} {deciding.threshold:g}",
+            deciding.threshold,
             e.value,
             e.low,
             e.high,
@@ -88,13 +93,16 @@ class Claim:
             e.n_replicates,
             margin_source,
             points_to_decide(e, deciding.threshold, deciding.greater) if verdict == "inconclusive" else 0,
+            replicates_to_decide(e, deciding.threshold, deciding.greater) if verdict == "inconclusive" else 0,
         )
 
 
 def write_claims(claims: list[Claim], out_dir: str | Path, title: str) -> pd.DataFrame:
     """``claims.csv`` and ``claims.md`` in ``out_dir``: the paper's claims first, then further findings."""
     frame = pd.DataFrame([asdict(c) for c in claims], columns=COLUMNS)
-    frame[["estimate", "low", "high"]] = frame[["estimate", "low", "high"]].astype(float).round(4)
+    frame[["threshold", "estimate", "low", "high"]] = (
+        frame[["threshold", "estimate", "low", "high"]].astype(float).round(4)
+    )
     frame = frame.sort_values("kind", key=lambda k: k != PAPER_CLAIM, kind="mergesort").reset_index(drop=True)
     out = Path(out_dir)
     atomic_write_text(out / "claims.csv", frame.to_csv(index=False))

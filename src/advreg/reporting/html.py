@@ -230,9 +230,21 @@ def interval_cell(row: Any) -> str:
     span = f"[{float(low):.4g}, {float(high):.4g}]" if known else "(no interval: one run)"
     points, replicates = (int(float(getattr(row, k, 0) or 0)) for k in ("n_points", "n_replicates"))
     n = f"{points} test points x {replicates} replicate(s)" if points else f"{replicates} replicate(s)"
-    needed = int(float(getattr(row, "points_to_decide", 0) or 0))
-    scale = f"; decidable at about {needed:,} test points if the estimate stays" if needed else ""
-    return f"{quantity}: {float(estimate):.4g} {span}; {n}{scale}"
+    return f"{quantity}: {float(estimate):.4g} {span}; {n}{decide_scale(row)}"
+
+
+def decide_scale(row: Any) -> str:
+    """'; decidable at about N test points (or K replicates) if the estimate stays' for an inconclusive claim whose
+    ``claims.csv`` row gives the scale (``points_to_decide``, ``replicates_to_decide``); empty otherwise."""
+    points = int(float(getattr(row, "points_to_decide", 0) or 0))
+    if points:
+        return f"; decidable at about {points:,} test points if the estimate stays"
+    replicates = int(float(getattr(row, "replicates_to_decide", 0) or 0))
+    if replicates:
+        per = int(float(getattr(row, "n_points", 0) or 0))
+        each = f" of {per:,} test points each" if per else ""
+        return f"; decidable at about {replicates} replicates{each} if the estimate and the spread across them stay"
+    return ""
 
 
 def verdict_counts(claims: pd.DataFrame) -> dict[str, int]:

@@ -195,26 +195,33 @@ _SIDE = re.compile(r"([<>]) (-?[0-9.eE+-]+)$")
 
 def closest_misses(claims: pd.DataFrame, k: int = 2) -> list[str]:
     """The paper's claims nearest to holding: inconclusive ones whose estimate already lies on the claimed side of
-    the threshold (their interval straddles it), those needing the fewest test points to be decided first
-    (``points_to_decide``; where not given, after them), at most ``k``; each as "claim (estimate E vs the claim's
-    > T; about N test points would decide it)"."""
+    the threshold (their interval straddles it), those needing the fewest test points (``points_to_decide``), then
+    the fewest replicates (``replicates_to_decide``), to be decided first (where neither is given, after them), at
+    most ``k``; each as "claim (estimate E vs the claim's > T; about N test points would decide it)". The threshold
+    is the ``threshold`` column (the side is the last comparison sign of ``quantity``)."""
     paper = claims[(claims["kind"] == "paper claim") & (claims["verdict"] == "inconclusive")]
     found = []
     for row in paper.itertuples(index=False):
         side = _SIDE.search(str(getattr(row, "quantity", "") or ""))
         try:
             estimate = float(row.estimate)
+            threshold = float(getattr(row, "threshold", side.group(2) if side else "nan"))
         except (TypeError, ValueError):
             continue
-        if side is None or estimate != estimate:
+        if side is None or estimate != estimate or threshold != threshold:
             continue
-        threshold = float(side.group(2))
         if (estimate > threshold) != (side.group(1) == ">") or estimate == threshold:
             continue
-        needed = int(float(getattr(row, "points_to_decide", 0) or 0))
-        scale = f"; about {needed:,} test points would decide it" if needed else ""
+        points = int(float(getattr(row, "points_to_decide", 0) or 0))
+        replicates = int(float(getattr(row, "replicates_to_decide", 0) or 0))
+        if points:
+            scale, order = f"; about {points:,} test points would decide it", (0, points)
+        elif replicates:
+            scale, order = f"; about {replicates} replicates would decide it", (1, replicates)
+        else:
+            scale, order = "", (2, 0)
         text = f"{row.claim} (estimate {estimate:.4g} vs the claim's {side.group(1)} {threshold:g}{scale})"
-        found.append((needed if needed else float("inf"), text))
+        found.append((order, text))
     return [text for _, text in sorted(found, key=lambda item: item[0])[:k]]
 
 

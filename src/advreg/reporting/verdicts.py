@@ -37,20 +37,26 @@ VERDICTS = (HELD, NOT_HELD, INCONCLUSIVE, NOT_TESTABLE)
 @dataclass(frozen=True)
 class Estimate:
     """A compared quantity: its estimate, 95% interval (NaN where not available), the test points per replicate
-    (0 where the quantity is not a proportion of test points) and the replicate count."""
+    (0 where the quantity is not a proportion of test points) and the replicate count; ``sd``: the standard deviation
+    across replicates (ddof 1; NaN with one), ``disjoint``: the replicates were tested on disjoint test points (the
+    folds of a cross-validation), so more replicates also mean more test points."""
 
     value: float
     low: float = math.nan
     high: float = math.nan
     n_points: int = 0
     n_replicates: int = 1
+    sd: float = math.nan
+    disjoint: bool = False
 
     @property
     def has_interval(self) -> bool:
         return math.isfinite(self.low) and math.isfinite(self.high)
 
     def shifted(self, by: float) -> Estimate:
-        return Estimate(self.value + by, self.low + by, self.high + by, self.n_points, self.n_replicates)
+        return Estimate(
+            self.value + by, self.low + by, self.high + by, self.n_points, self.n_replicates, self.sd, self.disjoint
+        )
 
 
 MISSING = Estimate(math.nan, n_replicates=0)
@@ -73,9 +79,16 @@ def _wilson(correct: int, n: int) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
-def accuracy_difference(correct_a: Sequence[float], correct_b: Sequence[float], n: Sequence[int]) -> Estimate:
+def _sd(values: np.ndarray) -> float:
+    return float(values.std(ddof=1)) if len(values) > 1 else math.nan
+
+
+def accuracy_difference(
+    correct_a: Sequence[float], correct_b: Sequence[float], n: Sequence[int], disjoint: bool = False
+) -> Estimate:
     """A - B in accuracy points (%), from correct counts of two models on the same ``n`` test points, one entry per
-    replicate. Counts may be means over several attack sets of the same points (rounded for the Wilson part)."""
+    replicate. Counts may be means over several attack sets of the same points (rounded for the Wilson part).
+    ``disjoint``: each replicate has its own test points (cross-validation folds; see :func:`replicates_to_decide`)."""
     a, b, m = (np.asarray(x, dtype=float) for x in (correct_a, correct_b, n))
     if not len(m) or len(a) != len(m) or len(b) != len(m) or not np.all(np.isfinite(np.r_[a, b])) or np.any(m <= 0):
         return MISSING
@@ -90,7 +103,7 @@ def accuracy_difference(correct_a: Sequence[float], correct_b: Sequence[float], 
     value = float(diffs.mean())
     low = value - math.sqrt(below**2 + spread**2)
     high = value + math.sqrt(above**2 + spread**2)
-    return Estimate(value, low, high, points, len(m))
+    return Estimate(value, low, high, points, len(m), _sd(diffs), disjoint)
 
 
 def accuracy(correct: Sequence[float], n: Sequence[int]) -> Estimate:
@@ -112,6 +125,7 @@ def accuracy(correct: Sequence[float], n: Sequence[int]) -> Estimate:
         value + math.hypot(100 * (high - p), spread),
         points,
         len(m),
+        _sd(values),
     )
 
 
@@ -124,7 +138,7 @@ def replicate_mean(values: Iterable[float]) -> Estimate:
     if len(v) < 2:
         return Estimate(float(v[0]), n_replicates=1)
     half = _t_half_width(v)
-    return Estimate(float(v.mean()), float(v.mean() - half), float(v.mean() + half), 0, len(v))
+    return Estimate(float(v.mean()), float(v.mean() - half), float(v.mean() + half), 0, len(v), _sd(v))
 
 
 def decide(estimate: Estimate, threshold: float, greater: bool = True, rounding: float = 0.0) -> str:
@@ -164,6 +178,36 @@ def points_to_decide(estimate: Estimate, threshold: float, greater: bool = True)
         return 0
     half = (e.value - e.low) if gap > 0 else (e.high - e.value)  # the interval's end toward the threshold
     return int(math.ceil(e.n_points * (half / abs(gap)) ** 2))
+
+
+def replicates_to_decide(estimate: Estimate, threshold: float, greater: bool = True, most: int = 1000) -> int:
+    """For an inconclusive comparison from several replicates: about how many replicates would decide it if the
+    estimate and the spread across replicates stayed where they are; 0 where it does not apply (decided already,
+    one replicate, no interval) or where no count up to ``most`` would.
+
+    The interval's half-width toward the threshold, h, is split into its replicate part, t(k-1) sd / sqrt(k)
+    (Student t, k replicates), and the rest, the test-sample part w (h^2 = w^2 + (t sd / sqrt(k))^2, as the
+    interval was built). At k' replicates the replicate part is t(k'-1) sd / sqrt(k'); the test-sample part stays
+    (the same test points in every replicate) or, for ``disjoint`` replicates (cross-validation folds with their
+    own test points, ``n_points`` each), shrinks to w sqrt(k / k'). The answer is the least k' whose half-width is
+    below |estimate - threshold|."""
+    e = estimate
+    k = e.n_replicates
+    if not e.has_interval or k < 2 or not math.isfinite(e.sd):
+        return 0
+    if decide(e, threshold, greater) != INCONCLUSIVE:
+        return 0
+    gap = abs(e.value - threshold)
+    if gap == 0:
+        return 0
+    half = (e.value - e.low) if e.value > threshold else (e.high - e.value)
+    t = stats.t.ppf(0.5 + LEVEL / 2, k - 1)
+    rest = max(half**2 - (t * e.sd) ** 2 / k, 0.0)
+    counts = np.arange(k + 1, most + 1)
+    sample = rest * k / counts if e.disjoint else np.full(len(counts), rest)
+    halves = np.sqrt(sample + (stats.t.ppf(0.5 + LEVEL / 2, counts - 1) * e.sd) ** 2 / counts)
+    found = np.flatnonzero(halves < gap)
+    return int(counts[found[0]]) if len(found) else 0
 
 
 def combine(verdicts: Iterable[str]) -> str:
