@@ -373,3 +373,26 @@ def test_a_reference_extends_into_a_multitask_model():
     assert main.shape == (2, 10) and aux.shape == (2, 5)
     with pytest.raises(ValueError, match="do not fit"):
         extend_reference(reference, small("lenet", fc_width=100), "job")
+
+
+@pytest.mark.parametrize("name", ["lenet", "mlp_deepdefense"])
+def test_matconvnet_init_is_small_gaussian_weights_and_zero_biases(name):
+    """``init: matconvnet`` (MatConvNet's cnn_mnist_init, f = 1/100): every conv / linear weight ~ N(0, 0.01^2), every
+    bias 0; the default leaves PyTorch's initialisation exactly as it was (same seed, same weights)."""
+    torch.manual_seed(0)
+    default = build_model(name, (1, 28, 28), 10)
+    torch.manual_seed(0)
+    explicit = build_model(name, (1, 28, 28), 10, init="default")
+    for a, b in zip(default.state_dict().values(), explicit.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    torch.manual_seed(0)
+    mcn = build_model(name, (1, 28, 28), 10, init="matconvnet")
+    layers = [m for m in mcn.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert len(layers) >= 3
+    weights = torch.cat([m.weight.flatten() for m in layers])
+    assert abs(weights.std().item() - 0.01) < 0.0005 and abs(weights.mean().item()) < 0.0005
+    assert all(torch.count_nonzero(m.bias) == 0 for m in layers)
+    big = [m for m in default.modules() if isinstance(m, nn.Linear)][-1]
+    assert big.weight.std().item() > 0.02  # PyTorch's default is not this scheme
+    with pytest.raises(ValueError, match="init"):
+        build_model(name, (1, 28, 28), 10, init="xavier")

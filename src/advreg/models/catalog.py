@@ -12,6 +12,10 @@ from typing import Literal
 
 from advreg.params import ConfigError, Params, Registry, Spec, param
 
+MATCONVNET_INIT_HELP = (
+    "weights: PyTorch's default, or matconvnet: N(0, 0.01^2) weights and zero biases (MatConvNet's cnn_mnist_init, "
+    "f = 1/100, which trained the paper's LeNet reference)"
+)
 PREPROCESS_HELP = (
     "input layer: 'matconvnet' maps [0, 1] pixels to 255 x minus the training split's mean image (DeepDefense's "
     "space, models/preprocess.py), 'none' feeds the pixels as they are"
@@ -76,6 +80,7 @@ class MLPLWAParams(ModelParams):
 class MLPDeepDefenseParams(ModelParams):
     hidden: tuple[int, ...] = param((500, 150), "hidden layer widths", ge=1, min_items=1)
     preprocess: Literal["none", "matconvnet"] = param("none", PREPROCESS_HELP)
+    init: Literal["default", "matconvnet"] = param("default", MATCONVNET_INIT_HELP)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class LeNetParams(ModelParams):
         (20, 50), "output channels of conv1 and conv2 (DeepDefense, LWA: 20, 50; LeCun's LeNet-5: 6, 16)", ge=1
     )
     preprocess: Literal["none", "matconvnet"] = param("none", PREPROCESS_HELP)
+    init: Literal["default", "matconvnet"] = param("default", MATCONVNET_INIT_HELP)
 
     def check(self, where: str) -> None:
         if len(self.channels) != 2:

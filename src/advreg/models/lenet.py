@@ -13,6 +13,7 @@ from torch import nn
 
 from .base import LayeredClassifier, infer_output_shape, make_activation
 from .catalog import LeNetParams
+from .init import initialise
 from .pooling import MaxPool2x2
 from .preprocess import with_input_layer
 
@@ -59,4 +60,4 @@ def lenet(input_shape: tuple[int, int, int], num_classes: int, p: LeNetParams) -
         out["dropout"] = nn.Dropout(p.dropout)
     out["linear"] = nn.Linear(p.fc_width, num_classes)
     blocks = [("conv1", conv1), ("conv2", conv2), ("fc1", nn.Sequential(fc1)), ("out", nn.Sequential(out))]
-    return LayeredClassifier(with_input_layer(blocks, p.preprocess, input_shape))
+    return initialise(LayeredClassifier(with_input_layer(blocks, p.preprocess, input_shape)), p.init)

@@ -16,6 +16,7 @@ from torch import nn
 
 from .base import LayeredClassifier, make_activation
 from .catalog import MLPDataGradParams, MLPDeepDefenseParams, MLPLWAParams
+from .init import initialise
 from .preprocess import with_input_layer
 
 __all__ = ["mlp_datagrad", "mlp_lwa", "mlp_deepdefense", "mlp_blocks"]
@@ -96,8 +97,8 @@ def mlp_deepdefense(input_shape: tuple[int, int, int], num_classes: int, p: MLPD
     """DeepDefense's MNIST MLP (deepdefense.md, supplementary Table 3; authors' ``models/mnist.py``).
 
     784-500-150-10 with ReLU, i.e. "a four-layer MLP" counting the input layer. PyTorch's default
-    initialisation. ``preprocess="matconvnet"``: the paper's input space, 255 x minus the training mean image,
-    as the first layer of ``fc1`` (:mod:`.preprocess`).
+    initialisation, or MatConvNet's (``init="matconvnet"``, :mod:`.init`). ``preprocess="matconvnet"``: the
+    paper's input space, 255 x minus the training mean image, as the first layer of ``fc1`` (:mod:`.preprocess`).
     """
     blocks = mlp_blocks(math.prod(input_shape), p.hidden, num_classes, "relu", 0.0)
-    return LayeredClassifier(with_input_layer(blocks, p.preprocess, input_shape))
+    return initialise(LayeredClassifier(with_input_layer(blocks, p.preprocess, input_shape)), p.init)
