@@ -13,12 +13,12 @@ from torch.nn import functional as F
 from advreg.attacks.apgd import (
     APGDCE,
     APGDT,
-    AutoAttackStyle,
     checkpoints,
     dlr_targeted_loss,
     target_ranking,
     targeted_loss,
 )
+from advreg.attacks.autoattack import AutoAttack
 from advreg.attacks.fgsm import FGSM
 from advreg.attacks.pgd import PGDLinf
 from advreg.models import build_model
@@ -46,7 +46,7 @@ def toy_accuracies(toy):
         "pgd_linf": PGDLinf({"steps": FAST["n_iter"]}),
         "apgd_ce": APGDCE({"n_iter": 20}),
         "apgd_t": APGDT(FAST),
-        "autoattack": AutoAttackStyle(FAST),
+        "autoattack": AutoAttack(FAST),
     }
     return {
         name: accuracies(model, a, a.craft(model, x, y, EPSILONS, gen()), x, y, EPSILONS) for name, a in attacks.items()
@@ -68,7 +68,7 @@ def accuracies(model, attack, artifact, x, y, epsilons):
 ALL = [
     (APGDCE, {"n_iter": 10}),
     (APGDT, {"n_iter": 10, "n_target_classes": 2}),
-    (AutoAttackStyle, {"n_iter": 10, "n_target_classes": 2}),
+    (AutoAttack, {"n_iter": 10, "n_target_classes": 2}),
 ]
 
 
@@ -180,7 +180,7 @@ def test_fewer_than_four_classes_use_the_targeted_cross_entropy():
     model, x, y = toy_problem(num_classes=3, n_test=100)
     fgsm = FGSM()
     acc_fgsm = accuracies(model, fgsm, fgsm.craft(model, x, y, EPSILONS, gen()), x, y, EPSILONS)
-    for attack in (APGDT({"n_iter": 20}), AutoAttackStyle({"n_iter": 20})):
+    for attack in (APGDT({"n_iter": 20}), AutoAttack({"n_iter": 20})):
         acc = accuracies(model, attack, attack.craft(model, x, y, EPSILONS, gen()), x, y, EPSILONS)
         assert all(a <= f for a, f in zip(acc, acc_fgsm, strict=True)), (attack.name, acc, acc_fgsm)
         assert all(a >= b for a, b in pairwise(acc)), (attack.name, acc)
@@ -190,7 +190,7 @@ def test_fewer_than_four_classes_use_the_targeted_cross_entropy():
 def test_two_class_models_are_attacked_too():
     model = build_model("mlp_lwa", (1, 6, 6), 2, hidden=(16,)).eval()
     x, y = torch.rand(4, 1, 6, 6), torch.tensor([0, 1, 1, 0])
-    for attack in (APGDCE({"n_iter": 3}), APGDT({"n_iter": 3}), AutoAttackStyle({"n_iter": 3})):
+    for attack in (APGDCE({"n_iter": 3}), APGDT({"n_iter": 3}), AutoAttack({"n_iter": 3})):
         assert attack.craft(model, x, y, [0.1], gen())["delta"].shape == (4, 1, 1, 6, 6)
 
 
@@ -200,7 +200,7 @@ def test_bad_parameters_are_refused():
     with pytest.raises(ValueError, match="apgd_t.n_target_classes: must be >= 1"):
         APGDT({"n_target_classes": 0})
     with pytest.raises(ValueError, match="autoattack.n_iter: must be an integer"):
-        AutoAttackStyle({"n_iter": 2.5})
+        AutoAttack({"n_iter": 2.5})
     with pytest.raises(ValueError, match="unknown parameter"):
         APGDCE({"n_target_classes": 3})
 

@@ -30,6 +30,18 @@ def test_describe_states_steps_and_every_departure_from_the_standard():
     assert describe("autoattack", {"n_iter": 5, "restarts": 2, "rho": 0.5}) == (
         "custom: APGD-CE, APGD-T 9 targets, 5 iterations, 2 restarts; no FAB-T, no Square; rho 0.5"
     )
+    assert describe("autoattack", {"version": "standard"}) == "standard"  # APGD-CE, APGD-T, FAB-T, Square
+    assert describe("autoattack", {"components": ["apgd_ce", "apgd_t", "fab_t", "square"]}) == "standard"
+    assert describe("autoattack", {"n_iter": 5, "n_target_classes": 2, "components": ["apgd_t", "fab_t"]}) == (
+        "custom: APGD-T 2 targets, FAB-T 2 targets, 5 iterations; no APGD-CE, no Square"
+    )
+    assert describe("autoattack", {"components": ["apgd_ce", "square"], "n_queries": 200}) == (
+        "custom: APGD-CE, Square 200 queries, 100 iterations; no APGD-T, no FAB-T"
+    )
+    assert describe("fab_t", {}) == "9 targets, 100 iterations, 1 restart"
+    assert describe("fab_t", {"n_iter": 20, "n_target_classes": 3, "eta": 1.1}) == (
+        "custom: 3 targets, 20 iterations, 1 restart; eta 1.1"
+    )
     assert describe("pgd_linf", {"steps": 5, "clip": True}) == "5 steps, 1 restart"
     assert describe("pgd_linf", {"steps": 100, "restarts": 5}) == "100 steps, 5 restarts"
     assert describe("pgd_l2", {"steps": 40, "step_ratio": 1.5, "random_start": False}) == (

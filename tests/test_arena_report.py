@@ -180,3 +180,67 @@ def test_config_block_is_checked():
     with pytest.raises(ConfigError, match="arenas"):
         params(arenas=[])
     assert isinstance(params(), ArenaPaper)
+
+
+# per-sample worst case (issue 24, item 2): at most every per-attack column of its norm and budget
+WORST = {("linf", 0.1): {"plain/default": 0.05, "pgd_at/default": 0.60, "hgd/default": 0.12}, ("l2", 1.5): {}}
+WORST[("l2", 1.5)] = {"plain/default": 0.15, "pgd_at/default": 0.45, "hgd/default": 0.70, "reference/pretrained": 0.0}
+WORST[("linf", 0.1)]["reference/pretrained"] = 0.0
+
+
+def worst() -> pd.DataFrame:
+    from advreg.evaluation import worstcase
+
+    rows = []
+    for fold in (0, 1):
+        for (norm, eps), accuracy in WORST.items():
+            attacks = ["fgsm", "pgd_linf", "pgd_linf_long"] if norm == "linf" else ["pgd_l2"]
+            for target, acc in accuracy.items():
+                mask = [i < acc * 100 for i in range(100)]
+                rows.append(
+                    worstcase.mask_row("arena", fold, target, (norm, eps), pd.Series(mask).to_numpy(), attacks, MODELS)
+                )
+    return pd.DataFrame(rows)
+
+
+def test_leaderboard_ranks_one_worst_case_per_threat_model(tmp_path):
+    p = params()
+    norms = {"pgd_linf": "linf", "fgsm": "linf", "pgd_l2": "l2"}
+    table = arena.leaderboard(crosseval(), robustness(), p, norms, None, None, None, worst())
+    by = table.set_index("model")
+    linf, l2 = "L-inf 0.1 worst case (3 attacks)", "L2 1.5 worst case (1 attack)"
+    assert by.loc["hgd/default", linf] == pytest.approx(12.0) and by.loc["pgd_at/default", l2] == pytest.approx(45.0)
+    assert (by[linf] <= by[["fgsm linf 0.1", "pgd_linf linf 0.1"]].min(axis=1)).all()
+    assert (by[l2] <= by["pgd_l2 l2 1.5"]).all()
+    columns = table.columns.tolist()
+    assert columns.index(linf) < columns.index("fgsm linf 0.1") < columns.index("pgd_linf linf 0.1")
+    assert columns.index("pgd_linf linf 0.1") < columns.index(l2) < columns.index("pgd_l2 l2 1.5")
+    assert by.loc["hgd/default", f"rank {linf}"] == 2 and by.loc["hgd/default", f"rank {l2}"] == 1
+    # mean rank over the two worst cases and rho (not the per-attack columns): hgd (2, 1, 3), pgd_at (1, 2, 1),
+    # plain (3, 3, 2, and rho_inf 1, the only model with one); over the attack columns PGD-AT's is 1.25
+    assert by.loc["hgd/default", "mean rank"] == pytest.approx(2.0)
+    assert by.loc["pgd_at/default", "mean rank"] == pytest.approx(4 / 3)
+    assert by.loc["plain/default", "mean rank"] == pytest.approx(9 / 4)
+    assert table["model"].tolist() == ["pgd_at/default", "hgd/default", "plain/default"]
+    # an attack that did not enter its norm's worst case (e.g. clip: false) is its own threat model: averaged in
+    other = worst().assign(attacks=lambda f: f["attacks"].where(f["norm"] == "linf", "grad_l2"))
+    by = arena.leaderboard(crosseval(), robustness(), p, norms, None, None, None, other).set_index("model")
+    assert by.loc["hgd/default", "mean rank"] == pytest.approx((2 + 1 + 1 + 3) / 4)  # pgd_l2's own column: 1
+
+    (tmp_path / "in").mkdir()
+    files = {}
+    for name, frame in (("crosseval", crosseval()), ("robustness", robustness()), ("worstcase", worst())):
+        frame.to_csv(tmp_path / "in" / f"{name}.csv", index=False)
+        files[name] = str(tmp_path / "in" / f"{name}.csv")
+    attacks = {label: {"attack": label, "norm": norm} for label, norm in norms.items()}
+    context = {"experiments": {"arena": {"dataset": "synthetic", "arch": "lenet", "attacks": attacks}}}
+    arena.render(p, {"arena": files}, context, tmp_path / "out", lambda _: None)
+    md = (tmp_path / "out" / "tables" / "leaderboard.md").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| model"))
+    cells = [c.strip() for c in header.split("|")]
+    assert linf in cells and "rank L-inf 0.1 worst case" in cells and "rank L2 1.5 worst case" in cells
+    (protocol,) = [line for line in md.splitlines() if line.startswith(f"| {linf}")]
+    assert "per-sample worst case" in protocol and "fgsm, pgd_linf, pgd_linf_long" in protocol
+    assert "mean rank averages one column per threat model" in md
+    claims = (tmp_path / "out" / "claims.md").read_text()
+    assert f"under {linf}" in claims  # the headline is the worst case of pgd_linf@0.1's norm and budget

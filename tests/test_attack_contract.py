@@ -25,6 +25,7 @@ FAST = {
     "apgd_ce": {"n_iter": 10},
     "apgd_t": {"n_iter": 10, "n_target_classes": 2},
     "autoattack": {"n_iter": 10, "n_target_classes": 2},
+    "fab_t": {"n_iter": 10, "n_target_classes": 2},
     "deepfool": {"max_iter": 20},
     "square": {"n_queries": 200},
 }

@@ -14,7 +14,7 @@ from advreg.models import build_model
 
 EPSILONS = {"linf": [0.0, 0.02, 0.05, 0.1, 0.3], "l2": [0.0, 0.1, 0.3, 1.0, 3.0, 1e6]}
 FAST = {"pgd_linf": {"steps": 5}, "pgd_l2": {"steps": 5}, "apgd_ce": {"n_iter": 10}, "apgd_t": {"n_iter": 10},
-        "autoattack": {"n_iter": 10}, "square": {"n_queries": 200}}  # fmt: skip
+        "autoattack": {"n_iter": 10}, "square": {"n_queries": 200}, "fab_t": {"n_iter": 10}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -85,6 +85,25 @@ def test_arena_end_to_end(tmp_path):
     for column in ("clean", "pgd_linf linf 0.1 (3 steps, 1 restart)", aa, "rho_2", "rho_inf", ranked):
         assert table[column].notna().all(), column
     assert (table["optimiser steps"] > 0).all()  # timing.json's steps, through timings.csv
+    # the per-sample worst case (issue 24, item 2): every L-inf and L2 budget > 0, every model attacking; deepfool
+    # (clip: false by default) leaves the pixel box and does not enter; at most every attack's accuracy of its norm
+    # and budget, white-box or transferred, and below their minimum where they fool different points
+    worst = pd.read_csv(tmp_path / "results" / "ar" / "worstcase.csv", dtype={"mask": str})
+    keys = ["fold", "target", "norm", "epsilon"]
+    assert set(zip(worst["norm"], worst["epsilon"], worst["attacks"], strict=True)) == {
+        ("linf", 0.1, "autoattack;fgsm;pgd_linf;pgd_linf_long;square"),
+        ("linf", 0.5, "pgd_linf"),
+        ("l2", 1.5, "grad_l2"),
+    }
+    assert set(worst["attackers"]) == {";".join(sorted(models))} and set(worst["n"]) == {100}
+    norm = {"grad_l2": "l2"} | dict.fromkeys(["fgsm", "pgd_linf", "pgd_linf_long", "autoattack", "square"], "linf")
+    entered = frame[(frame["epsilon"] > 0) & frame["attack"].isin(list(norm))]
+    lowest = entered.assign(norm=entered["attack"].map(norm)).groupby(keys)["accuracy"].min()
+    robust = worst.set_index(keys)["accuracy"]
+    assert (robust <= lowest.reindex(robust.index) + 1e-9).all() and (robust < lowest.reindex(robust.index)).any()
+    linf = "L-inf 0.1 worst case (5 attacks)"
+    assert table[linf].notna().all() and "rank L2 1.5 worst case (1 attack)" in table
+    assert (table[linf] <= table["pgd_linf linf 0.1 (3 steps, 1 restart)"] + 1e-6).all()
     checks = pd.read_csv(paper / "tables" / "masking.csv")
     assert set(checks["check"]) == {
         "transfer > white-box",

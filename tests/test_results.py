@@ -9,6 +9,10 @@ from advreg.results import Run
 HEADER = "experiment,fold,attack,attacker,target,epsilon,white_box,n,correct,accuracy\n"
 CROSSEVAL = HEADER + "{e},0,fgsm,a/x,a/x,0.1,True,10,7,0.7\n"
 ROBUSTNESS = "experiment,fold,model,metric,layer,value\n{e},0,a/x,rho_2,,0.04\n"
+WORSTCASE = (
+    "experiment,fold,target,norm,epsilon,n,robust,accuracy,attacks,attackers,mask\n"
+    "{e},0,a/x,linf,0.1,10,1,0.1,fgsm,a/x,0040\n"  # an all-digit mask stays text
+)
 
 
 @pytest.fixture
@@ -18,6 +22,7 @@ def run_dir(tmp_path):
         folder.mkdir(parents=True)
         (folder / "crosseval.csv").write_text(CROSSEVAL.format(e=name))
         (folder / "robustness.csv").write_text(ROBUSTNESS.format(e=name))
+        (folder / "worstcase.csv").write_text(WORSTCASE.format(e=name))
     arena = tmp_path / "results" / "papers" / "arena"
     (arena / "tables").mkdir(parents=True)
     (arena / "claims.csv").write_text("kind,claim,verdict,evidence,source\nfurther finding,c1,held,e,s\n")
@@ -35,6 +40,8 @@ def test_tables_of_a_run(run_dir):
     assert list(both["experiment"]) == ["exp_a", "exp_b"] and both["accuracy"].tolist() == [0.7, 0.7]
     one = run.robustness("exp_b")
     assert one.loc[0, "value"] == 0.04 and set(one["experiment"]) == {"exp_b"}
+    worst = run.worstcase()
+    assert worst["experiment"].tolist() == ["exp_a", "exp_b"] and worst["mask"].tolist() == ["0040", "0040"]
     claims = run.claims()
     assert list(claims.columns[:2]) == ["paper", "kind"] and claims["paper"].tolist() == ["arena", "lwa"]
     assert pd.isna(claims.loc[0, "quantity"]) and claims.loc[1, "quantity"] == 3

@@ -20,10 +20,13 @@ PART_FILES = {
     "crosseval": "results/{experiment}/fold{fold}/assess/part{part}/crosseval.csv",
     "robustness": "results/{experiment}/fold{fold}/assess/part{part}/robustness.csv",
     "examples": "results/{experiment}/fold{fold}/assess/part{part}/examples.npz",
+    # per (target, threat model) the points robust to every attack of the part (advreg.evaluation.worstcase)
+    "worstcase": "results/{experiment}/fold{fold}/assess/part{part}/worstcase.csv",
 }
 # Per experiment, gathered over folds and parts (tidy, torch-free to read).
 CROSSEVAL = "results/{experiment}/crosseval.csv"
 ROBUSTNESS = "results/{experiment}/robustness.csv"
+WORSTCASE = "results/{experiment}/worstcase.csv"  # per-sample worst case per threat model, the parts ANDed
 HISTORIES = "results/{experiment}/histories.csv"
 EXAMPLES = "results/{experiment}/examples.npz"
 TIMINGS = "results/{experiment}/timings.csv"  # seconds per training sample of every trained model (not reproducible)
@@ -48,18 +51,17 @@ REPORT_TIMING_FIGURE = "results/report/time_and_memory_per_rule.png"
 CHECKPOINT_SUFFIX = ".ckpt"
 
 
-# A paper's outputs built from measured times: HLDR's Table I (training time per sample of each method) and its
-# claims page, which judges the paper's timing claim on those times. Everything else a paper writes is reproducible.
-TIMED_PAPER_OUTPUTS = {"hldr": ("claims.", "tables/table1.")}
-
-
 def is_reproducible(path: str) -> bool:
-    """Whether a result file (path relative to the working directory, with /) is identical on every rerun."""
+    """Whether a result file (path relative to the working directory, with /) is identical on every rerun. A
+    paper's outputs built from measured times are declared with the paper (``timed`` in
+    :mod:`advreg.papers.catalog`, e.g. HLDR's Table I and claims); everything else a paper writes is reproducible."""
+    from advreg.papers.catalog import PAPERS  # the registry imports nothing of this module's
+
     name = path.rsplit("/", 1)[-1]
     if name.endswith((CHECKPOINT_SUFFIX, f"{CHECKPOINT_SUFFIX}.sha256")):
         return False
-    for paper, prefixes in TIMED_PAPER_OUTPUTS.items():
-        if path.startswith(tuple(f"results/papers/{paper}/{prefix}" for prefix in prefixes)):
+    for spec in PAPERS.values():
+        if spec.timed and path.startswith(tuple(f"results/papers/{spec.name}/{prefix}" for prefix in spec.timed)):
             return False
     return not path.startswith(TIMED_DIRS) and name not in TIMED_NAMES
 

@@ -14,12 +14,13 @@
 The tables are the files the pipeline writes (:mod:`advreg.layout`): ``results/<experiment>/crosseval.csv``
 (every target on every attacker's adversarial sets; ``white_box`` marks attacker == target),
 ``results/<experiment>/robustness.csv`` (rho_2, rho_inf, latent disparities, clean accuracy),
-``results/<experiment>/histories.csv`` (per-epoch training losses), ``results/papers/<paper>/claims.csv`` (the
-verdict of each paper claim and further finding, with its evidence) and ``results/papers/<paper>/tables/*.csv``
-(a paper's tables, the arena's leaderboard and masking checks among them). Model ids are ``method/variant``
-strings (``reference/pretrained`` is the pretrained reference). Called without an experiment, a loader
-concatenates every experiment's table (each row names its experiment). A missing file raises
-:class:`FileNotFoundError` naming it and the run's folder.
+``results/<experiment>/histories.csv`` (per-epoch training losses), ``results/<experiment>/worstcase.csv`` (per
+target and threat model the points robust to every attack of it; :meth:`Run.worstcase`),
+``results/papers/<paper>/claims.csv`` (the verdict of each paper claim and further finding, with its evidence) and
+``results/papers/<paper>/tables/*.csv`` (a paper's tables, the arena's leaderboard and masking checks among
+them). Model ids are ``method/variant`` strings (``reference/pretrained`` is the pretrained reference). Called
+without an experiment, a loader concatenates every experiment's table (each row names its experiment). A missing
+file raises :class:`FileNotFoundError` naming it and the run's folder.
 """
 
 from __future__ import annotations
@@ -82,6 +83,21 @@ class Run:
     def robustness(self, experiment: str | None = None) -> pd.DataFrame:
         """White-box metrics per model: columns experiment, fold, model, metric, layer, value."""
         return self._per_experiment(layout.ROBUSTNESS, experiment)
+
+    def worstcase(self, experiment: str | None = None) -> pd.DataFrame:
+        """Per-sample worst case per threat model: columns experiment, fold, target, norm, epsilon, n, robust,
+        accuracy, attacks, attackers, mask (hex of ``np.packbits``; :func:`advreg.evaluation.worstcase.decode_mask`)."""
+        from advreg.evaluation import worstcase
+
+        names = [experiment] if experiment is not None else self.experiments()
+        frames = []
+        for name in names:
+            relative = layout.experiment_file(layout.WORSTCASE, name)
+            self._read(relative)  # a missing file: the same error as every table's
+            frames.append(worstcase.read(self.path(relative)))
+        if not frames:
+            raise FileNotFoundError(f"{self.root / 'results'}: no experiment's tables (is the run finished?)")
+        return pd.concat(frames, ignore_index=True)
 
     def histories(self, experiment: str | None = None) -> pd.DataFrame:
         """Per-epoch training records: columns experiment, fold, model, epoch, train_loss, val_loss, val_acc, lr."""

@@ -11,6 +11,7 @@ rule assess:
         crosseval=layout.PART_FILES["crosseval"],
         robustness=layout.PART_FILES["robustness"],
         examples=layout.PART_FILES["examples"],
+        worstcase=layout.PART_FILES["worstcase"],
     log:
         "logs/{experiment}/fold{fold}/assess/part{part}.log",
     benchmark:
@@ -38,5 +39,6 @@ use rule assess as assess_drop_sets with:
         crosseval=layout.PART_FILES["crosseval"],
         robustness=layout.PART_FILES["robustness"],
         examples=layout.PART_FILES["examples"],
+        worstcase=layout.PART_FILES["worstcase"],
     wildcard_constraints:
         experiment=alternatives([e.name for e in PLAN if not e.evaluation.keep_adversarial]) or "(?!)",

@@ -150,7 +150,7 @@ def experiment_timings(experiment):
 def summary_inputs(wildcards):
     parts = experiment_parts(wildcards.experiment)
     return (
-        [p[what] for p in parts for what in ("crosseval", "robustness", "examples")]
+        [p[what] for p in parts for what in ("crosseval", "robustness", "examples", "worstcase")]
         + list(experiment_histories(wildcards.experiment))
         + list(experiment_timings(wildcards.experiment))
     )

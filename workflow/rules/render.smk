@@ -27,6 +27,13 @@ rule summarise_experiment:
             labels={"kind": "data (CSV, download)", "item": "training histories (tidy)"},
         ),
         examples=layout.EXAMPLES,
+        worstcase=report(
+            layout.WORSTCASE,
+            caption="../../report/captions/worstcase.rst",
+            category=report_labels.EXPERIMENTS,
+            subcategory="{experiment}",
+            labels={"kind": "data (CSV, download)", "item": "per-sample worst case per threat model (tidy)"},
+        ),
         timings=report(
             layout.TIMINGS,
             caption="../../report/captions/timings.rst",

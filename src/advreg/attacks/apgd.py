@@ -1,6 +1,7 @@
-"""``apgd_ce``, ``apgd_t`` and ``autoattack``: Auto-PGD (L-infinity) of Croce & Hein (2020), "Reliable
+"""``apgd_ce`` and ``apgd_t``: Auto-PGD (L-infinity) of Croce & Hein (2020), "Reliable
 evaluation of adversarial robustness with an ensemble of diverse parameter-free attacks" (ICML), sec. 3
-(Algorithm 1), sec. 4 (the DLR losses, eq. 5 targeted) and sec. 5 (the AutoAttack ensemble).
+(Algorithm 1) and sec. 4 (the DLR losses, eq. 5 targeted); the AutoAttack ensemble (sec. 5) that runs them is
+:mod:`advreg.attacks.autoattack`.
 
 Algorithm 1, vectorised over samples (every sample has its own step size and checkpoint decisions), with
 P the projection onto the eps ball around x intersected with the [0, 1] box (when ``clip``):
@@ -27,7 +28,7 @@ The artifact is the per-budget float16 ``delta`` of :class:`advreg.attacks.pgd.P
 
 Cost per budget, in forward+backward passes over the attacked samples: apgd_ce ``restarts * (n_iter + 1)``;
 apgd_t up to ``n_target_classes * restarts * (n_iter + 1)`` (runs after the first cover only the samples not
-yet fooled); autoattack = apgd_ce + apgd_t on the samples apgd_ce left. Each run adds one forward pass to
+yet fooled). Each run adds one forward pass to
 judge its points as stored. The targeted DLR loss needs K >= 4 classes; with 2 or 3 classes apgd_t uses
 the targeted cross-entropy instead (see :func:`targeted_loss`).
 """
@@ -141,7 +142,7 @@ class Budget:
 
 
 class _APGDBase(PerBudgetAttack):
-    uses_targets = False  # whether the attack needs the ranked target classes (apgd_t, autoattack)
+    uses_targets = False  # whether the attack needs the ranked target classes (apgd_t)
 
     # -- Algorithm 1 ------------------------------------------------------------------------------------
 
@@ -272,7 +273,9 @@ class _APGDBase(PerBudgetAttack):
             out[:, e] = budget.kept.delta.to(torch.float16)
         return {"delta": out}
 
-    def budget_runs(self, b: Budget) -> None:
+    def budget_runs(self, b: Budget, first_covers_all: bool = True) -> None:
+        """The attack's runs at budget ``b``, offered to ``b.kept``; the first on every point if
+        ``first_covers_all`` (else only on those not yet fooled: a later stage of AutoAttack)."""
         raise NotImplementedError
 
 
@@ -281,8 +284,8 @@ class APGDCE(_APGDBase):
 
     spec = ATTACKS["apgd_ce"]
 
-    def budget_runs(self, b: Budget) -> None:
-        self.ce_runs(b, first_covers_all=True)
+    def budget_runs(self, b: Budget, first_covers_all: bool = True) -> None:
+        self.ce_runs(b, first_covers_all)
 
 
 class APGDT(_APGDBase):
@@ -294,24 +297,5 @@ class APGDT(_APGDBase):
     spec = ATTACKS["apgd_t"]
     uses_targets = True
 
-    def budget_runs(self, b: Budget) -> None:
-        self.targeted_runs(b, first_covers_all=True)
-
-
-class AutoAttackStyle(_APGDBase):
-    """The AutoAttack "standard" protocol (Croce & Hein 2020, sec. 5) minus FAB-T and Square: at each budget,
-    APGD-CE on every sample, then APGD-T only on the samples the attacker still classifies correctly; each
-    sample keeps the first successful perturbation (else the highest-cross-entropy one).
-
-    FAB-T and Square are not run, so the robust accuracy can be
-    higher than full AutoAttack's. Both stages see the same random stream as when run alone (same derived
-    seeds) and every run treats samples independently, so per sample this is the union of ``apgd_ce`` and
-    ``apgd_t`` with the same parameters and generator: its accuracy is at most the smaller of theirs.
-    """
-
-    spec = ATTACKS["autoattack"]
-    uses_targets = True
-
-    def budget_runs(self, b: Budget) -> None:
-        self.ce_runs(b, first_covers_all=True)
-        self.targeted_runs(b, first_covers_all=False)
+    def budget_runs(self, b: Budget, first_covers_all: bool = True) -> None:
+        self.targeted_runs(b, first_covers_all)

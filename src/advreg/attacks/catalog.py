@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from advreg.params import Params, Registry, Spec, param
+from advreg.params import ConfigError, Params, Registry, Spec, param
 
 NORMS = ("linf", "l2", "sigma")  # what epsilon measures: L-inf budget, L2 budget, Gaussian noise std
 
@@ -105,6 +105,76 @@ class SquareParams(Params):
     clip: bool = param(True, "keep adversarial inputs in the [0, 1] pixel box")
 
 
+@dataclass(frozen=True)
+class FABParams(Params):
+    n_iter: int = param(100, "iterations of FAB's Algorithm 1 per run (AutoAttack: 100)", ge=1)
+    n_target_classes: int = param(9, "target classes tried, highest clean logits first (at most K - 1 used)", ge=1)
+    restarts: int = param(
+        1, "runs per target class: the first from x, later ones from a random point at L-inf distance eps / 2", ge=1
+    )
+    eta: float = param(1.05, "overshoot: the step goes eta times the distance to the linearised boundary", ge=1)
+    beta: float = param(0.9, "backward step: after a success the iterate moves to x + beta (x_adv - x)", gt=0, lt=1)
+    alpha_max: float = param(0.1, "largest weight of the step from the original point (the biased step)", ge=0, le=1)
+    clip: bool = param(True, "keep adversarial inputs in the [0, 1] pixel box (FAB's projection includes the box)")
+
+
+AUTOATTACK_COMPONENTS = ("apgd_ce", "apgd_t", "fab_t", "square")  # the standard version, in AutoAttack's order
+# Croce & Hein (2020), AutoAttack version='standard' (L-inf): every count and setting each component runs with.
+AUTOATTACK_STANDARD = {
+    "n_iter": 100,
+    "n_target_classes": 9,
+    "restarts": 1,
+    "rho": 0.75,
+    "alpha": 0.75,
+    "random_start": True,
+    "eta": 1.05,
+    "beta": 0.9,
+    "alpha_max": 0.1,
+    "n_queries": 5000,
+    "p_init": 0.8,
+    "clip": True,
+}
+
+
+@dataclass(frozen=True)
+class AutoAttackParams(APGDTParams):
+    """AutoAttack (Croce & Hein 2020, sec. 5). ``version: standard`` runs APGD-CE, APGD-T, FAB-T and Square with
+    AutoAttack's settings (the counts here must then keep their standard values); ``custom`` runs ``components``
+    with the counts given: ``n_iter``, ``n_target_classes`` and ``restarts`` apply to APGD and FAB-T alike."""
+
+    version: Literal["standard", "custom"] = param(
+        "custom", "standard: APGD-CE, APGD-T, FAB-T, Square at AutoAttack's settings; custom: the components below"
+    )
+    components: tuple[Literal["apgd_ce", "apgd_t", "fab_t", "square"], ...] = param(
+        ("apgd_ce", "apgd_t"),
+        "custom: the attacks run, in this order, each only on the points the earlier ones left robust",
+        min_items=1,
+    )
+    eta: float = param(1.05, "FAB-T: overshoot past the linearised boundary", ge=1)
+    beta: float = param(0.9, "FAB-T: backward step after a success", gt=0, lt=1)
+    alpha_max: float = param(0.1, "FAB-T: largest weight of the biased step", ge=0, le=1)
+    n_queries: int = param(5000, "Square: queries per sample and budget, the init included", ge=1)
+    p_init: float = param(0.8, "Square: initial fraction of the pixels a square covers", gt=0, le=1)
+    draws: int = param(8, "Square: proposals drawn per query (see the square attack)", ge=1)
+
+    def check(self, where: str) -> None:
+        if len(set(self.components)) != len(self.components):
+            raise ConfigError(f"{where}.components: each attack at most once, got {list(self.components)}")
+        if self.version != "standard":
+            return
+        if self.components not in (("apgd_ce", "apgd_t"), AUTOATTACK_COMPONENTS):
+            raise ConfigError(
+                f"{where}.components: version 'standard' runs {list(AUTOATTACK_COMPONENTS)}; got "
+                f"{list(self.components)} (use version: custom to choose the components)"
+            )
+        for key, value in AUTOATTACK_STANDARD.items():
+            if getattr(self, key) != value:
+                raise ConfigError(
+                    f"{where}.{key}: version 'standard' fixes {key} = {value!r}, got {getattr(self, key)!r} "
+                    f"(use version: custom to change it)"
+                )
+
+
 ATTACKS: Registry[AttackSpec] = Registry(
     "attack",
     attack(
@@ -151,11 +221,19 @@ ATTACKS: Registry[AttackSpec] = Registry(
         "gradient-free L-inf random search on the margin loss (Square Attack, Andriushchenko et al. 2020)",
     ),
     attack(
-        "autoattack",
-        APGDTParams,
-        "apgd",
-        "AutoAttackStyle",
+        "fab_t",
+        FABParams,
+        "fab",
+        "FABT",
         "linf",
-        "APGD-CE then APGD-T (AutoAttack without FAB-T and Square)",
+        "targeted L-inf Fast Adaptive Boundary attack, FAB-T (Croce & Hein 2020, as AutoAttack runs it)",
+    ),
+    attack(
+        "autoattack",
+        AutoAttackParams,
+        "autoattack",
+        "AutoAttack",
+        "linf",
+        "AutoAttack (Croce & Hein 2020): standard = APGD-CE, APGD-T, FAB-T, Square; custom = the chosen components",
     ),
 )

@@ -1,7 +1,7 @@
 """What an attack of an experiment ran, in words, from its configured parameters (torch-free).
 
 Reports label every column by what ran (issue 24, "honest labels"): an iterative attack states its steps and
-restarts, and an attack with a published standard configuration (AutoAttack, Auto-PGD: Croce & Hein 2020, ICML,
+restarts, and an attack with a published standard configuration (AutoAttack, Auto-PGD, FAB-T: Croce & Hein 2020, ICML,
 sec. 5 and their ``version='standard'``; Square: Andriushchenko et al. 2020, as AutoAttack runs it; DeepFool:
 Moosavi-Dezfooli et al. 2016, 50 iterations) says ``custom`` and how it differs whenever it is not that
 configuration. One function, :func:`describe`, builds the text; the arena's leaderboard columns and captions use
@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from advreg.attacks.catalog import ATTACKS
+from advreg.attacks.catalog import ATTACKS, AUTOATTACK_COMPONENTS, AUTOATTACK_STANDARD
 
 # Croce & Hein (2020), AutoAttack version 'standard' (L-inf): APGD-CE (100 iterations, 1 restart), APGD-T
-# (9 target classes, 100 iterations, 1 restart), FAB-T (9 target classes), Square (5000 queries).
-AUTOATTACK_STANDARD = {"n_iter": 100, "n_target_classes": 9, "restarts": 1}
+# (9 target classes, 100 iterations, 1 restart), FAB-T (9 target classes), Square (5000 queries); the full list of
+# settings is AUTOATTACK_STANDARD (version 'standard' refuses any other value; custom with all four components
+# at those settings is labelled standard too).
+COMPONENT_NAMES = {"apgd_ce": "APGD-CE", "apgd_t": "APGD-T", "fab_t": "FAB-T", "square": "Square"}
 APGD_STANDARD = {"n_iter": 100, "restarts": 1}
 DEEPFOOL_STANDARD = {"max_iter": 50}
 SQUARE_STANDARD = {"n_queries": 5000, "p_init": 0.8}  # AutoAttack's Square (Andriushchenko et al. 2020)
@@ -34,13 +36,27 @@ def _custom(params: Mapping[str, Any], standard: Mapping[str, Any]) -> bool:
 
 
 def _autoattack(p: Mapping[str, Any]) -> tuple[str, set[str]]:
-    used = {"n_iter", "n_target_classes", "restarts", "version"}
-    if p.get("version") == "standard":  # the full ensemble, where the implementation offers it (issue 24 item 1)
-        return "standard: APGD-CE, APGD-T 9 targets, FAB-T 9 targets, Square 5000 queries; 100 iterations", used
-    runs = f"APGD-CE, APGD-T {_plural(p['n_target_classes'], 'target')}, {_plural(p['n_iter'], 'iteration')}"
-    if p.get("restarts", 1) != 1:
-        runs += f", {_plural(p['restarts'], 'restart')}"
-    return f"custom: {runs}; no FAB-T, no Square", used
+    """'standard', or 'custom: ' + the components run (targets, queries), the iterations and restarts of the
+    APGD / FAB stages, and '; no X' for each standard component left out."""
+    used = {"n_iter", "n_target_classes", "restarts", "version", "components", "n_queries"}
+    same = all(p.get(key) == value for key, value in AUTOATTACK_STANDARD.items())
+    if p.get("version") == "standard" or (tuple(p["components"]) == AUTOATTACK_COMPONENTS and same):
+        return "standard", used
+    components = list(p["components"])
+    runs = []
+    for name in components:
+        text = COMPONENT_NAMES[name]
+        if name in ("apgd_t", "fab_t"):
+            text += f" {_plural(p['n_target_classes'], 'target')}"
+        if name == "square":
+            text += " " + _plural(p["n_queries"], "query").replace("querys", "queries")
+        runs.append(text)
+    if {"apgd_ce", "apgd_t", "fab_t"} & set(components):
+        runs.append(_plural(p["n_iter"], "iteration"))
+        if p.get("restarts", 1) != 1:
+            runs.append(_plural(p["restarts"], "restart"))
+    missing = ", ".join(f"no {COMPONENT_NAMES[name]}" for name in AUTOATTACK_COMPONENTS if name not in components)
+    return f"custom: {', '.join(runs)}" + (f"; {missing}" if missing else ""), used
 
 
 def _apgd(p: Mapping[str, Any], targeted: bool) -> tuple[str, set[str]]:
@@ -85,15 +101,15 @@ def _defaults(attack: str) -> dict[str, Any]:
 def describe(attack: str, params: Mapping[str, Any] | None) -> str:
     """What the registered ``attack`` run with ``params`` (the experiment's, defaults filled in) does, for a
     column name: '' for a one-step attack at its defaults (FGSM, grad_l2, sign_l2, LWA alpha, AGN); the steps and
-    restarts of PGD; 'custom: ...' for AutoAttack, Auto-PGD or DeepFool away from their published standard
-    configuration; then any other parameter set away from its default (``clip`` excepted: the protocol table
-    states it), e.g. ``"5 steps, 1 restart"`` or ``"custom: APGD-CE, APGD-T 2 targets, 5 iterations; no FAB-T,
-    no Square"``."""
+    restarts of PGD; 'standard' for AutoAttack's standard version; 'custom: ...' for AutoAttack, Auto-PGD, FAB-T
+    or DeepFool away from their published standard configuration; then any other parameter set away from its
+    default (``clip`` excepted: the protocol table states it), e.g. ``"5 steps, 1 restart"``, ``"standard"`` or
+    ``"custom: APGD-CE, APGD-T 2 targets, 5 iterations; no FAB-T, no Square"``."""
     p = {**_defaults(attack), **dict(params or {})}
     if attack == "autoattack":
         text, used = _autoattack(p)
-    elif attack in ("apgd_ce", "apgd_t"):
-        text, used = _apgd(p, attack == "apgd_t")
+    elif attack in ("apgd_ce", "apgd_t", "fab_t"):
+        text, used = _apgd(p, attack != "apgd_ce")
     elif attack in ("pgd_linf", "pgd_l2"):
         text, used = _pgd(p)
     elif attack == "deepfool":

@@ -49,6 +49,7 @@ import torch
 from torch import Tensor, nn
 
 from advreg.attacks import ATTACKS
+from advreg.attacks.apgd import Budget
 from advreg.attacks.base import DEFAULT_BATCH_SIZE
 from advreg.attacks.pgd import (
     PerBudgetAttack,
@@ -106,20 +107,30 @@ class Square(PerBudgetAttack):
     spec = ATTACKS["square"]
 
     def search(
-        self, model: nn.Module, x: Tensor, y: Tensor, eps: float, generator: torch.Generator, batch_size: int
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        eps: float,
+        generator: torch.Generator,
+        batch_size: int,
+        active: Tensor | None = None,
     ) -> Tensor:
-        """The signs (N, C, H, W) of the kept perturbation at budget ``eps``; zero rows for points not attacked."""
+        """The signs (N, C, H, W) of the kept perturbation at budget ``eps``; zero rows for points not attacked
+        (misclassified when clean, or outside ``active`` (N,) bool when given: AutoAttack's later stages). The
+        random draws cover all N points whatever ``active``, so an attacked point's search does not depend on it."""
         n, c, height, width = x.shape
         draws = self.params.draws
         up, down = self.realise(torch.full_like(x, eps), x, eps), self.realise(torch.full_like(x, -eps), x, eps)
         stripes = torch.randint(0, 2, (n, c, 1, width), generator=generator).to(torch.bool)
         plus = stripes.expand(n, c, height, width).to(x.device).contiguous()
         loss = torch.empty(n, dtype=x.dtype, device=x.device)
+        active = torch.ones(n, dtype=torch.bool, device=x.device) if active is None else active
         attacked = torch.zeros(n, dtype=torch.bool, device=x.device)
         with torch.no_grad():
             for part in batches(torch.arange(n, device=x.device), batch_size):
                 clean = model(self.realise(torch.zeros_like(x[part]), x[part], eps))
-                attacked[part] = clean.argmax(1) == y[part]
+                attacked[part] = (clean.argmax(1) == y[part]) & active[part]
                 loss[part] = margin(model(torch.where(plus[part], up[part], down[part])), y[part])
             # the samples still searched (margin >= 0: possibly classified correctly), compacted so that every
             # batch is a slice; written back to plus / loss when some succeed, and at the end
@@ -148,6 +159,16 @@ class Square(PerBudgetAttack):
             plus[index], loss[index] = state[0], state[1]
         signs = plus.to(x.dtype) * 2 - 1
         return torch.where(attacked.reshape(-1, 1, 1, 1), signs, torch.zeros_like(signs))
+
+    def budget_runs(self, b: Budget, first_covers_all: bool) -> None:
+        """Square at budget ``b`` as a stage of AutoAttack: on every point (``first_covers_all``) or on those
+        ``b.kept`` has not fooled, offered to ``b.kept``; same random stream as the attack run alone."""
+        active = torch.ones_like(b.kept.fooled) if first_covers_all else ~b.kept.fooled
+        if not active.any():
+            return
+        signs = self.search(b.model, b.x, b.y, b.eps, run_generator(b.seed, "square", b.index), b.batch_size, active)
+        for part in batches(active.nonzero().flatten(), b.batch_size):
+            b.kept.offer(part, b.x[part] + b.eps * signs[part])
 
     @staticmethod
     def proposal(plus: Tensor, rows: Tensor, cols: Tensor, rho: Tensor, side: int) -> Tensor:

@@ -12,7 +12,7 @@ same for every target of a set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 import torch
@@ -32,12 +32,15 @@ def cross_evaluate(
     attacker: str,
     batch_size: int = 1000,
     clean_ok: Mapping[str, torch.Tensor] | None = None,
+    per_point: MutableMapping[tuple[str, int], torch.Tensor] | None = None,
 ) -> list[dict[str, Any]]:
     """One tidy row per (target, epsilon).
 
     ``x``/``y`` are the clean test inputs the artifact was crafted on; ``targets`` maps model ids
     (``"method/variant"``) to models in eval mode on the same device as ``x``. ``clean_ok`` (target -> (N,)
-    bool, clean predictions correct) may be passed when already known.
+    bool, clean predictions correct) may be passed when already known. ``per_point``, when given, receives per
+    (target, budget index) the (N,) bool of correct predictions (for the per-sample worst case,
+    :mod:`advreg.evaluation.worstcase`); the rows are the same either way.
     """
     n = x.shape[0]
     if clean_ok is None:
@@ -47,6 +50,7 @@ def cross_evaluate(
         correct = {name: 0 for name in targets}
         fooled = {name: 0 for name in targets}
         l2_sum = linf_sum = 0.0
+        points: dict[str, list[torch.Tensor]] = {name: [] for name in targets}
         for start in range(0, n, batch_size):
             stop = start + batch_size
             part = {k: v[start:stop] for k, v in artifact.items()}
@@ -59,7 +63,11 @@ def cross_evaluate(
                 ok = clean_ok[name][start:stop] if unperturbed else model(adv).argmax(1) == y[start:stop]
                 correct[name] += ok.sum().item()
                 fooled[name] += (clean_ok[name][start:stop] & ~ok).sum().item()
+                if per_point is not None:
+                    points[name].append(ok)
         for name in targets:
+            if per_point is not None:
+                per_point[(name, index)] = torch.cat(points[name]) if points[name] else clean_ok[name][:0]
             clean_correct = int(clean_ok[name].sum().item())
             rows.append(
                 {

@@ -5,16 +5,20 @@ experiment fine-tunes every method from one pretrained reference for the same nu
 budget), on the same data and architecture, and attacks every model with every attack, white-box and
 transferred from every other model. This module turns its results into:
 
-- ``tables/leaderboard.csv`` / ``.md``: per model its optimiser steps and the clean accuracy, per threat model
+- ``tables/leaderboard.csv`` / ``.md``: per model its optimiser steps and the clean accuracy; per threat model
+  (norm and budget of the block's ``columns``) the per-sample worst case, robust accuracy as RobustBench defines it
+  (a point counts only if no attack of that norm and budget fools it, white-box or transferred; worstcase.csv,
+  :mod:`advreg.evaluation.worstcase`), e.g. ``L-inf 0.1 worst case (5 attacks)``; beside it per attack column
   (``columns``: attack and budget, named with what the attack ran: :func:`advreg.attacks.describe.describe`, e.g.
   ``pgd_linf linf 0.1 (5 steps, 1 restart)``) the white-box accuracy, the worst accuracy over transfer from every
-  other model and their minimum (the worst case, which is ranked), ``rho_2`` and ``rho_inf`` (DeepFool, FGS
-  bisection; robustness.csv), a rank per ranked column (1 = best) and the mean rank over the robustness columns
-  (threat models and rho; clean accuracy is ranked but not averaged in, so a model is not rewarded for being
-  undefended), sorted by it; and the gradient-masking checks failed by each model (:mod:`advreg.papers.masking`),
-  also in ``tables/masking.csv`` / ``.md``.
-- ``figures/robust_vs_clean.png``: worst-case accuracy under the headline threat model against clean accuracy,
-  one labelled point per method, flagged models drawn hollow.
+  other model and their minimum; ``rho_2`` and ``rho_inf`` (DeepFool, FGS bisection; robustness.csv), a rank per
+  ranked column (1 = best) and the mean rank over one column per threat model (each worst case, AGN's own column,
+  rho; clean accuracy and the per-attack columns a worst case covers are ranked but not averaged in, so a model is
+  not rewarded for being undefended and a norm run by many attacks weighs once), sorted by it; and the
+  gradient-masking checks failed by each model (:mod:`advreg.papers.masking`), also in ``tables/masking.csv`` /
+  ``.md``.
+- ``figures/robust_vs_clean.png``: accuracy under the headline threat model (the worst case at the norm and budget
+  of the block's ``headline``) against clean accuracy, one labelled point per method, flagged models drawn hollow.
 - ``claims.md``: further findings (kind "further finding": these are this project's questions, not a paper's).
 
 Folds are averaged. Config block: :class:`advreg.papers.catalog.ArenaPaper`.
@@ -34,6 +38,7 @@ import pandas as pd  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.attacks.describe import describe  # noqa: E402
+from advreg.evaluation import worstcase  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.papers import masking  # noqa: E402
 from advreg.papers.catalog import ArenaPaper  # noqa: E402
@@ -165,6 +170,38 @@ def run_columns(frame: pd.DataFrame, params: ArenaPaper) -> list[tuple[str, floa
     ]
 
 
+NORM_NAMES = {"linf": "L-inf", "l2": "L2"}
+
+
+def worst_case_columns(
+    frame: pd.DataFrame, worst: pd.DataFrame | None, params: ArenaPaper, norms: Mapping[str, str]
+) -> dict[tuple[str, float], dict[str, Any]]:
+    """Per threat model (norm, budget) of the block's columns this arena runs, in their order, that ``worst``
+    (worstcase.csv, :mod:`advreg.evaluation.worstcase`) holds: its column ``name`` ("L-inf 0.1 worst case (5
+    attacks)"), per target the per-sample worst-case ``accuracy`` (folds averaged) and the ``attacks`` and
+    ``attackers`` that entered it."""
+    out: dict[tuple[str, float], dict[str, Any]] = {}
+    if worst is None or worst.empty:
+        return out
+    for attack, eps in run_columns(frame, params):
+        norm = norms.get(attack, "")
+        if any(n == norm and abs(e - eps) < 1e-9 for n, e in out):
+            continue
+        part = worst[(worst["norm"] == norm) & _close(worst["epsilon"], eps)]
+        if part.empty:
+            continue
+        attacks = sorted({a for text in part["attacks"].dropna() for a in str(text).split(";") if a})
+        attackers = sorted({a for text in part["attackers"].dropna() for a in str(text).split(";") if a})
+        count = f"{len(attacks)} attack{'s' if len(attacks) != 1 else ''}"
+        out[(norm, eps)] = {
+            "name": f"{NORM_NAMES.get(norm, norm)} {eps:g} worst case ({count})",
+            "accuracy": part.groupby("target")["accuracy"].mean(),
+            "attacks": attacks,
+            "attackers": attackers,
+        }
+    return out
+
+
 def column_name(attack: str, eps: float, norm: str, note: str = "") -> str:
     """A threat model's column: attack label, norm, budget and, in parentheses, what the attack ran (``note``)."""
     name = f"{attack} {norm} {eps:g}" if norm else f"{attack} {eps:g}"
@@ -193,11 +230,17 @@ def leaderboard(
     checks: pd.DataFrame | None = None,
     notes: Mapping[str, str] | None = None,
     steps: pd.Series | None = None,
+    worst: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per model (percentages, rho as is): optimiser steps (when ``steps`` holds them), clean, per threat
-    model white-box / transfer / worst case (named with ``notes``: attack label -> what it ran), rho, ranks (1 =
-    best; ties share the best rank) and the mean rank over the robustness columns, sorted by it; the failed masking
-    checks in ``masking``."""
+    model (norm, budget) the per-sample worst case over every attack of it (``worst``: worstcase.csv;
+    :func:`worst_case_columns`), beside it per attack column white-box / transfer / their minimum (named with
+    ``notes``: attack label -> what it ran), rho, ranks (1 = best; ties share the best rank) and the mean rank,
+    sorted by it; the failed masking checks in ``masking``.
+
+    The mean rank takes one column per threat model: its worst case, and an attack's own column only where no
+    worst case covers it (AGN's sigma, an attack with ``clip: false``, or no ``worst``); rho_2 and rho_inf too.
+    The per-attack columns are ranked but not averaged in, so a norm run by many attacks does not weigh more."""
     norms, notes = norms or {}, notes or {}
     exclude = set(params.exclude)
     clean = clean_accuracy(frame, params.clean_attack)
@@ -209,7 +252,14 @@ def leaderboard(
     table["clean"] = clean.reindex(models) * 100
     ranked = ["clean"]
     robust = []
+    threats = worst_case_columns(frame, worst, params, norms)
     for attack, eps in run_columns(frame, params):
+        key = next(((n, e) for n, e in threats if n == norms.get(attack, "") and abs(e - eps) < 1e-9), None)
+        if key is not None and threats[key]["name"] not in table:
+            threat = threats[key]["name"]
+            table[threat] = threats[key]["accuracy"].reindex(models) * 100
+            ranked.append(threat)
+            robust.append(threat)
         name = column_name(attack, eps, norms.get(attack, ""), notes.get(attack, ""))
         acc = threat_accuracy(frame, attack, eps).reindex(models)
         table[f"{name} white-box"] = acc["white_box"] * 100
@@ -217,7 +267,8 @@ def leaderboard(
         table[f"{name} transfer from"] = acc["transfer_from"].map(lambda m: label(m) if isinstance(m, str) else "")
         table[name] = acc["worst"] * 100
         ranked.append(name)
-        robust.append(name)
+        if key is None or attack not in threats[key]["attacks"]:  # e.g. AGN, or an attack outside the pixel box
+            robust.append(name)
     for name in params.rho_metrics:
         metric = rho(robustness, name)
         if not metric.empty:
@@ -247,14 +298,35 @@ ONE_STEP = {"agn": "one Gaussian noise draw", "deepfool": "standard: 50 iteratio
 
 
 def protocol_table(
-    frame: pd.DataFrame, params: ArenaPaper, attacks: Mapping[str, Mapping[str, Any]], notes: Mapping[str, str]
+    frame: pd.DataFrame,
+    params: ArenaPaper,
+    attacks: Mapping[str, Mapping[str, Any]],
+    notes: Mapping[str, str],
+    threats: Mapping[tuple[str, float], Mapping[str, Any]] | None = None,
 ) -> str:
     """The leaderboard's threat models as they ran (markdown): per column the registered attack, norm, budget,
-    what ran (``notes``, the text of the column names) and whether inputs stay in the [0, 1] pixel box."""
+    what ran (``notes``, the text of the column names) and whether inputs stay in the [0, 1] pixel box; before a
+    threat model's first attack column its per-sample worst case (``threats``: :func:`worst_case_columns`), with
+    the attacks and the number of attackers that entered it."""
     rows = []
+    shown: set[str] = set()
     for attack, eps in run_columns(frame, params):
         spec = attacks.get(attack, {})
         norm, note = str(spec.get("norm", "")), notes.get(attack, "")
+        threat = next((t for (n, e), t in (threats or {}).items() if n == norm and abs(e - eps) < 1e-9), None)
+        if threat is not None and threat["name"] not in shown:
+            shown.add(threat["name"])
+            rows.append(
+                {
+                    "column": threat["name"],
+                    "attack": "per-sample worst case",
+                    "norm": norm,
+                    "budget": f"{eps:g}",
+                    "what ran": f"a point counts if correct clean and under each of {', '.join(threat['attacks'])}, "
+                    f"white-box and transferred from {len(threat['attackers'])} models",
+                    "pixel box": "clipped",
+                }
+            )
         clip = (spec.get("params") or {}).get("clip")
         rows.append(
             {
@@ -340,14 +412,19 @@ def write_leaderboard(
         f"# Cross-paper arena: leaderboard ({dataset}, {arch})\n\n"
         "Every model fine-tuned from the same reference for the same number of epochs (the shared budget; "
         "'Training' below says how many updates that is). "
-        "Accuracy (%) per threat model (attack, norm, budget; in parentheses what the attack ran, where it is "
-        "iterative or not its standard configuration) is the worst case of the white-box attack and the "
-        "strongest transfer from every other model (both in leaderboard.csv); "
+        "'worst case' columns: robust accuracy (%) per threat model (norm, budget) as RobustBench defines it, the "
+        "test points classified correctly when clean and under every attack of that norm and budget, white-box "
+        "and transferred from every model (the protocol table lists the attacks; results/<experiment>/"
+        "worstcase.csv the points). Beside them, per attack (attack, norm, budget; in parentheses what the attack "
+        "ran, where it is iterative or not its standard configuration) the lower of its white-box accuracy and "
+        "its strongest transfer from every other model (both in leaderboard.csv); "
         "rho_2 is DeepFool's mean ||r||_2 / ||x||_2 (DeepDefense eq. 7), rho_inf the FGS budget misclassifying 50% "
         "relative to ||x||_inf (eq. 8). "
-        "Ranks: 1 = best, ties share the best rank; the mean rank averages the robustness columns (not clean "
-        "accuracy). 'masking' lists the failed gradient-masking checks (tables/masking*.md): a flagged model's "
-        "robust accuracies overstate its robustness.\n\n"
+        "Ranks: 1 = best, ties share the best rank; the mean rank averages one column per threat model (each "
+        "worst case; an attack's own column only where no worst case covers it, e.g. Gaussian noise) and rho_2, "
+        "rho_inf: not clean accuracy, nor the per-attack columns a worst case covers. 'masking' lists the failed "
+        "gradient-masking checks (tables/masking*.md): a flagged model's robust accuracies overstate its "
+        "robustness.\n\n"
     )
     if protocol:
         note += protocol.rstrip() + "\n\n"
@@ -505,13 +582,17 @@ def render(
             log(f"arena {name}: timings.csv holds no optimiser step count (older results): no 'optimiser steps'")
         checks = masking_checks(frame, params)
         checks = checks[~checks["target"].isin(params.exclude)].reset_index(drop=True)
-        table = leaderboard(frame, robustness, params, norms, checks, notes, steps)
+        worst = worstcase.read(files["worstcase"]) if files.get("worstcase") else None
+        if worst is None:
+            log(f"arena {name}: no worstcase.csv: no per-sample worst case; every attack column enters the mean rank")
+        threats = worst_case_columns(frame, worst, params, norms)
+        table = leaderboard(frame, robustness, params, norms, checks, notes, steps, worst)
         log(f"arena {name}: {len(table)} models; flagged: {int((table['masking'] != '').sum())}")
         protocol = "\n\n".join(
             text
             for text in (
                 training_note(summary.get("training", {}), table["model"].tolist(), not steps.empty),
-                protocol_table(frame, params, attacks, notes),
+                protocol_table(frame, params, attacks, notes, threats),
             )
             if text
         )
@@ -523,7 +604,16 @@ def render(
         if not chosen:
             raise ValueError(f"arena {name}: its results hold none of the headline threat models {params.headline}")
         attack, eps = chosen[0]
-        headline = column_name(attack, eps, norms.get(attack, ""), notes.get(attack, ""))
+        threat = next(
+            (
+                t
+                for (n, e), t in threats.items()
+                if n == norms.get(attack) and abs(e - eps) < 1e-9 and attack in t["attacks"]
+            ),
+            None,
+        )
+        # the worst case of the headline attack's norm and budget; the attack's own column only without one
+        headline = threat["name"] if threat else column_name(attack, eps, norms.get(attack, ""), notes.get(attack, ""))
         figure_robust_vs_clean(
             table,
             headline,

@@ -2,8 +2,9 @@
 
 For every model of the part: its white-box robustness metrics; for every model of the part that is an
 attacker: every attack's adversarial set of the test split, stored compactly, and the cross-evaluation of
-every target model of the fold on it at every budget. One process does all of it, so torch is imported and
-the models and data are loaded once (see README, "What reruns when").
+every target model of the fold on it at every budget; per target and threat model (norm and budget), the points
+robust to every attack of the part, white-box or transferred (:mod:`advreg.evaluation.worstcase`). One process
+does all of it, so torch is imported and the models and data are loaded once (see README, "What reruns when").
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from advreg.atomic import atomic_write_text
 from advreg.attacks import build_attack
 from advreg.attacks.base import predicted_labels
 from advreg.checkpoints import load_model
+from advreg.evaluation import worstcase
 from advreg.evaluation.crosseval import cross_evaluate
 from advreg.metrics.catalog import RobustnessParams
 from advreg.metrics.robustness import reference_epsilon, robustness_rows
@@ -92,6 +94,7 @@ def assess_part(
     targets = {name: models[name] for name in params["targets"]}
     clean_ok = {name: predicted_labels(model, x, eval_batch) == y for name, model in targets.items()}
     examples = {"clean": to_uint8(x[:COUNT])}
+    worst = worstcase.WorstCase({name: ok.cpu().numpy() for name, ok in clean_ok.items()})
     sets: dict[str, Any] = {}
     crosseval_frames = []
     for attacker in params["attackers"]:
@@ -113,7 +116,14 @@ def assess_part(
                 }
             bar.update()
             bar.set_postfix_str(f"evaluating {attack_name} by {attacker}")
-            rows = cross_evaluate(targets, attack, payload, x, y, epsilons, attacker, eval_batch, clean_ok)
+            threats = [worstcase.threat_model(attack.norm, eps, attack.params.to_dict()) for eps in epsilons]
+            per_point: dict[tuple[str, int], torch.Tensor] | None = {} if any(threats) else None
+            rows = cross_evaluate(
+                targets, attack, payload, x, y, epsilons, attacker, eval_batch, clean_ok, per_point=per_point
+            )
+            for (target, index), ok in (per_point or {}).items():
+                if threats[index] is not None:
+                    worst.add(threats[index], attack_name, attacker, target, ok.cpu().numpy())
             crosseval_frames.append(pd.DataFrame(rows).assign(experiment=experiment, fold=fold, attack=attack_name))
             head = {k: v[:COUNT] for k, v in payload.items()}
             for i, eps in enumerate(epsilons):
@@ -135,6 +145,7 @@ def assess_part(
     write_tidy(outputs["crosseval"], crosseval_frames, CROSSEVAL_KEYS)
     write_tidy(outputs["robustness"], robustness_frames, ROBUSTNESS_KEYS + ["metric", "layer", "value"])
     write_examples(outputs["examples"], examples)
+    worstcase.write(outputs["worstcase"], worst.frame(experiment, fold))
 
 
 def write_tidy(path: str | Path, frames: list[pd.DataFrame], keys: list[str]) -> None:

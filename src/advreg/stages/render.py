@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from advreg.atomic import atomic_write_text
+from advreg.evaluation import worstcase
 from advreg.reporting.examples import read_examples, write_examples
 from advreg.reporting.figures import (
     MAX_ATTACKER_PANELS,
@@ -58,11 +59,13 @@ def summarise_experiment(
     log: Callable[[str], None],
 ) -> None:
     """``parts``: every assessment part's files and its ``fold``; ``norms``: attack -> norm. Examples are kept
-    from fold 0 only."""
+    from fold 0 only; the parts' per-point worst cases are ANDed per fold
+    (:func:`advreg.evaluation.worstcase.combine`)."""
     crosseval = [pd.read_csv(p["crosseval"]) for p in parts]
     robustness = [pd.read_csv(p["robustness"]) for p in parts]
     write_tidy(outputs["crosseval"], crosseval, CROSSEVAL_KEYS)
     write_tidy(outputs["robustness"], robustness, ROBUSTNESS_KEYS + ["metric", "layer", "value"])
+    worstcase.write(outputs["worstcase"], worstcase.combine([worstcase.read(p["worstcase"]) for p in parts]))
     gather_histories(histories, outputs["histories"])
     gather_timings(timings, outputs["timings"])
     fold0 = {}
