@@ -104,6 +104,11 @@ def test_parts_are_anded_per_fold_target_and_threat_model(tmp_path):
     assert row["attacks"] == "fgsm0;fgsm1;pgd_linf" and row["attackers"] == "a/x;b/x"
     with pytest.raises(ValueError, match=r"the parts hold \[2, 9\] points"):
         worstcase.combine([one, part_frame(1, {"t/x": [True, True]}, "b/x")])
+    # every part without a threat model's attack (LWA: unclipped L2 attacks only): a header-only file
+    none = worstcase.combine([worstcase.read(empty), worstcase.read(empty)])
+    assert none.empty and list(none.columns) == worstcase.COLUMNS
+    worstcase.write(tmp_path / "none.csv", none)
+    assert (tmp_path / "none.csv").read_text().strip() == ",".join(worstcase.COLUMNS)
 
 
 def test_files_are_byte_identical_on_rerun(tmp_path):

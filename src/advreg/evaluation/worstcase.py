@@ -114,9 +114,10 @@ def _names(values: Iterable[Any]) -> set[str]:
 def combine(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     """The parts' rows ANDed per (experiment, fold, target, norm, epsilon): a point is robust only if it is robust
     to every part's attackers; attacks and attackers are the union."""
-    frame = pd.concat([f for f in frames if not f.empty], ignore_index=True) if frames else pd.DataFrame()
-    if frame.empty:
+    nonempty = [f for f in frames if not f.empty]
+    if not nonempty:  # no part ran an attack of a threat model (e.g. LWA's unclipped L2 attacks only)
         return pd.DataFrame(columns=COLUMNS)
+    frame = pd.concat(nonempty, ignore_index=True)
     rows = []
     for (experiment, fold, target, norm, epsilon), group in frame.groupby(KEYS, sort=False):
         sizes = set(group["n"].astype(int))
