@@ -222,6 +222,8 @@ def experiment_facts(name):
 def final_outputs():
     outputs = []
     for exp in PLAN:
-        outputs += [layout.experiment_file(p, exp.name) for p in (layout.CROSSEVAL, layout.ROBUSTNESS, layout.FIGURES)]
+        # every summarised file a report item or a paper may name (worstcase: a report item no LWA paper reads)
+        wanted = (layout.CROSSEVAL, layout.ROBUSTNESS, layout.WORSTCASE, layout.FIGURES)
+        outputs += [layout.experiment_file(p, exp.name) for p in wanted]
     outputs += [layout.PAPER.format(paper=name) for name in PLAN.papers]
     return outputs
