@@ -3,7 +3,9 @@ crafting as a multiple of one forward+backward pass over the same inputs.
 
 Uses the trained models under results/ when `make run` has produced them (else untrained models of the
 same architectures), the experiment's test split, and each attack's parameters and budgets from
-config/config.yaml (attacks the config does not list run with their defaults at epsilon 0.1).
+config/config.yaml (attacks the config does not list run with their defaults at epsilon 0.1). FAB-T and Square
+are among them; their speed and robust accuracy beside the reference implementations (torchattacks, the authors'
+autoattack) on the same model and inputs are benchmarks/fab.py and benchmarks/square.py.
 
 Usage: .venv/bin/python benchmarks/attacks.py [--n 1000] [--config config/config.yaml]
        [--experiments deepdefense_fmnist_mlp ...]
