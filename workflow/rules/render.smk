@@ -3,6 +3,7 @@
 # Report items are what a browser shows in the page: PNG figures and HTML tables/claims (src/advreg/reporting/html.py);
 # the CSV/markdown twins stay beside them as plain outputs. Categories: one per paper, "Experiments", "Provenance"
 # and the summary first (src/advreg/reporting/labels.py).
+from advreg.evaluation.threats import has_threat_model
 from advreg.reporting import labels as report_labels
 
 
@@ -27,13 +28,8 @@ rule summarise_experiment:
             labels={"kind": "data (CSV, download)", "item": "training histories (tidy)"},
         ),
         examples=layout.EXAMPLES,
-        worstcase=report(
-            layout.WORSTCASE,
-            caption="../../report/captions/worstcase.rst",
-            category=report_labels.EXPERIMENTS,
-            subcategory="{experiment}",
-            labels={"kind": "data (CSV, download)", "item": "per-sample worst case per threat model (tidy)"},
-        ),
+        # offered as a download by rule report_pages, only where it holds rows (a clipped L-inf or L2 attack ran)
+        worstcase=layout.WORSTCASE,
         timings=report(
             layout.TIMINGS,
             caption="../../report/captions/timings.rst",
@@ -129,6 +125,18 @@ rule report_pages:
             )
             for exp in PLAN
             if exp.robustness.enabled
+        ],
+        # the per-sample worst case, a download only where an attack of a threat model ran (else a bare header)
+        worstcase=[
+            report(
+                layout.experiment_file(layout.WORSTCASE, exp.name),
+                caption="../../report/captions/worstcase.rst",
+                category=report_labels.EXPERIMENTS,
+                subcategory=exp.name,
+                labels={"kind": "data (CSV, download)", "item": "per-sample worst case per threat model (tidy)"},
+            )
+            for exp in PLAN
+            if has_threat_model((a.spec.norm, a.epsilons, a.params.to_dict()) for a in exp.attacks.values())
         ],
     output:
         summary=report(

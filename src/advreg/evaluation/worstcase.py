@@ -24,18 +24,12 @@ import numpy as np
 import pandas as pd
 
 from advreg.atomic import atomic_write_text
+from advreg.evaluation.threats import THREAT_NORMS, threat_model
 
-THREAT_NORMS = ("linf", "l2")
+__all__ = ["COLUMNS", "KEYS", "THREAT_NORMS", "WorstCase", "combine", "read", "threat_model", "write"]
+
 KEYS = ["experiment", "fold", "target", "norm", "epsilon"]
 COLUMNS = [*KEYS, "n", "robust", "accuracy", "attacks", "attackers", "mask"]
-
-
-def threat_model(norm: str, epsilon: float, params: Mapping[str, Any] | None = None) -> tuple[str, float] | None:
-    """The threat model (norm, budget) an attack run at ``epsilon`` belongs to, or None: a norm other than linf/l2,
-    budget 0 (clean), or an attack whose ``params`` say ``clip: false`` (outside the pixel box)."""
-    if norm not in THREAT_NORMS or not float(epsilon) > 0 or not (params or {}).get("clip", True):
-        return None
-    return norm, float(f"{float(epsilon):.10g}")  # one key for budgets written alike in two attacks
 
 
 def encode_mask(mask: np.ndarray) -> str:
