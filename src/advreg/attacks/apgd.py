@@ -121,6 +121,43 @@ def target_ranking(model: nn.Module, x: torch.Tensor, y: torch.Tensor, count: in
     return torch.cat(ranks) if ranks else torch.zeros((0, count), dtype=torch.long, device=x.device)
 
 
+def ranked_targets(name: str, model: nn.Module, x: Tensor, y: Tensor, count: int, batch_size: int) -> Tensor:
+    """(N, min(count, K - 1)): :func:`target_ranking` for at most ``count`` targets, K read from one probe pass
+    (AutoAttack's target ranks, shared by APGD-T and FAB-T; ``name`` is the attack an error names)."""
+    with torch.no_grad():
+        k = check_logits(name, model(x[:1]), 1, min_classes=2)
+    return target_ranking(model, x, y, min(count, k - 1), batch_size)
+
+
+def craft_budgets(
+    attack: PerBudgetAttack,
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    epsilons: Sequence[float],
+    generator: torch.Generator,
+    batch_size: int,
+    target_count: int | None,
+    runs: Callable[[Budget], None],
+) -> dict[str, Tensor]:
+    """The craft of an attack made of runs per budget (APGD, FAB-T, AutoAttack): the checks and zero deltas of
+    :meth:`PerBudgetAttack.begin_craft`, the ranked targets once (``target_count`` of them; None: none), then per
+    budget > 0 a :class:`Budget` that ``runs`` fills, its kept deltas stored as float16."""
+    x, y, epsilons, batch_size, seed, out = attack.begin_craft(x, y, epsilons, generator, batch_size)
+    if x.shape[0] == 0 or all(eps == 0 for eps in epsilons):
+        return {"delta": out}
+    targets = None
+    if target_count is not None:
+        targets = ranked_targets(attack.name, model, x, y, target_count, batch_size)
+    for e, eps in enumerate(epsilons):
+        if eps == 0:
+            continue
+        budget = Budget(model, x, y, eps, e, seed, Selection(attack, model, x, y, eps), targets, batch_size)
+        runs(budget)
+        out[:, e] = budget.kept.delta.to(torch.float16)
+    return {"delta": out}
+
+
 def _cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
     return F.cross_entropy(logits, y, reduction="none")
 
@@ -245,13 +282,6 @@ class _APGDBase(PerBudgetAttack):
             return random_start(x, eps, "linf", generator)
         return torch.zeros_like(x)
 
-    def targets(self, model: nn.Module, x: Tensor, y: Tensor, batch_size: int) -> Tensor:
-        with torch.no_grad():
-            probe = model(x[:1])
-        k = check_logits(self.name, probe, 1, min_classes=2)
-        count = min(self.params.n_target_classes, k - 1)
-        return target_ranking(model, x, y, count, batch_size)
-
     def craft(
         self,
         model: nn.Module,
@@ -261,17 +291,8 @@ class _APGDBase(PerBudgetAttack):
         generator: torch.Generator,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> dict[str, Tensor]:
-        x, y, epsilons, batch_size, seed, out = self.begin_craft(x, y, epsilons, generator, batch_size)
-        if x.shape[0] == 0 or all(eps == 0 for eps in epsilons):
-            return {"delta": out}
-        targets = self.targets(model, x, y, batch_size) if self.uses_targets else None
-        for e, eps in enumerate(epsilons):
-            if eps == 0:
-                continue
-            budget = Budget(model, x, y, eps, e, seed, Selection(self, model, x, y, eps), targets, batch_size)
-            self.budget_runs(budget)
-            out[:, e] = budget.kept.delta.to(torch.float16)
-        return {"delta": out}
+        count = self.params.n_target_classes if self.uses_targets else None
+        return craft_budgets(self, model, x, y, epsilons, generator, batch_size, count, self.budget_runs)
 
     def budget_runs(self, b: Budget, first_covers_all: bool = True) -> None:
         """The attack's runs at budget ``b``, offered to ``b.kept``; the first on every point if

@@ -27,11 +27,11 @@ import torch
 from torch import Tensor, nn
 
 from advreg.attacks import ATTACKS
-from advreg.attacks.apgd import APGDCE, APGDT, Budget, target_ranking
+from advreg.attacks.apgd import APGDCE, APGDT, Budget, craft_budgets
 from advreg.attacks.base import DEFAULT_BATCH_SIZE
 from advreg.attacks.catalog import AUTOATTACK_COMPONENTS, APGDTParams, FABParams, SquareParams
 from advreg.attacks.fab import FABT
-from advreg.attacks.pgd import PerBudgetAttack, Selection, check_logits
+from advreg.attacks.pgd import PerBudgetAttack
 from advreg.attacks.square import Square
 
 
@@ -68,24 +68,16 @@ class AutoAttack(PerBudgetAttack):
         generator: torch.Generator,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> dict[str, Tensor]:
-        x, y, epsilons, batch_size, seed, out = self.begin_craft(x, y, epsilons, generator, batch_size)
         if x.ndim != 4 and "square" in self.components():
             raise ValueError(
                 f"attack '{self.name}': its Square stage needs image inputs (N, C, H, W), got {tuple(x.shape)}"
             )
-        if x.shape[0] == 0 or all(eps == 0 for eps in epsilons):
-            return {"delta": out}
         stages = [self.stage(name) for name in self.components()]
-        targets = None
-        if {"apgd_t", "fab_t"} & set(self.components()):  # both rank the targets alike (highest clean logits first)
-            with torch.no_grad():
-                k = check_logits(self.name, model(x[:1]), 1, min_classes=2)
-            targets = target_ranking(model, x, y, min(self.params.n_target_classes, k - 1), batch_size)
-        for e, eps in enumerate(epsilons):
-            if eps == 0:
-                continue
-            budget = Budget(model, x, y, eps, e, seed, Selection(self, model, x, y, eps), targets, batch_size)
+        # APGD-T and FAB-T rank the targets alike (highest clean logits first): once for both
+        count = self.params.n_target_classes if {"apgd_t", "fab_t"} & set(self.components()) else None
+
+        def runs(budget: Budget) -> None:
             for i, stage in enumerate(stages):
                 stage.budget_runs(budget, first_covers_all=i == 0)
-            out[:, e] = budget.kept.delta.to(torch.float16)
-        return {"delta": out}
+
+        return craft_budgets(self, model, x, y, epsilons, generator, batch_size, count, runs)

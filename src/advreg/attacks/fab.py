@@ -57,9 +57,9 @@ import torch
 from torch import Tensor, nn
 
 from advreg.attacks import ATTACKS
-from advreg.attacks.apgd import Budget, target_ranking
+from advreg.attacks.apgd import Budget, craft_budgets
 from advreg.attacks.base import DEFAULT_BATCH_SIZE, clip_box, expand_like
-from advreg.attacks.pgd import PerBudgetAttack, Selection, batches, check_logits, run_generator
+from advreg.attacks.pgd import PerBudgetAttack, batches, run_generator
 
 TINY = 1e-12  # guards divisions by a vanishing gradient norm
 MIN_STEP = 1e-8  # the reference code's floor on ||delta||_inf in alpha (eq. 9)
@@ -162,12 +162,6 @@ class FABT(PerBudgetAttack):
         u = u / expand_like(linf(u).clamp_min(TINY), u)
         return (0.5 * eps * u).to(device=x.device, dtype=x.dtype)
 
-    def targets(self, model: nn.Module, x: Tensor, y: Tensor, count: int, batch_size: int) -> Tensor:
-        """(N, min(count, K - 1)): the non-true classes ranked by the clean logits (AutoAttack's target ranks)."""
-        with torch.no_grad():
-            k = check_logits(self.name, model(x[:1]), 1, min_classes=2)
-        return target_ranking(model, x, y, min(count, k - 1), batch_size)
-
     def budget_runs(self, b: Budget, first_covers_all: bool) -> None:
         """FAB-T's runs at budget ``b``: per target rank, its restarts, each on the points not yet fooled,
         offered to ``b.kept``."""
@@ -191,14 +185,7 @@ class FABT(PerBudgetAttack):
         generator: torch.Generator,
         batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> dict[str, Tensor]:
-        x, y, epsilons, batch_size, seed, out = self.begin_craft(x, y, epsilons, generator, batch_size)
-        if x.shape[0] == 0 or all(eps == 0 for eps in epsilons):
-            return {"delta": out}
-        targets = self.targets(model, x, y, self.params.n_target_classes, batch_size)
-        for e, eps in enumerate(epsilons):
-            if eps == 0:
-                continue
-            budget = Budget(model, x, y, eps, e, seed, Selection(self, model, x, y, eps), targets, batch_size)
-            self.budget_runs(budget, first_covers_all=True)
-            out[:, e] = budget.kept.delta.to(torch.float16)
-        return {"delta": out}
+        count = self.params.n_target_classes
+        return craft_budgets(
+            self, model, x, y, epsilons, generator, batch_size, count, lambda b: self.budget_runs(b, True)
+        )
