@@ -19,34 +19,11 @@ Usage: [PYTHONPATH=path/to/auto-attack] .venv/bin/python benchmarks/fab.py [--n 
 from __future__ import annotations
 
 import argparse
-import time
-from pathlib import Path
 
 import torch
-import yaml
+from arena_inputs import DEFAULT_MODEL, accuracy, arena_inputs, timed
 
 from advreg.attacks import build_attack
-from advreg.checkpoints import load_model
-from advreg.data.prepare import load_dataset
-from advreg.models import build_model
-from advreg.runtime import configure, seed_everything
-from advreg.settings import DataParams
-from advreg.splits import make_splits
-
-EXPERIMENT = "arena_fmnist_lenet"
-
-
-def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    with torch.no_grad():
-        return (model(x).argmax(1) == y).float().mean().item()
-
-
-def timed(fn, device: torch.device) -> tuple[torch.Tensor, float]:
-    start = time.perf_counter()
-    out = fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return out, time.perf_counter() - start
 
 
 def ours(name: str, params: dict, model, x, y, eps: float):
@@ -66,22 +43,10 @@ def main() -> None:
     parser.add_argument("--iters", type=int, nargs="+", default=[10, 100], help="FAB iterations")
     parser.add_argument("--targets", type=int, default=9, help="target classes (at most K - 1)")
     parser.add_argument("--autoattack", action="store_true", help="also run AutoAttack standard beside torchattacks'")
-    parser.add_argument("--model", default=f"results/{EXPERIMENT}/reference/model.pt")
+    parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--config", default="config/config.yaml")
     args = parser.parse_args()
-    device = configure(torch.get_num_threads(), "auto")
-    config = yaml.safe_load(Path(args.config).read_text())
-    exp = config["experiments"][EXPERIMENT]
-    dataset = load_dataset(f"results/data/{exp['dataset']}.pt")
-    test = make_splits(dataset, DataParams.parse(exp.get("data"), "data"), config["seed"], EXPERIMENT, 0)["test"]
-    x, y = test.x[: args.n].to(device), test.y[: args.n].to(device)
-    if Path(args.model).is_file():
-        model, _ = load_model(Path(args.model), device)
-        source = args.model
-    else:
-        seed_everything(0)
-        model = build_model("lenet", tuple(x.shape[1:]), 10, **exp["model"].get("kwargs", {})).to(device).eval()
-        source = "untrained LeNet (no trained model found)"
+    device, model, x, y, source = arena_inputs(args.n, args.model, args.config)
     with torch.no_grad():
         classes = model(x[:1]).shape[1]
     try:

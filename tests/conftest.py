@@ -76,6 +76,12 @@ def tiny_config(local_dir=None):
     }
 
 
+def accuracy(model, x, y) -> float:
+    """The fraction of ``x`` that ``model`` classifies as ``y``."""
+    with torch.no_grad():
+        return (model(x).argmax(1) == y).float().mean().item()
+
+
 def toy_problem(num_classes, n_train=600, n_test=200, seed=0):
     """Gaussian blobs around random class means on 1x6x6 images, and mlp_lwa (16 hidden units) trained on them."""
     g = torch.Generator().manual_seed(seed)

@@ -7,6 +7,7 @@ does not rise with the budget on a trained model.
 
 import math
 
+import conftest
 import pytest
 import torch
 
@@ -53,11 +54,6 @@ def trained():
     return model.eval(), x[:60], y[:60]
 
 
-def accuracy(model, x, y):
-    with torch.no_grad():
-        return (model(x).argmax(1) == y).float().mean().item()
-
-
 @pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_attack_contract(trained, name):
     model, x, y = trained
@@ -86,9 +82,9 @@ def test_attack_contract(trained, name):
         # sliced artifacts give the same inputs (the cross-evaluation works in slices)
         part = {k: v[10:25] for k, v in art.items()}
         assert torch.equal(attack.materialise(part, x[10:25], eps, index), adv[10:25])
-        acc = accuracy(model, adv, y)
+        acc = conftest.accuracy(model, adv, y)
         if cls.norm != "sigma":
             assert acc <= previous + 1e-9, f"{name}: accuracy rose from {previous} to {acc} at eps={eps}"
         previous = acc
     if cls.norm != "sigma":
-        assert previous < accuracy(model, x, y), f"{name} did not lower accuracy at its largest budget"
+        assert previous < conftest.accuracy(model, x, y), f"{name} did not lower accuracy at its largest budget"

@@ -25,11 +25,6 @@ def toy():
     return conftest.toy_problem(num_classes=4)
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    with torch.no_grad():
-        return (model(x).argmax(1) == y).float().mean().item()
-
-
 def craft(model, x, y, params=None, epsilons=EPSILONS, seed=0, batch_size=500):
     attack = build_attack("fab_t", {**FAST, **(params or {})})
     return attack, attack.craft(model, x, y, epsilons, torch.Generator().manual_seed(seed), batch_size)
@@ -131,16 +126,16 @@ def test_fab_is_as_strong_as_pgd_where_pgd_succeeds(toy):
     attack, artifact = craft(model, x, y)
     pgd = build_attack("pgd_linf", {"steps": 10})
     pgd_artifact = pgd.craft(model, x, y, EPSILONS, torch.Generator().manual_seed(0))
-    clean = accuracy(model, x, y)
+    clean = conftest.accuracy(model, x, y)
     assert clean > 0.95
     eps, index = 0.2, EPSILONS.index(0.2)
-    pgd_acc = accuracy(model, pgd.materialise(pgd_artifact, x, eps, index), y)
+    pgd_acc = conftest.accuracy(model, pgd.materialise(pgd_artifact, x, eps, index), y)
     assert pgd_acc < 0.05  # a budget where PGD succeeds
-    assert accuracy(model, attack.materialise(artifact, x, eps, index), y) <= pgd_acc + 0.01
+    assert conftest.accuracy(model, attack.materialise(artifact, x, eps, index), y) <= pgd_acc + 0.01
     index = EPSILONS.index(0.1)
-    fab_acc = accuracy(model, attack.materialise(artifact, x, 0.1, index), y)
+    fab_acc = conftest.accuracy(model, attack.materialise(artifact, x, 0.1, index), y)
     assert fab_acc < clean - 0.05
-    assert fab_acc <= accuracy(model, pgd.materialise(pgd_artifact, x, 0.1, index), y) + 0.02
+    assert fab_acc <= conftest.accuracy(model, pgd.materialise(pgd_artifact, x, 0.1, index), y) + 0.02
 
 
 def test_budget_box_and_clean_wrong_points(toy):
@@ -160,7 +155,7 @@ def test_budget_box_and_clean_wrong_points(toy):
         assert (adv - x).abs().max() <= eps + 1e-6
         assert adv.min() >= 0 and adv.max() <= 1
         assert torch.equal(adv[wrong_clean], x[wrong_clean])  # not attacked: they stay clean
-        assert accuracy(model, adv, y) <= accuracy(model, x, y)
+        assert conftest.accuracy(model, adv, y) <= conftest.accuracy(model, x, y)
     assert torch.equal(attack.materialise(artifact, x, 0.0, 0), x)
 
 
@@ -178,8 +173,8 @@ def test_more_targets_and_iterations_never_weaken_it(toy):
     weak, weak_artifact = craft(model, x, y, {"n_iter": 5, "n_target_classes": 1})
     strong, strong_artifact = craft(model, x, y, {"n_iter": 5, "n_target_classes": 3})
     for index, eps in enumerate(EPSILONS):
-        w = accuracy(model, weak.materialise(weak_artifact, x, eps, index), y)
-        s = accuracy(model, strong.materialise(strong_artifact, x, eps, index), y)
+        w = conftest.accuracy(model, weak.materialise(weak_artifact, x, eps, index), y)
+        s = conftest.accuracy(model, strong.materialise(strong_artifact, x, eps, index), y)
         assert s <= w, (eps, s, w)
 
 
@@ -192,9 +187,11 @@ def test_robust_accuracy_equals_torchattacks_fab(toy):
     model, x, y = toy
     for eps in (0.06, 0.08, 0.1, 0.12):
         attack = build_attack("fab_t", {"n_iter": 100, "n_target_classes": 3})
-        ours = accuracy(model, attack.materialise(attack.craft(model, x, y, [eps], torch.Generator()), x, eps, 0), y)
+        ours = conftest.accuracy(
+            model, attack.materialise(attack.craft(model, x, y, [eps], torch.Generator()), x, eps, 0), y
+        )
         reference = torchattacks.FAB(model, norm="Linf", eps=eps, steps=100, multi_targeted=True, n_classes=4)
-        ref = accuracy(model, reference(x, y), y)
+        ref = conftest.accuracy(model, reference(x, y), y)
         assert ours <= ref + 0.02 and ref <= ours + 0.02, (eps, ours, ref)
 
 

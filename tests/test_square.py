@@ -22,11 +22,6 @@ def toy():
     return conftest.toy_problem(num_classes=3)
 
 
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    with torch.no_grad():
-        return (model(x).argmax(1) == y).float().mean().item()
-
-
 def craft(model, x, y, params=None, epsilons=EPSILONS, seed=0, batch_size=500):
     attack = build_attack("square", {"n_queries": 300, **(params or {})})
     artifact = attack.craft(model, x, y, epsilons, torch.Generator().manual_seed(seed), batch_size)
@@ -38,14 +33,14 @@ def test_square_is_as_strong_as_pgd_where_pgd_succeeds(toy):
     attack, artifact = craft(model, x, y)
     pgd = build_attack("pgd_linf", {"steps": 10})
     pgd_artifact = pgd.craft(model, x, y, EPSILONS, torch.Generator().manual_seed(0))
-    clean = accuracy(model, x, y)
+    clean = conftest.accuracy(model, x, y)
     assert clean > 0.95
     eps, index = 0.2, EPSILONS.index(0.2)
-    pgd_acc = accuracy(model, pgd.materialise(pgd_artifact, x, eps, index), y)
-    square_acc = accuracy(model, attack.materialise(artifact, x, eps, index), y)
+    pgd_acc = conftest.accuracy(model, pgd.materialise(pgd_artifact, x, eps, index), y)
+    square_acc = conftest.accuracy(model, attack.materialise(artifact, x, eps, index), y)
     assert pgd_acc < 0.05  # a budget where PGD succeeds
     assert square_acc <= pgd_acc + 0.02
-    assert accuracy(model, attack.materialise(artifact, x, 0.1, EPSILONS.index(0.1)), y) < clean - 0.05
+    assert conftest.accuracy(model, attack.materialise(artifact, x, 0.1, EPSILONS.index(0.1)), y) < clean - 0.05
 
 
 def test_budget_and_box_and_clean_points(toy):
