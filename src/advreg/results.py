@@ -25,6 +25,7 @@ file raises :class:`FileNotFoundError` naming it and the run's folder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -49,11 +50,11 @@ class Run:
     def path(self, relative: str) -> Path:
         return self.root / relative
 
-    def _read(self, relative: str) -> pd.DataFrame:
+    def _read(self, relative: str, reader: Callable[[Path], pd.DataFrame] = pd.read_csv) -> pd.DataFrame:
         path = self.path(relative)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: not written by this run (is the run finished? `snakemake {relative}`)")
-        return pd.read_csv(path)
+        return reader(path)
 
     # -- what the run holds -----------------------------------------------------------------------------
 
@@ -65,11 +66,13 @@ class Run:
         """The papers rendered (``results/papers/<paper>/claims.csv``), sorted."""
         return sorted(p.parent.name for p in (self.root / "results" / "papers").glob("*/claims.csv"))
 
-    def _per_experiment(self, pattern: str, experiment: str | None) -> pd.DataFrame:
+    def _per_experiment(
+        self, pattern: str, experiment: str | None, reader: Callable[[Path], pd.DataFrame] = pd.read_csv
+    ) -> pd.DataFrame:
         names = [experiment] if experiment is not None else self.experiments()
         if not names:
             raise FileNotFoundError(f"{self.root / 'results'}: no experiment's tables (is the run finished?)")
-        frames = [self._read(layout.experiment_file(pattern, name)) for name in names]
+        frames = [self._read(layout.experiment_file(pattern, name), reader) for name in names]
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
     # -- per experiment ----------------------------------------------------------------------------------
@@ -89,15 +92,7 @@ class Run:
         accuracy, attacks, attackers, mask (hex of ``np.packbits``; :func:`advreg.evaluation.worstcase.decode_mask`)."""
         from advreg.evaluation import worstcase
 
-        names = [experiment] if experiment is not None else self.experiments()
-        frames = []
-        for name in names:
-            relative = layout.experiment_file(layout.WORSTCASE, name)
-            self._read(relative)  # a missing file: the same error as every table's
-            frames.append(worstcase.read(self.path(relative)))
-        if not frames:
-            raise FileNotFoundError(f"{self.root / 'results'}: no experiment's tables (is the run finished?)")
-        return pd.concat(frames, ignore_index=True)
+        return self._per_experiment(layout.WORSTCASE, experiment, worstcase.read)  # masks kept as text
 
     def histories(self, experiment: str | None = None) -> pd.DataFrame:
         """Per-epoch training records: columns experiment, fold, model, epoch, train_loss, val_loss, val_acc, lr."""

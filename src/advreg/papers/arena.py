@@ -39,6 +39,7 @@ import pandas as pd  # noqa: E402
 from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.attacks.describe import describe  # noqa: E402
 from advreg.evaluation import worstcase  # noqa: E402
+from advreg.evaluation.threats import threat_model  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.papers import masking  # noqa: E402
 from advreg.papers.catalog import ArenaPaper  # noqa: E402
@@ -179,13 +180,15 @@ def worst_case_columns(
     """Per threat model (norm, budget) of the block's columns this arena runs, in their order, that ``worst``
     (worstcase.csv, :mod:`advreg.evaluation.worstcase`) holds: its column ``name`` ("L-inf 0.1 worst case (5
     attacks)"), per target the per-sample worst-case ``accuracy`` (folds averaged) and the ``attacks`` and
-    ``attackers`` that entered it."""
+    ``attackers`` that entered it; keyed as :func:`advreg.evaluation.threats.threat_model` keys them, so a column's
+    threat model is a dict lookup."""
     out: dict[tuple[str, float], dict[str, Any]] = {}
     if worst is None or worst.empty:
         return out
     for attack, eps in run_columns(frame, params):
         norm = norms.get(attack, "")
-        if any(n == norm and abs(e - eps) < 1e-9 for n, e in out):
+        key = threat_model(norm, eps)
+        if key is None or key in out:
             continue
         part = worst[(worst["norm"] == norm) & _close(worst["epsilon"], eps)]
         if part.empty:
@@ -193,7 +196,7 @@ def worst_case_columns(
         attacks = sorted({a for text in part["attacks"].dropna() for a in str(text).split(";") if a})
         attackers = sorted({a for text in part["attackers"].dropna() for a in str(text).split(";") if a})
         count = f"{len(attacks)} attack{'s' if len(attacks) != 1 else ''}"
-        out[(norm, eps)] = {
+        out[key] = {
             "name": f"{NORM_NAMES.get(norm, norm)} {eps:g} worst case ({count})",
             "accuracy": part.groupby("target")["accuracy"].mean(),
             "attacks": attacks,
@@ -254,8 +257,8 @@ def leaderboard(
     robust = []
     threats = worst_case_columns(frame, worst, params, norms)
     for attack, eps in run_columns(frame, params):
-        key = next(((n, e) for n, e in threats if n == norms.get(attack, "") and abs(e - eps) < 1e-9), None)
-        if key is not None and threats[key]["name"] not in table:
+        key = threat_model(norms.get(attack, ""), eps)
+        if key in threats and threats[key]["name"] not in table:
             threat = threats[key]["name"]
             table[threat] = threats[key]["accuracy"].reindex(models) * 100
             ranked.append(threat)
@@ -267,7 +270,7 @@ def leaderboard(
         table[f"{name} transfer from"] = acc["transfer_from"].map(lambda m: label(m) if isinstance(m, str) else "")
         table[name] = acc["worst"] * 100
         ranked.append(name)
-        if key is None or attack not in threats[key]["attacks"]:  # e.g. AGN, or an attack outside the pixel box
+        if key not in threats or attack not in threats[key]["attacks"]:  # e.g. AGN, or an attack outside the pixel box
             robust.append(name)
     for name in params.rho_metrics:
         metric = rho(robustness, name)
@@ -313,7 +316,7 @@ def protocol_table(
     for attack, eps in run_columns(frame, params):
         spec = attacks.get(attack, {})
         norm, note = str(spec.get("norm", "")), notes.get(attack, "")
-        threat = next((t for (n, e), t in (threats or {}).items() if n == norm and abs(e - eps) < 1e-9), None)
+        threat = (threats or {}).get(threat_model(norm, eps))
         if threat is not None and threat["name"] not in shown:
             shown.add(threat["name"])
             rows.append(
@@ -604,14 +607,8 @@ def render(
         if not chosen:
             raise ValueError(f"arena {name}: its results hold none of the headline threat models {params.headline}")
         attack, eps = chosen[0]
-        threat = next(
-            (
-                t
-                for (n, e), t in threats.items()
-                if n == norms.get(attack) and abs(e - eps) < 1e-9 and attack in t["attacks"]
-            ),
-            None,
-        )
+        threat = threats.get(threat_model(norms.get(attack, ""), eps))
+        threat = threat if threat is not None and attack in threat["attacks"] else None
         # the worst case of the headline attack's norm and budget; the attack's own column only without one
         headline = threat["name"] if threat else column_name(attack, eps, norms.get(attack, ""), notes.get(attack, ""))
         figure_robust_vs_clean(

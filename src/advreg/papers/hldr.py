@@ -46,7 +46,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
-from scipy import stats  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
@@ -54,7 +53,14 @@ from advreg.papers.catalog import HLDRPaper  # noqa: E402
 from advreg.papers.names import names  # noqa: E402
 from advreg.reporting.claims import PAPER_CLAIM, Claim, write_claims  # noqa: E402
 from advreg.reporting.figures import _save  # noqa: E402
-from advreg.reporting.verdicts import MISSING, Comparison, Estimate, accuracy_difference, replicate_mean  # noqa: E402
+from advreg.reporting.verdicts import (  # noqa: E402
+    MISSING,
+    Comparison,
+    Estimate,
+    accuracy_difference,
+    replicate_mean,
+    t_half_width,
+)
 
 Z95 = 1.96  # the authors' 95% normal quantile
 LABELS = names("hldr")  # method -> display name (advreg.papers.names)
@@ -348,6 +354,14 @@ class _Missing(Exception):
     """A claim cannot be judged on this run (a model, an attack or a metric it needs is absent)."""
 
 
+def _fold_differences(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """a - b per fold (both indexed by fold), on the folds both have; raises _Missing when they share none."""
+    joined = pd.concat([a, b], axis=1, join="inner").dropna()
+    if joined.empty:
+        raise _Missing
+    return (joined.iloc[:, 0] - joined.iloc[:, 1]).to_numpy()
+
+
 def _need(*things: object) -> None:
     if any(t is None or (isinstance(t, pd.DataFrame) and t.empty) or (isinstance(t, list) and not t) for t in things):
         raise _Missing
@@ -617,13 +631,13 @@ def check_claims(
             raise _Missing
         return at.groupby("fold")["value"].mean()
 
+    def disparity_differences(table: pd.DataFrame | None, a: str | None, b: str | None, layer: str) -> np.ndarray:
+        """A - B in latent disparity at ``layer``, one value per fold both have."""
+        return _fold_differences(layer_values(table, a, layer), layer_values(table, b, layer))
+
     def disparity_gap(table: pd.DataFrame | None, a: str | None, b: str | None, layer: str) -> Estimate:
         """A - B in latent disparity at ``layer``, per fold, as a Student-t interval across folds."""
-        va, vb = layer_values(table, a, layer), layer_values(table, b, layer)
-        joined = pd.concat([va, vb], axis=1, join="inner").dropna()
-        if joined.empty:
-            raise _Missing
-        return replicate_mean((joined.iloc[:, 0] - joined.iloc[:, 1]).tolist())
+        return replicate_mean(disparity_differences(table, a, b, layer))
 
     def fimr_disparity() -> tuple[list[Comparison], str]:
         table = disparity.get("D")
@@ -663,18 +677,16 @@ def check_claims(
             for depth, layer in enumerate(layers, start=1):
                 for i, a in enumerate(models):
                     for b in models[i + 1 :]:
-                        va, vb = layer_values(table, a, layer), layer_values(table, b, layer)
-                        joined = pd.concat([va, vb], axis=1, join="inner").dropna()
-                        if len(joined) < 2:
+                        diffs = disparity_differences(table, a, b, layer)
+                        if len(diffs) < 2:
                             raise _Missing  # one fold: no interval across folds
-                        pairs.append((key, depth, layer, a, b, (joined.iloc[:, 0] - joined.iloc[:, 1]).to_numpy()))
+                        pairs.append((key, depth, layer, a, b, diffs))
         # Bonferroni over every pair and layer compared: a familywise 95% level, so that among hundreds of
         # comparisons chance alone does not make some "differ significantly"
         level = 1 - 0.05 / len(pairs)
         early, late = [], []
         for key, depth, layer, a, b, diffs in pairs:
-            k, mean, sd = len(diffs), float(diffs.mean()), float(diffs.std(ddof=1))
-            half = float(stats.t.ppf(0.5 + level / 2, k - 1)) * sd / math.sqrt(k)
+            mean, half = float(diffs.mean()), t_half_width(diffs, level)
             if abs(mean) > half:
                 found = f"{key} {layer}: {label(a)} - {label(b)} {mean:.3g} +- {half:.3g}"
                 (early if depth <= early_layers else late).append((abs(mean), found))
@@ -734,26 +746,25 @@ def check_claims(
                 raise _Missing
             return clean - noisy
 
-        d_hgd = drop(hgd)
+        drops = {m: drop(m) for m in (hgd, hldr, fimr)}
         comparisons = [
             Comparison(
                 f"HGD's AGN drop, sigma 0 to {budget_255(top)} (points)",
-                replicate_mean(d_hgd.tolist()),
+                replicate_mean(drops[hgd].tolist()),
                 params.small_drop,
                 greater=False,
             )
         ]
         for other in (hldr, fimr):
-            diff = pd.concat([drop(other), d_hgd], axis=1, join="inner").dropna()
             comparisons.append(
                 Comparison(
                     f"AGN drop to sigma {budget_255(top)}: {label(other)} - HGD (points)",
-                    replicate_mean((diff.iloc[:, 0] - diff.iloc[:, 1]).tolist()),
+                    replicate_mean(_fold_differences(drops[other], drops[hgd])),
                 )
             )
         return comparisons, (
-            f"accuracy drop (points) from sigma 0 to {budget_255(top)}, mean over folds: HGD {_fmt(d_hgd.mean())}, "
-            f"HLDR {_fmt(drop(hldr).mean())}, FIMR {_fmt(drop(fimr).mean())}"
+            f"accuracy drop (points) from sigma 0 to {budget_255(top)}, mean over folds: HGD "
+            f"{_fmt(drops[hgd].mean())}, HLDR {_fmt(drops[hldr].mean())}, FIMR {_fmt(drops[fimr].mean())}"
         )
 
     if dataset == "Fashion-MNIST":

@@ -67,11 +67,11 @@ def exact(value: float, n_points: int = 0) -> Estimate:
     return Estimate(float(value), float(value), float(value), n_points, 1)
 
 
-def _t_half_width(values: np.ndarray) -> float:
-    """Half-width of the Student-t 95% interval of the mean of ``values`` (ddof 1); 0 for one value."""
+def t_half_width(values: np.ndarray, level: float = LEVEL) -> float:
+    """Half-width of the Student-t interval at ``level`` (95%) of the mean of ``values`` (ddof 1); 0 for one value."""
     if len(values) < 2:
         return 0.0
-    return float(stats.t.ppf(0.5 + LEVEL / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    return float(stats.t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
 
 
 def _wilson(correct: int, n: int) -> tuple[float, float]:
@@ -99,7 +99,7 @@ def accuracy_difference(
     lb, ub = _wilson(round(pb * points), points)
     below = 100 * math.sqrt((pa - la) ** 2 + (ub - pb) ** 2)  # Newcombe's method 10
     above = 100 * math.sqrt((ua - pa) ** 2 + (pb - lb) ** 2)
-    spread = _t_half_width(diffs)
+    spread = t_half_width(diffs)
     value = float(diffs.mean())
     low = value - math.sqrt(below**2 + spread**2)
     high = value + math.sqrt(above**2 + spread**2)
@@ -117,7 +117,7 @@ def accuracy(correct: Sequence[float], n: Sequence[int]) -> Estimate:
     points = int(round(float(m.mean())))
     p = float((c / m).mean())
     low, high = _wilson(round(p * points), points)
-    spread = _t_half_width(values)
+    spread = t_half_width(values)
     value = float(values.mean())
     return Estimate(
         value,
@@ -137,7 +137,7 @@ def replicate_mean(values: Iterable[float]) -> Estimate:
         return MISSING
     if len(v) < 2:
         return Estimate(float(v[0]), n_replicates=1)
-    half = _t_half_width(v)
+    half = t_half_width(v)
     return Estimate(float(v.mean()), float(v.mean() - half), float(v.mean() + half), 0, len(v), _sd(v))
 
 
