@@ -1,6 +1,7 @@
 """The arena's gradient-masking checks (advreg.papers.masking): each flags tidy rows built to fail it and passes
 healthy ones; on real tiny models, a network whose input gradients vanish (a huge softmax temperature, as in
-defensive distillation) fails checks 1, 3 and 5 while the same decision function without the temperature passes.
+defensive distillation) fails checks 1, 3 and 5, one whose temperature rises off the 8-bit pixel grid fails checks
+2 and 4, while the same decision function without the temperature passes.
 A check that cannot run is refused at plan time (config) or shown as "not run" (results), never as passed."""
 
 from __future__ import annotations
@@ -189,6 +190,58 @@ def test_real_masked_model_fails_the_gradient_free_check(real_rows):
     wb = real_rows[real_rows["white_box"] & (real_rows["epsilon"] == 0.3)].set_index(["attack", "target"])
     assert wb.loc[("square", "masked/x"), "accuracy"] < 0.1  # the random search sees through the temperature
     assert wb.loc[("pgd_linf", "masked/x"), "accuracy"] > 0.9
+
+
+class OffGridMasked(nn.Module):
+    """The same decision function with logits times a temperature that is 1 on the 8-bit pixel grid (every clean
+    image) and 1e4 a little off it: the input gradient is the smooth model's at a clean image and exactly 0 in
+    float32 once an iterate leaves the grid (the saturated softmax of :class:`HotSoftmax`). One full step from
+    the clean image (FGSM, or PGD whose first step already reaches the budget) sees the true gradient; PGD whose
+    steps are a fraction of the budget takes one short step and stops (gradient masking that fools checks 2
+    and 4, as quantising or stochastic defences can)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        off_grid = x - torch.round(x * 255) / 255  # 0 on the grid; its square has gradient 0 there
+        heat = (1e8 * off_grid.pow(2).flatten(1).mean(1)).clamp(max=1.0)
+        return self.model(x) * (1 + 1e4 * heat)[:, None]
+
+
+@pytest.fixture(scope="module")
+def off_grid_rows() -> pd.DataFrame:
+    smooth, x, y = conftest.toy_problem(num_classes=3)
+    x = torch.round(x * 255) / 255  # clean images on the 8-bit grid, as every image dataset's
+    models = {"smooth/x": smooth, "masked/x": OffGridMasked(smooth).eval()}
+    epsilons = [0.0, 0.3]
+    rows = []
+    attacks = (
+        ("fgsm", FGSM()),
+        ("pgd_linf", PGDLinf({"steps": 5, "random_start": False})),  # first step 0.5 x the budget
+        ("pgd_linf_long", PGDLinf({"steps": 20, "random_start": False})),  # first step 0.125 x the budget
+    )
+    for label, attack in attacks:
+        for name, model in models.items():
+            artifact = attack.craft(model, x, y, epsilons, torch.Generator().manual_seed(0))
+            for r in cross_evaluate(models, attack, artifact, x, y, epsilons, name):
+                rows.append({"attack": label, "fold": 0, **r})
+    return pd.DataFrame(rows)
+
+
+def test_real_off_grid_masked_model_fails_fgsm_and_effort_checks(off_grid_rows):
+    """Checks 2 (FGSM > PGD) and 4 (more steps weaker) on a real model built to fail them; the smooth model with
+    the same decisions passes both."""
+    fgsm_pgd = masking.fgsm_stronger_than_pgd(off_grid_rows, "fgsm", "pgd_linf")
+    effort = masking.more_effort_not_stronger(off_grid_rows, "pgd_linf", "pgd_linf_long")
+    assert flags(fgsm_pgd) == {"smooth/x": False, "masked/x": True}
+    assert flags(effort) == {"smooth/x": False, "masked/x": True}
+    wb = off_grid_rows[off_grid_rows["white_box"]].set_index(["attack", "target", "epsilon"])["accuracy"]
+    assert wb[("fgsm", "masked/x", 0.0)] == wb[("fgsm", "smooth/x", 0.0)] > 0.8  # the same clean decisions
+    assert wb[("fgsm", "masked/x", 0.3)] == wb[("fgsm", "smooth/x", 0.3)]  # FGSM sees the smooth gradient
+    assert wb[("pgd_linf", "smooth/x", 0.3)] <= wb[("fgsm", "smooth/x", 0.3)]
+    assert wb[("pgd_linf_long", "masked/x", 0.3)] > wb[("pgd_linf", "masked/x", 0.3)] > wb[("fgsm", "masked/x", 0.3)]
 
 
 def test_arena_shows_a_check_that_cannot_run_as_not_run(real_rows):
