@@ -244,3 +244,20 @@ def test_leaderboard_ranks_one_worst_case_per_threat_model(tmp_path):
     assert "mean rank averages one column per threat model" in md
     claims = (tmp_path / "out" / "claims.md").read_text()
     assert f"under {linf}" in claims  # the headline is the worst case of pgd_linf@0.1's norm and budget
+
+
+def test_findings_compare_worst_cases_point_by_point():
+    """The worst-case masks make the findings' comparisons paired: the same estimate, and an interval no wider than
+    the unpaired one (nested masks: every point robust for hgd is robust for pgd_at, so only 48 points differ)."""
+    p = params()
+    norms = {"pgd_linf": "linf", "fgsm": "linf", "pgd_l2": "l2"}
+    table = arena.leaderboard(crosseval(), robustness(), p, norms, None, None, None, worst())
+    threats = arena.worst_case_columns(crosseval(), worst(), p, norms)
+    linf = "L-inf 0.1 worst case (3 attacks)"
+    masks = {t["name"]: t["points"] for t in threats.values()}
+    assert [len(m) for m in masks[linf].values()] == [2, 2, 2, 2]  # per model, one mask per fold
+    paired = arena.findings(table, p, linf, n_points=100, points=masks)[0]
+    unpaired = arena.findings(table, p, linf, n_points=100)[0]
+    assert paired.claim == unpaired.claim and paired.estimate == pytest.approx(unpaired.estimate)
+    assert paired.high - paired.low < unpaired.high - unpaired.low
+    assert paired.n_replicates == 2 and paired.n_points == 100

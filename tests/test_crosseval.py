@@ -6,6 +6,7 @@ from torch import nn
 
 from advreg.attacks import build_attack
 from advreg.evaluation.crosseval import cross_evaluate
+from advreg.evaluation.points import decode_mask
 from advreg.models.base import LayeredClassifier
 
 
@@ -32,6 +33,9 @@ def test_rows_count_correct_predictions_per_budget():
     assert by[("a/x", 0.1)]["white_box"] and not by[("b/y", 0.1)]["white_box"]
     assert {r["attacker"] for r in rows} == {"a/x"}
     assert all(r["n"] == 3 and r["accuracy"] == r["correct"] / 3 for r in rows)
+    # each row's mask: which points the target got right (the paired verdicts compare models point by point)
+    assert decode_mask(by[("a/x", 0.1)]["mask"], 3).tolist() == [True, True, False]
+    assert decode_mask(by[("b/y", 0.0)]["mask"], 3).tolist() == [False, True, False]
 
 
 def test_success_rate_and_perturbation_norms():

@@ -2,11 +2,14 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from advreg.evaluation.points import encode_mask
 from advreg.reporting import verdicts as v
 from advreg.reporting.claims import Claim, write_claims
+from advreg.reporting.fold_difference import fold_difference
 from advreg.reporting.html import claims_page
 
 
@@ -162,3 +165,69 @@ def test_replicates_to_decide_on_folds_counts_their_test_points():
     from advreg.reporting.html import interval_cell
 
     assert f"decidable at about {needed} replicates of 1,000 test points each" in interval_cell(claim)
+
+
+def _pair(n: int, right_a_only: int, right_b_only: int, both: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-point correctness of two models on n points: ``both`` right for both, then the discordant points."""
+    a, b = np.zeros(n, bool), np.zeros(n, bool)
+    a[:both] = b[:both] = True
+    a[both : both + right_a_only] = True
+    b[both + right_a_only : both + right_a_only + right_b_only] = True
+    return a, b
+
+
+def test_paired_interval_counts_only_the_points_the_models_disagree_on():
+    """Two models 3 points apart on 1000 points, disagreeing on 40: the unpaired (Newcombe) interval cannot tell
+    them apart, the paired one can; its half-width follows the discordant points (McNemar), not the accuracies."""
+    a, b = _pair(1000, 35, 5, 750)  # 78.5% vs 75.5%
+    unpaired = v.accuracy_difference([a.sum()], [b.sum()], [1000])
+    paired = v.paired_accuracy_difference([a], [b])
+    assert paired.value == pytest.approx(3.0) == pytest.approx(unpaired.value)
+    assert unpaired.low < 0 < paired.low and paired.high < unpaired.high
+    assert v.decide(unpaired, 0.0) == v.INCONCLUSIVE and v.decide(paired, 0.0) == v.HELD
+    d = a.astype(float) - b.astype(float)  # the t part: sd of the per-point differences / sqrt(n)
+    t_half = 100 * 1.9623 * d.std(ddof=1) / math.sqrt(1000)
+    assert paired.value - paired.low == pytest.approx(t_half, rel=1e-3)
+    # the same 3 points on 300 discordant points (165 vs 135): undecided, as McNemar's test would leave it
+    a2, b2 = _pair(1000, 165, 135, 600)
+    assert v.decide(v.paired_accuracy_difference([a2], [b2]), 0.0) == v.INCONCLUSIVE
+
+
+def test_paired_interval_on_few_discordant_points_is_not_narrower_than_mcnemar():
+    """3 points right for a only: the t-interval alone would be [0.0, 0.6]; the conditional Wilson part keeps
+    the lower end where McNemar's interval puts it, and identical predictions give a zero-width interval."""
+    a, b = _pair(1000, 3, 0, 900)
+    e = v.paired_accuracy_difference([a], [b])
+    low, _ = v._wilson(3, 3)
+    assert e.low <= 100 * 3 / 1000 * (2 * low - 1) + 1e-12
+    same = v.paired_accuracy_difference([a], [a])
+    assert (same.value, same.low, same.high) == (0.0, 0.0, 0.0)
+    assert v.decide(same, 0.0) == v.NOT_HELD  # "a beats itself" cannot hold
+
+
+def test_paired_replicates_add_their_spread_and_folds_pool_their_points():
+    reps_a, reps_b = zip(*(_pair(500, k, 5, 400) for k in (20, 25, 30)), strict=True)
+    shared = v.paired_accuracy_difference(list(reps_a), list(reps_b))
+    assert shared.n_replicates == 3 and shared.n_points == 500 and shared.value == pytest.approx(100 * 20 / 500)
+    assert shared.sd == pytest.approx(100 * 5 / 500)
+    spread = 100 * 4.3027 * shared.sd / 100 / math.sqrt(3)  # Student t(2) on the replicate values
+    assert shared.value - shared.low > spread
+    folds = v.paired_accuracy_difference(list(reps_a), list(reps_b), disjoint=True)
+    assert folds.disjoint and folds.value == pytest.approx(shared.value)
+    assert v.paired_accuracy_difference([reps_a[0]], [reps_b[0][:10]]) == v.MISSING
+
+
+def test_fold_difference_is_paired_with_masks_and_from_counts_without():
+    a, b = _pair(1000, 35, 5, 750)
+    rows_a = pd.DataFrame({"fold": [0], "accuracy": [a.mean()], "n": [1000], "mask": [encode_mask(a)]})
+    rows_b = pd.DataFrame({"fold": [0], "accuracy": [b.mean()], "n": [1000], "mask": [encode_mask(b)]})
+    paired = fold_difference(rows_a, rows_b)
+    assert paired == v.paired_accuracy_difference([a], [b])
+    counts = fold_difference(rows_a.drop(columns="mask"), rows_b.drop(columns="mask"))
+    assert counts == v.accuracy_difference([a.sum()], [b.sum()], [1000])
+    exact = fold_difference(rows_a[["fold", "accuracy"]], rows_b[["fold", "accuracy"]])
+    assert exact.value == pytest.approx(3.0) and not exact.has_interval
+    # two budgets of the same points: averaged per point; no shared fold: missing
+    twice = pd.concat([rows_a, rows_a.assign(mask=encode_mask(b), accuracy=b.mean())])
+    assert fold_difference(twice, rows_b).value == pytest.approx(1.5)
+    assert fold_difference(rows_a, rows_b.assign(fold=1)) == v.MISSING

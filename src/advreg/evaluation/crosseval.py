@@ -7,7 +7,8 @@ target is the white-box case; every other row is a transfer (black-box) attack.
 Per (target, budget): the number of inputs and of correct predictions (accuracy); the attack success rate,
 the fraction of the inputs the target classifies correctly when clean that it misclassifies under attack;
 and the mean L2 and L-infinity norms of the perturbations actually applied (after clipping), which are the
-same for every target of a set.
+same for every target of a set; ``mask``, the per-point correctness (hex of ``np.packbits``,
+:mod:`advreg.evaluation.points`), so that two models on the same points can be compared point by point.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from torch import nn
 
 from advreg.attacks.base import Attack, per_sample_norm, predicted_labels
+from advreg.evaluation.points import encode_mask
 
 
 @torch.no_grad()
@@ -63,11 +65,11 @@ def cross_evaluate(
                 ok = clean_ok[name][start:stop] if unperturbed else model(adv).argmax(1) == y[start:stop]
                 correct[name] += ok.sum().item()
                 fooled[name] += (clean_ok[name][start:stop] & ~ok).sum().item()
-                if per_point is not None:
-                    points[name].append(ok)
+                points[name].append(ok)
         for name in targets:
+            ok_all = torch.cat(points[name]) if points[name] else clean_ok[name][:0]
             if per_point is not None:
-                per_point[(name, index)] = torch.cat(points[name]) if points[name] else clean_ok[name][:0]
+                per_point[(name, index)] = ok_all
             clean_correct = int(clean_ok[name].sum().item())
             rows.append(
                 {
@@ -83,6 +85,7 @@ def cross_evaluate(
                     "success_rate": fooled[name] / clean_correct if clean_correct else float("nan"),
                     "mean_l2": l2_sum / n if n else float("nan"),
                     "mean_linf": linf_sum / n if n else float("nan"),
+                    "mask": encode_mask(ok_all.cpu().numpy()),
                 }
             )
     return rows

@@ -24,25 +24,24 @@ import numpy as np
 import pandas as pd
 
 from advreg.atomic import atomic_write_text
+from advreg.evaluation.points import decode_mask, encode_mask
 from advreg.evaluation.threats import THREAT_NORMS, threat_model
 
-__all__ = ["COLUMNS", "KEYS", "THREAT_NORMS", "WorstCase", "combine", "read", "threat_model", "write"]
+__all__ = [
+    "COLUMNS",
+    "KEYS",
+    "THREAT_NORMS",
+    "WorstCase",
+    "combine",
+    "decode_mask",
+    "encode_mask",
+    "read",
+    "threat_model",
+    "write",
+]
 
 KEYS = ["experiment", "fold", "target", "norm", "epsilon"]
 COLUMNS = [*KEYS, "n", "robust", "accuracy", "attacks", "attackers", "mask"]
-
-
-def encode_mask(mask: np.ndarray) -> str:
-    """A (N,) bool mask as hex of ``np.packbits`` (first point in the high bit of the first byte)."""
-    return np.packbits(np.asarray(mask, dtype=bool)).tobytes().hex()
-
-
-def decode_mask(text: str, n: int) -> np.ndarray:
-    """The (n,) bool mask :func:`encode_mask` wrote."""
-    data = np.frombuffer(bytes.fromhex(str(text)), dtype=np.uint8)
-    if data.size != (n + 7) // 8:
-        raise ValueError(f"worst-case mask of {data.size} bytes does not hold {n} points")
-    return np.unpackbits(data, count=n).astype(bool)
 
 
 class WorstCase:

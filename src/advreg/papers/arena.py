@@ -26,7 +26,7 @@ Folds are averaged. Config block: :class:`advreg.papers.catalog.ArenaPaper`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +34,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.attacks.describe import describe  # noqa: E402
 from advreg.evaluation import worstcase  # noqa: E402
+from advreg.evaluation.points import mean_correct  # noqa: E402
 from advreg.evaluation.threats import threat_model  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.papers import masking  # noqa: E402
@@ -46,7 +48,12 @@ from advreg.papers.catalog import ArenaPaper  # noqa: E402
 from advreg.papers.names import names  # noqa: E402
 from advreg.reporting.claims import FINDING, Claim, write_claims  # noqa: E402
 from advreg.reporting.figures import _save, place_labels  # noqa: E402
-from advreg.reporting.verdicts import Comparison, accuracy_difference, replicate_mean  # noqa: E402
+from advreg.reporting.verdicts import (  # noqa: E402
+    Comparison,
+    accuracy_difference,
+    paired_accuracy_difference,
+    replicate_mean,
+)
 
 LABELS = names("arena")  # method -> display name (advreg.papers.names)
 
@@ -180,8 +187,8 @@ def worst_case_columns(
     """Per threat model (norm, budget) of the block's columns this arena runs, in their order, that ``worst``
     (worstcase.csv, :mod:`advreg.evaluation.worstcase`) holds: its column ``name`` ("L-inf 0.1 worst case (5
     attacks)"), per target the per-sample worst-case ``accuracy`` (folds averaged) and the ``attacks`` and
-    ``attackers`` that entered it; keyed as :func:`advreg.evaluation.threats.threat_model` keys them, so a column's
-    threat model is a dict lookup."""
+    ``attackers`` that entered it, and per target its per-fold masks (``points``, for paired comparisons); keyed as
+    :func:`advreg.evaluation.threats.threat_model` keys them, so a column's threat model is a dict lookup."""
     out: dict[tuple[str, float], dict[str, Any]] = {}
     if worst is None or worst.empty:
         return out
@@ -201,7 +208,26 @@ def worst_case_columns(
             "accuracy": part.groupby("target")["accuracy"].mean(),
             "attacks": attacks,
             "attackers": attackers,
+            "points": _fold_points(part),
         }
+    return out
+
+
+def _fold_points(part: pd.DataFrame) -> dict[str, list[np.ndarray]]:
+    """Per target, per fold in fold order: the per-sample worst case's mask (robust points), for the paired
+    comparisons of :func:`findings`; a target lacking a fold's mask gets none."""
+    out: dict[str, list[np.ndarray]] = {}
+    if "mask" not in part or "fold" not in part:
+        return out
+    folds = sorted(part["fold"].unique())
+    for target, rows in part.groupby("target", sort=True):
+        by_fold = rows.groupby("fold").first()
+        masks = [
+            mean_correct([by_fold.loc[f, "mask"]], int(by_fold.loc[f, "n"])) if f in by_fold.index else None
+            for f in folds
+        ]
+        if all(m is not None for m in masks):
+            out[str(target)] = [np.asarray(m) for m in masks if m is not None]
     return out
 
 
@@ -471,13 +497,21 @@ def figure_robust_vs_clean(table: pd.DataFrame, headline: str, path: Path, title
 
 
 def findings(
-    table: pd.DataFrame, params: ArenaPaper, headline: str, name: str = "", suffix: str = "", n_points: int = 0
+    table: pd.DataFrame,
+    params: ArenaPaper,
+    headline: str,
+    name: str = "",
+    suffix: str = "",
+    n_points: int = 0,
+    points: Mapping[str, Mapping[str, Sequence[np.ndarray]]] | None = None,
 ) -> list[Claim]:
     """The arena's questions, judged on this run (kind "further finding"); ``name`` prefixes each claim (the arena),
     ``suffix`` names its tables (``tables/leaderboard{suffix}.md``). Comparisons of accuracies go through the
-    verdict engine: each leaderboard value (a worst case over white-box and transfer sets, mean over folds) is taken
-    as a proportion of ``n_points`` test points (Newcombe interval; none when 0). A model flagged for gradient
-    masking cannot be the most robust: its accuracy may be an artefact of the attack."""
+    verdict engine: two models' per-sample worst cases are compared point by point where ``points`` (column -> model
+    -> per-fold masks, :func:`worst_case_columns`) holds both (the paired interval); otherwise each leaderboard value
+    (a worst case over white-box and transfer sets, mean over folds) is taken as a proportion of ``n_points`` test
+    points (Newcombe interval; none when 0). A model flagged for gradient masking cannot be the most robust: its
+    accuracy may be an artefact of the attack."""
     claims: list[Claim] = []
     source = f"tables/leaderboard{suffix}.md"
     by_id = table.set_index("model")
@@ -493,7 +527,10 @@ def findings(
 
     def gap(a: str, b: str, column: str) -> Comparison:
         va, vb = float(by_id.loc[a, column]), float(by_id.loc[b, column])
-        if n_points:
+        pa, pb = (points or {}).get(column, {}).get(a), (points or {}).get(column, {}).get(b)
+        if pa is not None and pb is not None and len(pa) == len(pb):
+            estimate = paired_accuracy_difference(list(pa), list(pb))
+        elif n_points:
             estimate = accuracy_difference([va / 100 * n_points], [vb / 100 * n_points], [n_points])
         else:
             estimate = replicate_mean([va - vb])
@@ -618,6 +655,8 @@ def render(
             f"Cross-paper arena ({dataset}, {arch}): robust vs clean accuracy",
         )
         points = int(frame["n"].max()) if "n" in frame and len(frame) else 0
-        claims += findings(table, params, headline, f"{dataset} {arch}" if len(arenas) > 1 else "", suffix, points)
+        masks = {t["name"]: t["points"] for t in threats.values()}
+        prefix = f"{dataset} {arch}" if len(arenas) > 1 else ""
+        claims += findings(table, params, headline, prefix, suffix, points, masks)
     datasets = ", ".join(context["experiments"][n].get("dataset", "?") for n in arenas)
     write_claims(claims, out_dir, f"Cross-paper arena: findings ({datasets})")

@@ -531,7 +531,8 @@ PAPERS: Registry[PaperSpec] = Registry(
         "deepdefense",
         DeepDefensePaper,
         "DeepDefense (Yan, Guo, Zhang 2018)",
-        ("robustness", "histories"),
+        # crosseval: each model's clean per-point correctness, for the paired clean-accuracy comparisons
+        ("robustness", "histories", "crosseval"),
         "Table 1 and supp. Table 1 beside the published numbers, Figures 2, 4, 5, the claims of sec. 4",
     ),
     # --- Latent disparity regularisation: paper ---

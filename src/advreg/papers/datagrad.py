@@ -37,7 +37,8 @@ from advreg.papers.names import names  # noqa: E402
 from advreg.reporting.claims import FINDING, PAPER_CLAIM, Claim, write_claims  # noqa: E402
 from advreg.reporting.examples import read_examples  # noqa: E402
 from advreg.reporting.figures import _save  # noqa: E402
-from advreg.reporting.verdicts import MISSING, Comparison, Estimate, accuracy_difference, replicate_mean  # noqa: E402
+from advreg.reporting.fold_difference import fold_difference  # noqa: E402
+from advreg.reporting.verdicts import MISSING, Comparison, Estimate  # noqa: E402
 
 FIGURE3_METHODS = ("rect", "l1", "dgl1")
 
@@ -197,24 +198,22 @@ def _white_box_gap(
     budgets_b: list[float],
 ) -> Estimate:
     """White-box accuracy of model a under attack_a (mean over budgets_a) minus model b's, in points, per fold:
-    the verdict engine's estimate (Newcombe over each fold's test points where the rows carry ``n``, plus the
-    spread across folds; without ``n``, the spread across folds only)."""
+    the verdict engine's estimate (:func:`advreg.reporting.fold_difference.fold_difference`: paired over the test
+    points where the rows carry masks, from counts where they carry ``n`` only, else the spread across folds)."""
 
-    def per_fold(attack: str, model: str, budgets: list[float]) -> pd.DataFrame:
+    def rows(attack: str, model: str, budgets: list[float]) -> pd.DataFrame:
         part = frame[(frame["attack"] == attack) & frame["white_box"].astype(bool) & (frame["target"] == model)]
-        part = part[np.isclose(part["epsilon"].to_numpy(dtype=float)[:, None], budgets).any(axis=1)]
-        n = part["n"] if "n" in part else pd.Series(0, index=part.index)
-        part = part.assign(n=n)
-        return part.groupby("fold").agg(accuracy=("accuracy", "mean"), n=("n", "min"), k=("epsilon", "nunique"))
+        return part[np.isclose(part["epsilon"].to_numpy(dtype=float)[:, None], budgets).any(axis=1)]
 
-    a, b = per_fold(attack_a, model_a, budgets_a), per_fold(attack_b, model_b, budgets_b)
-    joined = a.join(b, how="inner", suffixes=("_a", "_b"))
-    if joined.empty or (joined["k_a"] != len(budgets_a)).any() or (joined["k_b"] != len(budgets_b)).any():
+    a, b = rows(attack_a, model_a, budgets_a), rows(attack_b, model_b, budgets_b)
+    folds = set(a["fold"]) & set(b["fold"])
+    if not folds or any(
+        part[part["fold"] == f]["epsilon"].nunique() != len(wanted)
+        for part, wanted in ((a, budgets_a), (b, budgets_b))
+        for f in folds
+    ):
         return MISSING
-    n = joined[["n_a", "n_b"]].min(axis=1).to_numpy()
-    if (n > 0).all():
-        return accuracy_difference(joined["accuracy_a"] * n, joined["accuracy_b"] * n, n)
-    return replicate_mean(100 * (joined["accuracy_a"] - joined["accuracy_b"]))
+    return fold_difference(a[a["fold"].isin(folds)], b[b["fold"].isin(folds)])
 
 
 def check_claims(

@@ -43,11 +43,17 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
+from advreg.evaluation.points import mean_correct  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.papers.catalog import DeepDefensePaper  # noqa: E402
 from advreg.reporting.claims import FINDING, PAPER_CLAIM, Claim, write_claims  # noqa: E402
 from advreg.reporting.figures import _save  # noqa: E402
-from advreg.reporting.verdicts import Comparison, accuracy_difference, replicate_mean  # noqa: E402
+from advreg.reporting.verdicts import (  # noqa: E402
+    Comparison,
+    accuracy_difference,
+    paired_accuracy_difference,
+    replicate_mean,
+)
 
 NETWORK_LABELS = {"mlp": "MLP", "lenet": "LeNet", "convnet": "ConvNet", "nin": "NIN"}
 PUBLISHED_NETWORK = {"mlp": "mnist_mlp", "lenet": "mnist_lenet", "convnet": "cifar10_convnet", "nin": "cifar10_nin"}
@@ -312,15 +318,34 @@ def _test_points(experiment: Mapping[str, Any]) -> int:
     return int(size) if isinstance(size, int | float) and size > 0 else 0
 
 
+def clean_points(frame: pd.DataFrame) -> dict[str, list[np.ndarray | None]]:
+    """Per target model, per fold in fold order: its clean per-point correctness (:mod:`advreg.evaluation.points`),
+    from the cross-evaluation rows at budget 0 (every set is the clean input there); None where the rows carry no
+    mask."""
+    if "mask" not in frame or "fold" not in frame:
+        return {}
+    clean = frame[frame["epsilon"] == 0].sort_values(["fold", "attack", "attacker"])
+    folds = sorted(frame["fold"].unique())
+    out: dict[str, list[np.ndarray | None]] = {}
+    for target, part in clean.groupby("target", sort=True):
+        first = part.groupby("fold").first()
+        out[str(target)] = [
+            mean_correct([first.loc[f, "mask"]], int(first.loc[f, "n"])) if f in first.index else None for f in folds
+        ]
+    return out
+
+
 def check_table_claims(
     tables: Mapping[str, pd.DataFrame | list[pd.DataFrame]],
     roles: Mapping[str, str],
     n_points: Mapping[str, int] | None = None,
+    clean: Mapping[str, Mapping[str, list[np.ndarray | None]]] | None = None,
 ) -> list[Claim]:
     """Claims of sec. 4.2-4.3, the abstract and supp. sec. 1 that Table 1 and supp. Table 1 decide, judged by the
     verdict engine (:mod:`advreg.reporting.verdicts`). ``tables``: network -> its robustness table, or one per
     replicate (:func:`robustness_tables`); ``n_points``: network -> test points per replicate (accuracies then get
-    a test-sample interval; without it, and for rho values, only the spread across replicates)."""
+    a test-sample interval; without it, and for rho values, only the spread across replicates); ``clean``: network
+    -> :func:`clean_points`, with which clean accuracies are compared point by point (the paired interval)."""
     claims: list[Claim] = []
     replicates = {k: (v if isinstance(v, list) else [v]) for k, v in tables.items()}
 
@@ -344,11 +369,25 @@ def check_table_claims(
         def mean(series: dict[str, np.ndarray], scale: float = 1.0) -> dict[str, float]:
             return {r: scale * float(np.mean(v)) for r, v in series.items()}
 
+        points = {r: list((clean or {}).get(network, {}).get(m, [])) for r, m in roles.items()}
+
         def gap(
-            series: dict[str, np.ndarray], a: str, b: str, what: str, accuracy: bool = False, n: int = n
+            series: dict[str, np.ndarray],
+            a: str,
+            b: str,
+            what: str,
+            accuracy: bool = False,
+            n: int = n,
+            paired: bool = False,
+            points: dict[str, list[np.ndarray | None]] = points,
         ) -> Comparison:
-            """a - b (accuracies in points, with the test-sample part when ``n`` is known)."""
-            if accuracy and n:
+            """a - b (accuracies in points, with the test-sample part when ``n`` is known; ``paired``: point by point
+            where :func:`clean_points` has both models on every replicate)."""
+            pa, pb = points[a], points[b]
+            usable = len(pa) == len(pb) == len(series[a]) and all(x is not None for x in pa + pb)
+            if accuracy and paired and usable:
+                est = paired_accuracy_difference(pa, pb)
+            elif accuracy and n:
                 est = accuracy_difference(series[a] * n, series[b] * n, [n] * len(series[a]))
             else:
                 est = replicate_mean((100 if accuracy else 1) * (series[a] - series[b]))
@@ -387,7 +426,7 @@ def check_table_claims(
         add(
             f"{label}: DeepDefense does not degrade clean accuracy; it is higher than the reference's (abstract; "
             "sec. 4.2: 98.31% -> 98.65% MLP, 99.02% -> 99.34% LeNet)",
-            [gap(clean, "deepdefense", "reference", "clean accuracy (points)", True)],
+            [gap(clean, "deepdefense", "reference", "clean accuracy (points)", True, paired=True)],
             f"clean test accuracy (%): DeepDefense {_fmt(cm['deepdefense'], 4)}, reference {_fmt(cm['reference'], 4)}",
             "no margin: 'the inference accuracy also increases' (sec. 4.2); 'higher test-set accuracies on clean "
             "images' (sec. 4.3)",
@@ -395,7 +434,7 @@ def check_table_claims(
         add(
             f"{label}: DeepDefense has the highest clean accuracy of the four methods (Table 1, in bold; sec. 4.2: "
             "'outperforms competitive methods in the sense of both robustness and accuracy')",
-            [gap(clean, "deepdefense", r, "clean accuracy (points)", True) for r in others],
+            [gap(clean, "deepdefense", r, "clean accuracy (points)", True, paired=True) for r in others],
             "clean test accuracy (%): " + ", ".join(f"{ROLE_LABELS[r]} {_fmt(v, 4)}" for r, v in cm.items()),
             "no margin: 'consistently and significantly outperforms competitive methods in the sense of both "
             "robustness and accuracy' (sec. 4.2)",
@@ -703,7 +742,11 @@ def render(
     )
     replicates = {key: robustness_tables(pd.read_csv(inputs[name]["robustness"])) for key, name in networks.items()}
     test_points = {key: _test_points(context["experiments"][name]) for key, name in networks.items()}
-    claims = check_table_claims(replicates, roles, test_points)
+    clean = {
+        key: clean_points(pd.read_csv(inputs[name]["crosseval"])) if "crosseval" in inputs[name] else {}
+        for key, name in networks.items()
+    }
+    claims = check_table_claims(replicates, roles, test_points, clean)
     curves = {"clean": params.clean, **roles} if params.clean else dict(roles)
     claims += check_history_claims({k: h for k, h in histories.items() if k in ("mlp", "lenet")}, roles)
     for stem, keys, what in (("figure2", ("mlp", "lenet"), "Fig. 2"), ("figure6", ("convnet", "nin"), "Fig. 6")):

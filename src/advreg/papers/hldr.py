@@ -53,11 +53,11 @@ from advreg.papers.catalog import HLDRPaper  # noqa: E402
 from advreg.papers.names import names  # noqa: E402
 from advreg.reporting.claims import PAPER_CLAIM, Claim, write_claims  # noqa: E402
 from advreg.reporting.figures import _save  # noqa: E402
+from advreg.reporting.fold_difference import fold_difference  # noqa: E402
 from advreg.reporting.verdicts import (  # noqa: E402
     MISSING,
     Comparison,
     Estimate,
-    accuracy_difference,
     replicate_mean,
     t_half_width,
 )
@@ -159,10 +159,12 @@ def by_method(models: Sequence[str], method: str) -> str | None:
 
 
 def accuracy_rows(frame: pd.DataFrame, attack: str, attacker: str, models: Sequence[str]) -> pd.DataFrame:
-    """Per (model, fold, epsilon): accuracy (%) and test points, on ``attacker``'s sets or white-box."""
+    """Per (model, fold, epsilon): accuracy (%), test points and, where the results carry it, the per-point
+    correctness (``mask``), on ``attacker``'s sets or white-box."""
     part = frame[(frame["attack"] == attack) & frame["target"].isin(models)]
     part = part[part["white_box"].astype(bool)] if attacker == "white_box" else part[part["attacker"] == attacker]
-    out = part.rename(columns={"target": "model"})[["model", "fold", "epsilon", "accuracy", "n"]].copy()
+    keep = ["model", "fold", "epsilon", "accuracy", "n"] + (["mask"] if "mask" in part else [])
+    out = part.rename(columns={"target": "model"})[keep].copy()
     out["accuracy"] = out["accuracy"] * 100.0
     return out.reset_index(drop=True)
 
@@ -204,24 +206,25 @@ def fold_gap(
     budgets: Sequence[float],
 ) -> Estimate:
     """A - B in accuracy points, mean over ``budgets``, from the per-fold rows behind two :func:`accuracy_table`s
-    (folds are the replicates; each fold's test points give the Newcombe part): the verdict engine's estimate and
-    95% interval (:func:`advreg.reporting.verdicts.accuracy_difference`). MISSING if a fold or budget lacks one."""
+    (folds are the replicates, each on its own test points): the verdict engine's estimate and 95% interval
+    (:func:`advreg.reporting.fold_difference.fold_difference`: paired over each fold's test points where the rows
+    carry masks, from counts otherwise). MISSING if a fold or budget lacks one."""
     if table_a is None or table_b is None or model_a is None or model_b is None or not len(budgets):
         return MISSING
 
-    def per_fold(table: pd.DataFrame, model: str) -> pd.DataFrame:
+    def rows(table: pd.DataFrame, model: str) -> pd.DataFrame:
         holder = table.attrs.get("rows")
         if not isinstance(holder, FoldRows):
-            return pd.DataFrame(columns=["accuracy", "n", "budgets"])
+            return pd.DataFrame(columns=["fold", "epsilon", "accuracy", "n"])
         rows = holder.frame
-        at = rows[(rows["model"] == model) & np.isclose(rows["epsilon"].to_numpy()[:, None], budgets).any(axis=1)]
-        return at.groupby("fold").agg(accuracy=("accuracy", "mean"), n=("n", "min"), budgets=("epsilon", "size"))
+        return rows[(rows["model"] == model) & np.isclose(rows["epsilon"].to_numpy()[:, None], budgets).any(axis=1)]
 
-    joined = per_fold(table_a, model_a).join(per_fold(table_b, model_b), suffixes=("_a", "_b"), how="inner")
-    if joined.empty or (joined[["budgets_a", "budgets_b"]] != len(budgets)).any().any():
+    a, b = rows(table_a, model_a), rows(table_b, model_b)
+    counts = [part.groupby("fold")["epsilon"].size() for part in (a, b)]
+    folds = counts[0].index.intersection(counts[1].index)
+    if not len(folds) or (counts[0][folds] != len(budgets)).any() or (counts[1][folds] != len(budgets)).any():
         return MISSING
-    n = joined[["n_a", "n_b"]].min(axis=1).to_numpy()
-    return accuracy_difference(joined["accuracy_a"] / 100 * n, joined["accuracy_b"] / 100 * n, n, disjoint=True)
+    return fold_difference(a[a["fold"].isin(folds)], b[b["fold"].isin(folds)], disjoint=True, percent=True)
 
 
 def _value(table: pd.DataFrame, model: str | None, epsilon: float, column: str = "accuracy") -> float:

@@ -22,7 +22,7 @@ experiment's gathered ``crosseval.csv`` and ``histories.csv``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ import yaml  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
+from advreg.evaluation.points import mean_correct  # noqa: E402
 from advreg.papers.catalog import LWA_ROLES, LWAPaper  # noqa: E402
 from advreg.reporting.claims import FINDING, PAPER_CLAIM, Claim, write_claims  # noqa: E402
 from advreg.reporting.figures import _save  # noqa: E402
@@ -43,11 +44,13 @@ from advreg.reporting.verdicts import (  # noqa: E402
     MISSING,
     Comparison,
     accuracy_difference,
+    paired_accuracy_difference,
     replicate_mean,
 )
 from advreg.reporting.verdicts import accuracy as accuracy_estimate  # noqa: E402
 
 COLUMNS = ("validation", "fixed", "adv_loss_sign", "adv_loss", "adv_alpha")
+MASK = ":mask"  # table_values' per-point correctness of a cell: column name + MASK
 ADVERSARIAL = COLUMNS[1:]
 LABELS = {
     "validation": "Validation",
@@ -78,7 +81,9 @@ def _near(values: pd.Series, epsilon: float) -> pd.Series:
 
 def table_values(frame: pd.DataFrame, params: LWAPaper, epsilon: float) -> pd.DataFrame:
     """Rows = the roles present among the experiment's targets (paper order), columns = model, ``COLUMNS`` and
-    ``n`` (test points), accuracies as fractions averaged over folds (NaN where a set was not computed)."""
+    ``n`` (test points), accuracies as fractions averaged over folds (NaN where a set was not computed), and per
+    column ``<column>:mask``, the cell's per-point correctness where ``frame`` holds one fold of masked results
+    (:mod:`advreg.evaluation.points`; None otherwise): the pairs the verdicts compare point by point."""
     at = frame[_near(frame["epsilon"], epsilon)]
     targets = set(frame["target"])
     fixed_source = params.fixed_source or params.normal
@@ -90,14 +95,22 @@ def table_values(frame: pd.DataFrame, params: LWAPaper, epsilon: float) -> pd.Da
         row: dict[str, Any] = {"role": role, "model": model}
         white = own[own["attack"] == params.adv_loss]
         row["validation"] = float((white["clean_correct"] / white["n"]).mean()) if len(white) else np.nan
+        clean = frame[(frame["attack"] == params.adv_loss) & (frame["attacker"] == model) & (frame["target"] == model)]
+        masks = {"validation": clean[clean["epsilon"] == 0]}
         fixed = at[(at["attack"] == params.adv_loss) & (at["attacker"] == fixed_source) & (at["target"] == model)]
         row["fixed"] = float(fixed["accuracy"].mean()) if len(fixed) else np.nan
+        masks["fixed"] = fixed
         for column in ("adv_loss_sign", "adv_loss", "adv_alpha"):
             part = own[own["attack"] == getattr(params, column)]
             row[column] = float(part["accuracy"].mean()) if len(part) else np.nan
+            masks[column] = part
         row["n"] = int(white["n"].iloc[0]) if len(white) else 0
+        for column, part in masks.items():  # one fold's table: the cell's per-point correctness (masked results)
+            one = "mask" in part and len(part) == 1 and isinstance(part["mask"].iloc[0], str)
+            row[f"{column}{MASK}"] = part["mask"].iloc[0] if one else None
         rows.append(row)
-    return pd.DataFrame(rows, columns=["role", "model", *COLUMNS, "n"]).set_index("role")
+    columns = ["role", "model", *COLUMNS, "n", *(f"{c}{MASK}" for c in COLUMNS)]
+    return pd.DataFrame(rows, columns=columns).set_index("role")
 
 
 def table_vs_published(values: pd.DataFrame, published: Mapping[str, list[float]]) -> pd.DataFrame:
@@ -155,6 +168,14 @@ def _fmt(value: float) -> str:
 
 def _adv_mean(values: pd.DataFrame, role: str) -> float:
     return float(values.loc[role, list(ADVERSARIAL)].mean()) if role in values.index else np.nan
+
+
+def _points(values: pd.DataFrame, role: str, columns: Sequence[str]) -> np.ndarray | None:
+    """Per point, the mean correctness of ``role`` over ``columns`` of one fold's :func:`table_values` (None where a
+    cell has no mask)."""
+    n = int(values.loc[role, "n"])
+    masks = [values.loc[role, f"{c}{MASK}"] if f"{c}{MASK}" in values else None for c in columns]
+    return mean_correct(masks, n)
 
 
 def _has(values: pd.DataFrame, *roles: str) -> bool:
@@ -261,7 +282,11 @@ def table_claims(tables: Mapping[int, pd.DataFrame | list[pd.DataFrame]]) -> lis
         a_acc = [float(p.loc[a, cols].mean()) for p in parts]
         b_acc = [float(p.loc[b, cols].mean()) for p in parts]
         n = [int(p.loc[a, "n"]) for p in parts]
-        if min(n) > 0:
+        a_points = [_points(p, a, cols) for p in parts]
+        b_points = [_points(p, b, cols) for p in parts]
+        if min(n) > 0 and all(x is not None for x in a_points + b_points):  # paired over the same test points
+            estimate = paired_accuracy_difference(a_points, b_points)
+        elif min(n) > 0:
             a_correct = [x * m for x, m in zip(a_acc, n, strict=True)]
             estimate = accuracy_difference(a_correct, [x * m for x, m in zip(b_acc, n, strict=True)], n)
         else:  # no test-point count (published numbers, taken as exact): the spread across replicates only

@@ -8,9 +8,13 @@ threshold taken from the paper's words. The engine:
 - bounds it with a 95% interval: across replicates a Student-t interval on the per-replicate values
   (``scipy.stats.t``), and for accuracies the test-sample part, a Newcombe hybrid-score interval for a difference
   of two proportions (Newcombe 1998, method 10) from Wilson intervals (``scipy.stats.binomtest``) on the test
-  points of one replicate; with several replicates both parts are added in quadrature on each side. The pipeline
-  stores counts, not per-point correctness, so the unpaired interval is used for the paired design: it is
-  conservative (wider) for the positively correlated errors of two models on the same points;
+  points of one replicate; with several replicates both parts are added in quadrature on each side. Two models
+  evaluated on the same points are compared point by point where the results carry per-point correctness (every
+  cross-evaluation row's ``mask``, :mod:`advreg.evaluation.points`): :func:`paired_accuracy_difference`, whose
+  test-sample part is a Student-t interval of the per-point differences, widened where McNemar's interval on
+  the discordant points (Wilson, conditional on their number) is wider, so only the points the two models
+  disagree on widen it; the unpaired :func:`accuracy_difference` (conservative for the positively correlated
+  errors of two models on the same points) remains for counts without masks;
 - decides: **held** when the whole interval lies on the claimed side of the threshold, **not held** when it lies
   wholly on the other side, **inconclusive** otherwise, **not testable** when the estimate is missing. Where no
   interval exists (a robustness value from one run, no per-image values), the estimate decides, and it is
@@ -104,6 +108,68 @@ def accuracy_difference(
     low = value - math.sqrt(below**2 + spread**2)
     high = value + math.sqrt(above**2 + spread**2)
     return Estimate(value, low, high, points, len(m), _sd(diffs), disjoint)
+
+
+def _paired_half_widths(d: np.ndarray) -> tuple[float, float]:
+    """The test-sample part of a paired difference of accuracies, in points, below and above its mean, from the
+    per-point differences ``d`` (a - b, each in [-1, 1]) of two models on the same points: a Student-t interval of
+    the mean difference (the per-point analogue of a paired t-test) and, for 0/1 correctness (one replicate, or
+    pooled disjoint folds), on each side the wider of it and McNemar's interval: with b, c the discordant points (a
+    right and b wrong, and the reverse) the difference is (b - c) / n, and a Wilson interval on b / (b + c)
+    (``scipy.stats.binomtest``), conditional on the b + c discordant points, maps to (b + c) / n (2 p - 1). The
+    t-interval alone is too narrow when few points are discordant, the conditional one ignores that their number
+    is random; the wider of the two keeps both failure modes out. No discordant point: zero width."""
+    n = len(d)
+    value = float(d.mean())
+    half = 100 * t_half_width(d)
+    b, c = int((d > 0).sum()), int((d < 0).sum())
+    if not np.all(np.isin(d, (-1.0, 0.0, 1.0))) or b + c == 0:
+        return half, half
+    low, high = _wilson(b, b + c)
+    scale = (b + c) / n
+    below = 100 * (value - scale * (2 * low - 1))
+    above = 100 * (scale * (2 * high - 1) - value)
+    return max(half, below), max(half, above)
+
+
+def paired_accuracy_difference(
+    points_a: Sequence[np.ndarray], points_b: Sequence[np.ndarray], disjoint: bool = False
+) -> Estimate:
+    """A - B in accuracy points (%) from per-point correctness (:mod:`advreg.evaluation.points`) of two models on the
+    same test points, one (n,) array per replicate (0/1, or a per-point mean over several attack sets of the same
+    points): the paired design, whose interval only the points the two models disagree on widen.
+
+    The estimate is the mean over replicates of each replicate's mean per-point difference. Its interval adds in
+    quadrature, on each side, the test-sample part of :func:`_paired_half_widths` (on the per-point differences
+    averaged over replicates that share their points, or pooled over ``disjoint`` replicates, the folds of a
+    cross-validation, each with its own points) and the Student-t spread across replicates."""
+    if not len(points_a) or len(points_a) != len(points_b):
+        return MISSING
+    a = [np.asarray(p, dtype=float) for p in points_a]
+    b = [np.asarray(p, dtype=float) for p in points_b]
+    if any(x.shape != y.shape or x.ndim != 1 or not len(x) for x, y in zip(a, b, strict=True)):
+        return MISSING
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    values = np.array([100 * float(d.mean()) for d in diffs])
+    if disjoint:
+        pooled = np.concatenate(diffs)
+    elif len({len(d) for d in diffs}) == 1:
+        pooled = np.mean(diffs, axis=0)
+    else:
+        return MISSING
+    below, above = _paired_half_widths(pooled)
+    spread = t_half_width(values)
+    value = float(values.mean())
+    points = int(round(float(np.mean([len(d) for d in diffs]))))
+    return Estimate(
+        value,
+        value - math.hypot(below, spread),
+        value + math.hypot(above, spread),
+        points,
+        len(diffs),
+        _sd(values),
+        disjoint,
+    )
 
 
 def accuracy(correct: Sequence[float], n: Sequence[int]) -> Estimate:
