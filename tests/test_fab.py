@@ -2,8 +2,8 @@
 boundary within the box (against brute-force checks and the reference code's ``projection_linf`` as torchattacks
 ships it), the closed-form distance on linear models, a real attack on a small trained model (as strong as PGD where
 PGD succeeds, in the ball and the box, clean-wrong points untouched, reproducible, batch-size independent), and
-robust accuracy beside torchattacks.FAB (targeted, L-inf) on the same model and inputs (torchattacks is not a
-dependency: those tests skip without it)."""
+robust accuracy beside torchattacks.FAB (targeted, L-inf) on the same model and inputs (torchattacks: pinned in
+requirements-reference.lock, which `make setup` installs; those tests skip without it)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 trained model), never helps the attacker, stays in the L-inf ball and the [0, 1] box, queries the model only
 forward without gradients, is reproducible and independent of the batch size, and follows the paper's schedule
 of square sizes. The comparison with the reference implementation (torchattacks.Square) is benchmarks/square.py
-(torchattacks is not a dependency); its numbers are in docs/fidelity.md."""
+and docs/fidelity.md; the last test runs beside it on a toy model (requirements-reference.lock)."""
 
 from __future__ import annotations
 
@@ -168,3 +168,27 @@ def test_bad_input_is_refused(toy):
         attack.craft(model, x.flatten(1), y, [0.1], torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="n_queries"):
         build_attack("square", {"n_queries": 0})
+
+
+def test_at_least_as_strong_as_torchattacks_square(toy):
+    """Beside the reference implementation (torchattacks 3.5.1 ``Square``, L-inf, margin loss, p_init 0.8, installed
+    from requirements-reference.lock) on the same model, points and query budget: our robust accuracy is never above
+    its lowest over three seeds (+0.02 for the random search), with every perturbation inside the budget and the
+    box. Measured here (200 points): eps 0.05 1.000 vs 1.000; eps 0.1 0.93 vs 1.0; eps 0.2 0.025 vs 0.605-0.72 (100
+    queries); why ours is that much stronger on these 36-pixel images is not investigated. On the arena's LeNet
+    (28 x 28) the two are within 3 points (benchmarks/square.py, docs/fidelity.md)."""
+    torchattacks = pytest.importorskip("torchattacks")
+    model, x, y = toy
+    budgets = [0.05, 0.1, 0.2]
+    attack, artifact = craft(model, x, y, {"n_queries": 100}, epsilons=budgets)
+    for i, eps in enumerate(budgets):
+        adv = attack.adversarial(artifact, x, eps, i)
+        assert (adv - x).abs().max() <= eps + 1e-6 and adv.min() >= 0 and adv.max() <= 1
+        ours = conftest.accuracy(model, adv, y)
+        reference = []
+        for seed in range(3):
+            square = torchattacks.Square(
+                model, norm="Linf", eps=eps, n_queries=100, p_init=0.8, loss="margin", seed=seed
+            )
+            reference.append(conftest.accuracy(model, square(x, y), y))
+        assert ours <= min(reference) + 0.02, (eps, ours, reference)
