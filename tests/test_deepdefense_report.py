@@ -4,6 +4,7 @@ numbers against the paper's text, and the config block's checks against a plan."
 import math
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -267,3 +268,37 @@ def test_config_block_is_checked_against_the_plan():
         build_plan(plan_config(eps_ref_model="deepdefense/c25", clean="plain/other"))
     with pytest.raises(ConfigError, match="at least one network"):
         build_plan({**plan_config(), "papers": {"deepdefense": {"figure4": "e"}}})
+
+
+def test_clean_accuracy_claims_are_paired_on_every_network():
+    """With each model's clean per-point correctness (clean_points, from crosseval masks), the clean-accuracy claims
+    of every network get the paired interval, the second network's too (a loop variable once shadowed them)."""
+    from advreg.evaluation.points import encode_mask
+
+    rows = []
+    for model, metrics in VALUES.items():
+        right = int(round(metrics["clean_accuracy"] * 1000))
+        mask = encode_mask(np.arange(1000) < right)  # nested: a model right on a point every weaker one gets right
+        rows.append(
+            {
+                "fold": 0,
+                "attack": "fgsm",
+                "attacker": model,
+                "target": model,
+                "epsilon": 0.0,
+                "n": 1000,
+                "accuracy": right / 1000,
+                "mask": mask,
+            }
+        )
+    clean = dd.clean_points(pd.DataFrame(rows))
+    table = dd.robustness_table(robustness_frame())
+    claims = dd.check_table_claims(
+        {"mlp": table, "lenet": table}, ROLES, {"mlp": 1000, "lenet": 1000}, {"mlp": clean, "lenet": clean}
+    )
+    for network in ("MLP", "LeNet"):
+        claim = find(claims, f"{network}: DeepDefense does not degrade clean accuracy")
+        assert claim.verdict == "held" and claim.estimate == pytest.approx(2.0) and claim.n_points == 1000
+        unpaired = dd.check_table_claims({"mlp": table}, ROLES, {"mlp": 1000})
+        wide = find(unpaired, "MLP: DeepDefense does not degrade clean accuracy")
+        assert claim.high - claim.low < wide.high - wide.low  # 20 discordant points, not two 1000-point Wilsons

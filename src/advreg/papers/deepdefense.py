@@ -339,13 +339,13 @@ def check_table_claims(
     tables: Mapping[str, pd.DataFrame | list[pd.DataFrame]],
     roles: Mapping[str, str],
     n_points: Mapping[str, int] | None = None,
-    clean: Mapping[str, Mapping[str, list[np.ndarray | None]]] | None = None,
+    clean_masks: Mapping[str, Mapping[str, list[np.ndarray | None]]] | None = None,
 ) -> list[Claim]:
     """Claims of sec. 4.2-4.3, the abstract and supp. sec. 1 that Table 1 and supp. Table 1 decide, judged by the
     verdict engine (:mod:`advreg.reporting.verdicts`). ``tables``: network -> its robustness table, or one per
     replicate (:func:`robustness_tables`); ``n_points``: network -> test points per replicate (accuracies then get
-    a test-sample interval; without it, and for rho values, only the spread across replicates); ``clean``: network
-    -> :func:`clean_points`, with which clean accuracies are compared point by point (the paired interval)."""
+    a test-sample interval; without it, and for rho values, only the spread across replicates); ``clean_masks``:
+    network -> :func:`clean_points`, with which clean accuracies are compared point by point (the paired interval)."""
     claims: list[Claim] = []
     replicates = {k: (v if isinstance(v, list) else [v]) for k, v in tables.items()}
 
@@ -369,7 +369,7 @@ def check_table_claims(
         def mean(series: dict[str, np.ndarray], scale: float = 1.0) -> dict[str, float]:
             return {r: scale * float(np.mean(v)) for r, v in series.items()}
 
-        points = {r: list((clean or {}).get(network, {}).get(m, [])) for r, m in roles.items()}
+        points = {r: list((clean_masks or {}).get(network, {}).get(m, [])) for r, m in roles.items()}
 
         def gap(
             series: dict[str, np.ndarray],
