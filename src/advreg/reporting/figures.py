@@ -110,6 +110,7 @@ def accuracy_vs_epsilon(frame: pd.DataFrame, attack: str, path: str | Path, titl
         hue="target",
         col=column,
         kind="line",
+        seed=0,  # the bootstrap of the band over folds: drawn the same on every machine (make verify)
         col_wrap=min(3, part[column].nunique()),
         height=3.2,
         aspect=1.25,
