@@ -143,6 +143,17 @@ def test_summarise_joins_failed_checks_per_target():
     assert summary.to_dict() == {"a/x": f"{masking.TRANSFER}; {masking.COLLAPSE}", "b/x": ""}
 
 
+def every_model_attacks_every_model(models, attacks, x, y, epsilons) -> pd.DataFrame:
+    """Crosseval rows (fold 0) of every (label, attack) crafted on every model of ``models``, evaluated on all."""
+    rows = []
+    for label, attack in attacks:
+        for name, model in models.items():
+            artifact = attack.craft(model, x, y, epsilons, torch.Generator().manual_seed(0))
+            for r in cross_evaluate(models, attack, artifact, x, y, epsilons, name):
+                rows.append({"attack": label, "fold": 0, **r})
+    return pd.DataFrame(rows)
+
+
 class HotSoftmax(nn.Module):
     """The same decision function with logits times 1e4: the softmax saturates, so the cross-entropy's input
     gradient is exactly 0 in float32 at every correctly classified point (gradient masking by construction)."""
@@ -160,18 +171,12 @@ def real_rows() -> pd.DataFrame:
     smooth, x, y = conftest.toy_problem(num_classes=3)
     models = {"smooth/x": smooth, "masked/x": HotSoftmax(smooth).eval()}
     epsilons = [0.0, 0.1, 0.3, 0.5]
-    rows = []
     attacks = (
         ("fgsm", FGSM()),
         ("pgd_linf", PGDLinf({"steps": 10, "random_start": False})),
         ("square", Square({"n_queries": 100})),
     )
-    for label, attack in attacks:
-        for name, model in models.items():
-            artifact = attack.craft(model, x, y, epsilons, torch.Generator().manual_seed(0))
-            for r in cross_evaluate(models, attack, artifact, x, y, epsilons, name):
-                rows.append({"attack": label, "fold": 0, **r})
-    return pd.DataFrame(rows)
+    return every_model_attacks_every_model(models, attacks, x, y, epsilons)
 
 
 def test_real_masked_model_fails_transfer_and_collapse_checks(real_rows):
@@ -216,18 +221,12 @@ def off_grid_rows() -> pd.DataFrame:
     x = torch.round(x * 255) / 255  # clean images on the 8-bit grid, as every image dataset's
     models = {"smooth/x": smooth, "masked/x": OffGridMasked(smooth).eval()}
     epsilons = [0.0, 0.3]
-    rows = []
     attacks = (
         ("fgsm", FGSM()),
         ("pgd_linf", PGDLinf({"steps": 5, "random_start": False})),  # first step 0.5 x the budget
         ("pgd_linf_long", PGDLinf({"steps": 20, "random_start": False})),  # first step 0.125 x the budget
     )
-    for label, attack in attacks:
-        for name, model in models.items():
-            artifact = attack.craft(model, x, y, epsilons, torch.Generator().manual_seed(0))
-            for r in cross_evaluate(models, attack, artifact, x, y, epsilons, name):
-                rows.append({"attack": label, "fold": 0, **r})
-    return pd.DataFrame(rows)
+    return every_model_attacks_every_model(models, attacks, x, y, epsilons)
 
 
 def test_real_off_grid_masked_model_fails_fgsm_and_effort_checks(off_grid_rows):

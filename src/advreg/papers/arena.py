@@ -40,7 +40,7 @@ import pandas as pd  # noqa: E402
 from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.attacks.describe import describe  # noqa: E402
 from advreg.evaluation import worstcase  # noqa: E402
-from advreg.evaluation.points import mean_correct  # noqa: E402
+from advreg.evaluation.points import fold_masks  # noqa: E402
 from advreg.evaluation.threats import threat_model  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.papers import masking  # noqa: E402
@@ -216,19 +216,11 @@ def worst_case_columns(
 def _fold_points(part: pd.DataFrame) -> dict[str, list[np.ndarray]]:
     """Per target, per fold in fold order: the per-sample worst case's mask (robust points), for the paired
     comparisons of :func:`findings`; a target lacking a fold's mask gets none."""
-    out: dict[str, list[np.ndarray]] = {}
-    if "mask" not in part or "fold" not in part:
-        return out
-    folds = sorted(part["fold"].unique())
-    for target, rows in part.groupby("target", sort=True):
-        by_fold = rows.groupby("fold").first()
-        masks = [
-            mean_correct([by_fold.loc[f, "mask"]], int(by_fold.loc[f, "n"])) if f in by_fold.index else None
-            for f in folds
-        ]
-        if all(m is not None for m in masks):
-            out[str(target)] = [np.asarray(m) for m in masks if m is not None]
-    return out
+    return {
+        target: [m for m in masks if m is not None]
+        for target, masks in fold_masks(part).items()
+        if all(m is not None for m in masks)
+    }
 
 
 def column_name(attack: str, eps: float, norm: str, note: str = "") -> str:

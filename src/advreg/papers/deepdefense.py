@@ -43,7 +43,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
-from advreg.evaluation.points import mean_correct  # noqa: E402
+from advreg.evaluation.points import fold_masks  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.papers.catalog import DeepDefensePaper  # noqa: E402
 from advreg.reporting.claims import FINDING, PAPER_CLAIM, Claim, write_claims  # noqa: E402
@@ -322,17 +322,10 @@ def clean_points(frame: pd.DataFrame) -> dict[str, list[np.ndarray | None]]:
     """Per target model, per fold in fold order: its clean per-point correctness (:mod:`advreg.evaluation.points`),
     from the cross-evaluation rows at budget 0 (every set is the clean input there); None where the rows carry no
     mask."""
-    if "mask" not in frame or "fold" not in frame:
+    if "fold" not in frame:
         return {}
     clean = frame[frame["epsilon"] == 0].sort_values(["fold", "attack", "attacker"])
-    folds = sorted(frame["fold"].unique())
-    out: dict[str, list[np.ndarray | None]] = {}
-    for target, part in clean.groupby("target", sort=True):
-        first = part.groupby("fold").first()
-        out[str(target)] = [
-            mean_correct([first.loc[f, "mask"]], int(first.loc[f, "n"])) if f in first.index else None for f in folds
-        ]
-    return out
+    return fold_masks(clean, sorted(frame["fold"].unique()))
 
 
 def check_table_claims(
