@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from advreg.evaluation import worstcase
 from advreg.papers import arena
 from advreg.papers.catalog import PAPERS, ArenaPaper
 from advreg.params import ConfigError
@@ -254,10 +255,51 @@ def test_findings_compare_worst_cases_point_by_point():
     table = arena.leaderboard(crosseval(), robustness(), p, norms, None, None, None, worst())
     threats = arena.worst_case_columns(crosseval(), worst(), p, norms)
     linf = "L-inf 0.1 worst case (3 attacks)"
-    masks = {t["name"]: t["points"] for t in threats.values()}
-    assert [len(m) for m in masks[linf].values()] == [2, 2, 2, 2]  # per model, one mask per fold
-    paired = arena.findings(table, p, linf, n_points=100, points=masks)[0]
+    cells = {t["name"]: t["cells"] for t in threats.values()}
+    assert [len(c.points) for c in cells[linf].values()] == [2, 2, 2, 2]  # per model, one mask per fold
+    assert all(p is not None for c in cells[linf].values() for p in c.points)
+    paired = arena.findings(table, p, linf, n_points=100, threats=threats)[0]
     unpaired = arena.findings(table, p, linf, n_points=100)[0]
     assert paired.claim == unpaired.claim and paired.estimate == pytest.approx(unpaired.estimate)
     assert paired.high - paired.low < unpaired.high - unpaired.low
     assert paired.n_replicates == 2 and paired.n_points == 100
+
+
+def test_best_mean_rank_follows_the_intervals():
+    """The mean rank is a description without an interval: its claim is held only where no pairwise comparison the
+    intervals leave open could move PGD-AT off first place, and not held where another model is surely ahead."""
+    p = params()
+    norms = {"pgd_linf": "linf", "fgsm": "linf", "pgd_l2": "l2"}
+    table = arena.leaderboard(crosseval(), robustness(), p, norms, None, None, None, worst())
+    threats = arena.worst_case_columns(crosseval(), worst(), p, norms)
+    linf = "L-inf 0.1 worst case (3 attacks)"
+    assert table.attrs["mean rank"] == [linf, "L2 1.5 worst case (1 attack)", "rho_2", "rho_inf"]
+    cells = arena.arena_cells(table, p, 100, threats, robustness())
+    bounds = arena.rank_bounds(table["model"].tolist(), table.attrs["mean rank"], cells)
+    for model, mean_rank in table.set_index("model")["mean rank"].items():
+        assert bounds[model][0] <= mean_rank <= bounds[model][1]
+    (rank,) = [c for c in arena.findings(table, p, linf, n_points=100, threats=threats) if "mean rank" in c.claim]
+    assert rank.verdict == "held" and "description without an interval" in rank.margin_source
+    assert arena.rank_claim("HGD first", table, ["hgd/default"], cells, "s").verdict == "not held"  # PGD-AT 4/3 < 2
+
+    # PGD-AT 60% and HGD 58% robust at L-inf 0.1 on the same points: the lead that ranks PGD-AT first is open
+    close = worst().copy()
+    hgd = (close["target"] == "hgd/default") & (close["norm"] == "linf")
+    close.loc[hgd, "mask"] = worstcase.encode_mask([i < 58 for i in range(100)])
+    close.loc[hgd, "accuracy"] = 0.58
+    table = arena.leaderboard(crosseval(), robustness(), p, norms, None, None, None, close)
+    threats = arena.worst_case_columns(crosseval(), close, p, norms)
+    assert table["model"].iloc[0] == "pgd_at/default"  # first on the point estimates
+    (rank,) = [c for c in arena.findings(table, p, linf, n_points=100, threats=threats) if "mean rank" in c.claim]
+    assert rank.verdict == "inconclusive"
+
+
+def test_a_flagged_pgd_model_is_never_the_most_robust():
+    p = params()
+    norms = {"pgd_linf": "linf", "fgsm": "linf", "pgd_l2": "l2"}
+    table = arena.leaderboard(crosseval(), robustness(), p, norms, None, None, None, worst())
+    table.loc[table["model"] == "pgd_at/default", "masking"] = "no collapse"
+    linf = "L-inf 0.1 worst case (3 attacks)"
+    robust = arena.findings(table, p, linf, n_points=100)[0]
+    assert robust.claim.startswith("PGD adversarial training (Madry et al. 2018) is the most robust")
+    assert robust.verdict == "not held" and "PGD-AT" in robust.evidence

@@ -122,6 +122,11 @@ def test_claims_compare_the_papers_models_and_report_the_rest_apart():
     assert by["R2 noise does much less damage than R1 noise"].verdict == "not testable"
     equal_norm = by["At the L2 norm of R1 noise, the R2"]
     assert equal_norm.kind == dg.FINDING and equal_norm.verdict == "held"
+    # the findings are declarations too, judged by the engine: a difference against 0, with its estimate
+    assert all(f.quantity.endswith("> 0") and f.estimate > 0 for f in (finding, equal_norm))
+    declared = dg.declarations("fgsm", PHIS, list(best))
+    assert all(isinstance(d, dg.Declaration) for d in declared)
+    assert [d.claim for d in declared if d.kind == dg.FINDING] == [by["DGL1 by double backpropagation"].claim]
 
 
 def test_published_transcription_is_consistent():

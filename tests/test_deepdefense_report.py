@@ -116,8 +116,13 @@ def test_table_claims_are_judged_on_the_numbers():
     assert find(claims, "MLP: adversarial training is the second best").verdict == "held"
     assert find(claims, "MLP: Parseval training improves robustness to FGS").verdict == "held"
     assert find(claims, "MLP: DeepDefense has the highest unnormalised").verdict == "held"
-    protocol = find(claims, "MLP: every model's eps_ref")
-    assert protocol.kind == dd.FINDING and protocol.verdict == "held"  # every eps_ref is DeepDefense's eps_50
+    # the evidence shows what the claims do not test: eps_ref, the adversarial training's multiples ('roughly 1.5x')
+    assert "eps_ref: DeepDefense 0.14" in find(claims, "MLP: under FGS at 0.2, 0.5 and 1.0").evidence
+    second = find(claims, "MLP: adversarial training is the second best").evidence
+    assert "rho_2 multiple of the reference: Adv. Train 1.5" in second
+    assert "rho_inf multiple of the reference: Adv. Train 1.8" in second
+    # the eps_ref protocol (every model at DeepDefense's eps_50) is config validation's (eps_ref_model), not a claim
+    assert all(c.kind == "paper claim" for c in claims)
     # Parseval catches up with DeepDefense on DeepFool: the first and the Parseval claims flip
     values = {m: dict(v) for m, v in VALUES.items()}
     values["parseval/default"]["rho_2"] = 0.25
@@ -132,14 +137,6 @@ def test_table_claims_are_judged_on_the_numbers():
     assert find(claims, "MLP: DeepDefense is the most robust").verdict == "not testable"
 
 
-def test_eps_ref_protocol_finding_fails_when_a_model_uses_its_own_epsilon():
-    frame = robustness_frame()
-    own = (frame["metric"] == "eps_ref") & (frame["model"] == "parseval/default")
-    frame.loc[own, "value"] = VALUES["parseval/default"]["rho_inf"]  # parseval at its own 50% epsilon
-    claims = dd.check_table_claims({"mlp": dd.robustness_table(frame)}, ROLES)
-    assert find(claims, "MLP: every model's eps_ref").verdict == "not held"
-
-
 def histories(dd_rho=(0.10, 0.11, 0.13, 0.15), at_rho=(0.10, 0.20, 0.18, 0.16)):
     rows = []
     for model, rho in (("deepdefense/default", dd_rho), ("deepfool_at/default", at_rho)):
@@ -150,7 +147,9 @@ def histories(dd_rho=(0.10, 0.11, 0.13, 0.15), at_rho=(0.10, 0.20, 0.18, 0.16)):
 
 def test_history_claims_of_figure_2():
     claims = dd.check_history_claims({"mlp": histories()}, ROLES)
-    assert find(claims, "MLP: DeepDefense surpasses the reference").verdict == "held"
+    surpass = find(claims, "MLP: DeepDefense surpasses the reference")
+    assert surpass.verdict == "held"  # epoch 3 against epoch 0: accuracy +3 points, rho_2 +0.05 (the closer call)
+    assert surpass.estimate == pytest.approx(0.05) and surpass.quantity.startswith("validation rho_2")
     assert find(claims, "MLP: during adversarial training").verdict == "held"
     claims = dd.check_history_claims({"mlp": histories(dd_rho=(0.10, 0.09, 0.08, 0.09))}, ROLES)
     assert find(claims, "MLP: DeepDefense surpasses the reference").verdict == "not held"
@@ -187,7 +186,8 @@ def test_grid_points_and_their_claims():
     claims = dd.check_grid_claims(figure4, figure5)
     assert find(claims, "A larger c gives better accuracy").verdict == "held"
     assert find(claims, "A larger lambda").verdict == "held"
-    assert find(claims, "Regularising one layer only, fc1").verdict == "held"
+    fc1 = find(claims, "Regularising one layer only, fc1")
+    assert fc1.verdict == "held" and fc1.estimate == pytest.approx(0.135 - 0.095)  # mean rho_2 over c, fc1 - out
     flipped = figure5.assign(rho_2=figure5["rho_2"].where(figure5["layer"] != "fc1", 0.0))
     assert find(dd.check_grid_claims(None, flipped), "Regularising one layer only").verdict == "not held"
     assert dd.check_grid_claims(None, None) == []
@@ -302,3 +302,26 @@ def test_clean_accuracy_claims_are_paired_on_every_network():
         unpaired = dd.check_table_claims({"mlp": table}, ROLES, {"mlp": 1000})
         wide = find(unpaired, "MLP: DeepDefense does not degrade clean accuracy")
         assert claim.high - claim.low < wide.high - wide.low  # 20 discordant points, not two 1000-point Wilsons
+
+
+def test_accuracy_at_eps_ref_is_paired_with_the_robustness_jobs_masks():
+    """The robustness job stores each accuracy's per-point correctness (mask): the acc@eps_ref claims compare two
+    models point by point with it, so only the points they disagree on widen the interval."""
+    from advreg.evaluation.points import encode_mask
+
+    frame = robustness_frame().assign(experiment="e", fold=0)
+    accuracy = frame["metric"].str.startswith("acc_at_")
+    frame["mask"] = [
+        encode_mask(np.arange(1000) < round(value * 1000)) if is_acc else None  # nested, as for the clean claims
+        for value, is_acc in zip(frame["value"], accuracy, strict=True)
+    ]
+    points = dd.eps_ref_points(frame, 1000)
+    assert len(points) == 12 and all(len(v) == 1 and len(v[0]) == 1000 for v in points.values())
+    assert points[("deepdefense/default", "acc_at_0.5_eps_ref")][0].mean() == pytest.approx(0.88)
+    table = dd.robustness_table(frame)
+    paired = find(dd.check_table_claims({"mlp": table}, ROLES, {"mlp": 1000}, None, {"mlp": points}), "MLP: under FGS")
+    unpaired = find(dd.check_table_claims({"mlp": table}, ROLES, {"mlp": 1000}), "MLP: under FGS")
+    assert paired.verdict == unpaired.verdict == "held" and paired.quantity == unpaired.quantity
+    assert paired.estimate == pytest.approx(unpaired.estimate)
+    assert paired.high - paired.low < unpaired.high - unpaired.low
+    assert dd.eps_ref_points(frame.drop(columns="mask"), 1000) == {}  # results written before masks: unpaired

@@ -106,6 +106,14 @@ def test_robustness_rows_on_a_trained_model():
     inv_inf = (1 / x.flatten(1).abs().max(1).values).mean().item()
     assert values[("rho_inf", "")] == pytest.approx(values[("eps_50", "")] * inv_inf, rel=1e-6)
     assert values[("latent_disparity", "fc1")] > 0
+    # every accuracy row carries its per-point correctness (DeepDefense's paired verdicts); other rows none
+    from advreg.evaluation.points import decode_mask
+
+    masks = {r["metric"]: r["mask"] for r in rows if r["mask"] is not None}
+    assert set(masks) == {"clean_accuracy", "acc_at_0.2_eps_ref", "acc_at_0.5_eps_ref", "acc_at_1_eps_ref"}
+    for metric, mask in masks.items():
+        assert decode_mask(mask, n).mean() == pytest.approx(values[(metric, "")])
+    assert (decode_mask(masks["clean_accuracy"], n) == (model(x).argmax(1) == y).numpy()).all()
     with pytest.raises(ValueError, match="deepfol"):
         robustness_rows(model, x, y, {"deepfol": {}})
 

@@ -132,9 +132,16 @@ def fgs_budgets(
     return FGSBudgets(per_sample.cpu(), censored.cpu(), rho_inf_per_sample, eps_50, rho_inf)
 
 
+def fgs_correct(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, *, clip: bool = False, batch_size: int = 1000
+) -> torch.Tensor:
+    """Per sample, whether ``model`` still classifies it correctly under FGS at one budget (white-box): (N,) bool."""
+    sign = torch.sign(input_gradient(model, x, y, batch_size))
+    return ~_wrong(model, clip_box(x + epsilon * sign, clip), y, batch_size)
+
+
 def fgs_accuracy(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilon: float, *, clip: bool = False, batch_size: int = 1000
 ) -> float:
     """Accuracy under FGS at one budget (white-box)."""
-    sign = torch.sign(input_gradient(model, x, y, batch_size))
-    return 1.0 - _wrong(model, clip_box(x + epsilon * sign, clip), y, batch_size).float().mean().item()
+    return fgs_correct(model, x, y, epsilon, clip=clip, batch_size=batch_size).float().mean().item()

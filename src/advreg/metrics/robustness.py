@@ -32,8 +32,9 @@ from torch import nn
 
 from advreg.attacks.base import clip_box, input_gradient, predicted_labels
 from advreg.attacks.deepfool import deepfool, rho_2
+from advreg.evaluation.points import encode_mask
 from advreg.metrics.catalog import RobustnessParams
-from advreg.metrics.fgs_budget import fgs_accuracy, fgs_budgets, fifty_percent_epsilon
+from advreg.metrics.fgs_budget import fgs_budgets, fgs_correct, fifty_percent_epsilon
 from advreg.metrics.latent import latent_disparity
 from advreg.models.preprocess import input_space
 
@@ -57,11 +58,12 @@ def robustness_rows(
     model.eval()
     rows: list[dict[str, Any]] = []
 
-    def add(metric: str, value: float, layer: str = "") -> None:
-        rows.append({"metric": metric, "layer": layer, "value": float(value)})
+    def add(metric: str, value: float, layer: str = "", correct: torch.Tensor | None = None) -> None:
+        mask = encode_mask(correct.cpu().numpy()) if correct is not None else None
+        rows.append({"metric": metric, "layer": layer, "value": float(value), "mask": mask})
 
     predicted = predicted_labels(model, x, batch_size)
-    add("clean_accuracy", (predicted == y).float().mean().item())
+    add("clean_accuracy", (predicted == y).float().mean().item(), correct=predicted == y)
     if "deepfool" in settings.metrics or "fgs" in settings.metrics:
         add("input_scale", input_space(model).scale)
     if "deepfool" in settings.metrics:
@@ -86,7 +88,7 @@ def _deepfool_rows(
     predicted: torch.Tensor,
     settings: RobustnessParams,
     batch_size: int,
-    add: Callable[[str, float], None],
+    add: Callable[..., None],
 ) -> None:
     df = settings.deepfool
     space = input_space(model)
@@ -123,7 +125,7 @@ def _fgs_rows(
     y: torch.Tensor,
     settings: RobustnessParams,
     batch_size: int,
-    add: Callable[[str, float], None],
+    add: Callable[..., None],
     eps_ref: float | None,
 ) -> None:
     fgs = settings.fgs
@@ -138,9 +140,8 @@ def _fgs_rows(
     reference = budgets.eps_50 if eps_ref is None else float(eps_ref)
     add("eps_ref", reference)
     for fraction in FRACTIONS:
-        value = (
-            math.nan
-            if math.isnan(reference)
-            else fgs_accuracy(model, x, y, fraction * reference, clip=fgs.clip, batch_size=batch_size)
-        )
-        add(f"acc_at_{fraction:g}_eps_ref", value)
+        if math.isnan(reference):
+            add(f"acc_at_{fraction:g}_eps_ref", math.nan)
+            continue
+        correct = fgs_correct(model, x, y, fraction * reference, clip=fgs.clip, batch_size=batch_size)
+        add(f"acc_at_{fraction:g}_eps_ref", correct.float().mean().item(), correct=correct)

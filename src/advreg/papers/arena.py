@@ -40,20 +40,15 @@ import pandas as pd  # noqa: E402
 from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.attacks.describe import describe  # noqa: E402
 from advreg.evaluation import worstcase  # noqa: E402
-from advreg.evaluation.points import fold_masks  # noqa: E402
 from advreg.evaluation.threats import threat_model  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.papers import masking  # noqa: E402
 from advreg.papers.catalog import ArenaPaper  # noqa: E402
 from advreg.papers.names import names  # noqa: E402
 from advreg.reporting.claims import FINDING, Claim, write_claims  # noqa: E402
+from advreg.reporting.declarations import Cell, Declaration, Diff, accuracy_cell, judge, value_cell  # noqa: E402
 from advreg.reporting.figures import _save, place_labels  # noqa: E402
-from advreg.reporting.verdicts import (  # noqa: E402
-    Comparison,
-    accuracy_difference,
-    paired_accuracy_difference,
-    replicate_mean,
-)
+from advreg.reporting.verdicts import HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTABLE  # noqa: E402
 
 LABELS = names("arena")  # method -> display name (advreg.papers.names)
 
@@ -102,11 +97,16 @@ def clean_accuracy(frame: pd.DataFrame, attack: str) -> pd.Series:
 
 def rho(robustness: pd.DataFrame | None, metric: str) -> pd.Series:
     """Per model: the metric (layer '') from robustness.csv, folds averaged (empty when not given)."""
-    if robustness is None or not metric or robustness.empty:
-        return pd.Series(dtype=float)
+    part = _rho_rows(robustness, metric) if metric else None
+    return pd.Series(dtype=float) if part is None else part.groupby("model")["value"].mean()
+
+
+def _rho_rows(robustness: pd.DataFrame | None, metric: str) -> pd.DataFrame | None:
+    """robustness.csv's rows of ``metric`` at layer '' (every fold), None without the file."""
+    if robustness is None or robustness.empty:
+        return None
     layer = robustness["layer"].astype(object).where(robustness["layer"].notna(), "").astype(str)
-    part = robustness[(robustness["metric"] == metric) & (layer == "")]
-    return part.groupby("model")["value"].mean()
+    return robustness[(robustness["metric"] == metric) & (layer == "")]
 
 
 def masking_checks(frame: pd.DataFrame, params: ArenaPaper) -> pd.DataFrame:
@@ -179,6 +179,7 @@ def run_columns(frame: pd.DataFrame, params: ArenaPaper) -> list[tuple[str, floa
 
 
 NORM_NAMES = {"linf": "L-inf", "l2": "L2"}
+MEAN_RANK = "mean rank"  # leaderboard's column, and its attrs key: the columns the mean rank averages
 
 
 def worst_case_columns(
@@ -187,8 +188,10 @@ def worst_case_columns(
     """Per threat model (norm, budget) of the block's columns this arena runs, in their order, that ``worst``
     (worstcase.csv, :mod:`advreg.evaluation.worstcase`) holds: its column ``name`` ("L-inf 0.1 worst case (5
     attacks)"), per target the per-sample worst-case ``accuracy`` (folds averaged) and the ``attacks`` and
-    ``attackers`` that entered it, and per target its per-fold masks (``points``, for paired comparisons); keyed as
-    :func:`advreg.evaluation.threats.threat_model` keys them, so a column's threat model is a dict lookup."""
+    ``attackers`` that entered it, and per target its :class:`~advreg.reporting.declarations.Cell` (``cells``: the
+    accuracy per fold with its test points and per-point mask, so :func:`findings` compares two models' worst cases
+    point by point); keyed as :func:`advreg.evaluation.threats.threat_model` keys them, so a column's threat model is
+    a dict lookup."""
     out: dict[tuple[str, float], dict[str, Any]] = {}
     if worst is None or worst.empty:
         return out
@@ -203,24 +206,22 @@ def worst_case_columns(
         attacks = sorted({a for text in part["attacks"].dropna() for a in str(text).split(";") if a})
         attackers = sorted({a for text in part["attackers"].dropna() for a in str(text).split(";") if a})
         count = f"{len(attacks)} attack{'s' if len(attacks) != 1 else ''}"
+        name = f"{NORM_NAMES.get(norm, norm)} {eps:g} worst case ({count})"
         out[key] = {
-            "name": f"{NORM_NAMES.get(norm, norm)} {eps:g} worst case ({count})",
+            "name": name,
             "accuracy": part.groupby("target")["accuracy"].mean(),
             "attacks": attacks,
             "attackers": attackers,
-            "points": _fold_points(part),
+            "cells": _fold_cells(name, part),
         }
     return out
 
 
-def _fold_points(part: pd.DataFrame) -> dict[str, list[np.ndarray]]:
-    """Per target, per fold in fold order: the per-sample worst case's mask (robust points), for the paired
-    comparisons of :func:`findings`; a target lacking a fold's mask gets none."""
-    return {
-        target: [m for m in masks if m is not None]
-        for target, masks in fold_masks(part).items()
-        if all(m is not None for m in masks)
-    }
+def _fold_cells(name: str, part: pd.DataFrame) -> dict[str, Cell]:
+    """Per target: its worst case under threat model ``name`` as a cell, one replicate per fold with the fold's test
+    points and robust-point mask (:func:`advreg.reporting.declarations.accuracy_cell`); a fold without a mask leaves
+    that fold unpaired (compared by its counts)."""
+    return {str(target): accuracy_cell(name, label(str(target)), rows) for target, rows in part.groupby("target")}
 
 
 def column_name(attack: str, eps: float, norm: str, note: str = "") -> str:
@@ -257,7 +258,8 @@ def leaderboard(
     model (norm, budget) the per-sample worst case over every attack of it (``worst``: worstcase.csv;
     :func:`worst_case_columns`), beside it per attack column white-box / transfer / their minimum (named with
     ``notes``: attack label -> what it ran), rho, ranks (1 = best; ties share the best rank) and the mean rank,
-    sorted by it; the failed masking checks in ``masking``.
+    sorted by it; the failed masking checks in ``masking``. ``attrs["mean rank"]`` names the columns the mean rank
+    averages.
 
     The mean rank takes one column per threat model: its worst case, and an attack's own column only where no
     worst case covers it (AGN's sigma, an attack with ``clip: false``, or no ``worst``); rho_2 and rho_inf too.
@@ -301,7 +303,9 @@ def leaderboard(
     table["mean rank"] = table[[f"rank {c}" for c in robust]].mean(axis=1)
     flags = masking.summarise(checks) if checks is not None and not checks.empty else pd.Series(dtype=str)
     table["masking"] = flags.reindex(models).fillna("")
-    return table.sort_values(["mean rank", "clean"], ascending=[True, False]).reset_index()
+    table = table.sort_values(["mean rank", "clean"], ascending=[True, False]).reset_index()
+    table.attrs[MEAN_RANK] = list(robust)  # the columns the mean rank averages (findings' rank claim)
+    return table
 
 
 def separating_format(values: pd.Series, least: int = 2, most: int = 6) -> pd.Series:
@@ -488,6 +492,175 @@ def figure_robust_vs_clean(table: pd.DataFrame, headline: str, path: Path, title
     _save(figure, path)
 
 
+NO_MARGIN = "no margin (a finding of ours)"
+RANK_MARGIN = (
+    "no margin (a finding of ours); a mean rank is a description without an interval: held when no order of the "
+    "models that the 95% intervals of the averaged columns' pairwise differences leave open (worst cases compared "
+    "point by point) moves every PGD model off first place, not held when none puts one there, else inconclusive"
+)
+
+
+def arena_cells(
+    table: pd.DataFrame,
+    params: ArenaPaper,
+    n_points: int = 0,
+    threats: Mapping[tuple[str, float], Mapping[str, Any]] | None = None,
+    robustness: pd.DataFrame | None = None,
+) -> dict[tuple[str, str], Cell]:
+    """The leaderboard's ranked values (clean accuracy, every threat-model column, rho) as cells keyed (column, model
+    id) for :func:`findings`: a per-sample worst case per fold with its robust-point masks where ``threats``
+    (:func:`worst_case_columns`) holds it, so two models' worst cases are compared point by point; rho_2 and
+    rho_inf (DeepDefense eqs. 7-8) per fold from ``robustness`` (no test-sample model: compared across folds, by
+    the estimate alone with one); any other accuracy (clean, an attack's column: the lower of white-box and the
+    strongest transfer, folds averaged) as the leaderboard's value, a proportion of ``n_points`` test points
+    (Newcombe's unpaired interval; without ``n_points``, exact)."""
+    models = table["model"].astype(str).tolist()
+    shown = dict(zip(models, table["method"].astype(str), strict=True))
+    columns = ["clean", *(c[len("rank ") :] for c in table.columns if c.startswith("rank ") and c != "rank clean")]
+    cells: dict[tuple[str, str], Cell] = {}
+    for column in columns:
+        if column in params.rho_metrics:
+            continue
+        n = (n_points,) if n_points else ()
+        for model, value in zip(models, table[column].astype(float), strict=True):
+            cells[(column, model)] = Cell(column, shown[model], (value / 100,), fraction=True, n=n)
+    for threat in (threats or {}).values():
+        if threat["name"] in columns:
+            cells.update({(threat["name"], m): cell for m, cell in threat["cells"].items() if m in shown})
+    for metric in (c for c in params.rho_metrics if c in columns):
+        part = _rho_rows(robustness, metric)
+        for model, value in zip(models, table[metric].astype(float), strict=True):
+            rows = part[part["model"] == model] if part is not None else None
+            folds = rows.groupby("fold", sort=True)["value"].mean() if rows is not None and len(rows) else [value]
+            cells[(metric, model)] = value_cell(metric, shown[model], folds)
+    return cells
+
+
+def rank_bounds(
+    models: Sequence[str], columns: Sequence[str], cells: Mapping[tuple[str, str], Cell]
+) -> dict[str, tuple[float, float]]:
+    """Per model, the least and the greatest mean rank over ``columns`` (ranks as :func:`leaderboard` gives them: 1
+    plus the models ahead, ties sharing the best rank, a column counted where the model has a value) that the
+    verdict engine's pairwise comparisons allow: another model is surely ahead in a column where its lead over the
+    model is held (the 95% interval above 0), surely not ahead where it is not held, and may be either otherwise
+    (inconclusive, or not testable). A rank itself has no interval; these bounds say how far the comparisons the
+    intervals leave open could move it."""
+    least: dict[str, list[int]] = {m: [] for m in models}
+    most: dict[str, list[int]] = {m: [] for m in models}
+    for column in columns:
+        here = [m for m in models if (column, m) in cells and cells[(column, m)].measured]
+        for m in here:
+            ahead = [Diff((column, o), (column, m)).compare(cells).verdict for o in here if o != m]
+            least[m].append(1 + sum(v == HELD for v in ahead))
+            most[m].append(1 + sum(v != NOT_HELD for v in ahead))
+    return {m: (float(np.mean(least[m])), float(np.mean(most[m]))) for m in models if least[m]}
+
+
+def rank_claim(
+    claim: str, table: pd.DataFrame, contenders: Sequence[str], cells: Mapping[tuple[str, str], Cell], source: str
+) -> Claim:
+    """The claim that ``contenders`` (model ids) hold the best mean rank (``table``: :func:`leaderboard`'s, whose
+    ``attrs`` name the columns the mean rank averages): the mean rank is described, not estimated (no interval); the
+    verdict follows from the pairwise comparisons of :func:`rank_bounds`: held when a contender's greatest mean rank
+    lies below every other model's least, not held when another model's greatest lies below every contender's least,
+    else inconclusive; not testable without a contender."""
+    by_id = table.set_index("model")
+    columns = table.attrs.get(MEAN_RANK)
+    if not contenders or columns is None:
+        why = "no PGD model ran" if not contenders else "the leaderboard does not name its mean rank's columns"
+        return Claim(claim, NOT_TESTABLE, why, source, FINDING, margin_source=RANK_MARGIN)
+    top = str(by_id[MEAN_RANK].idxmin())
+    bounds = rank_bounds(by_id.index.astype(str).tolist(), columns, cells)
+    ours = [bounds[m] for m in contenders if m in bounds]
+    rivals = {m: b for m, b in bounds.items() if m not in contenders}
+    inf = float("inf")
+    if ours and min(hi for _, hi in ours) < min((lo for lo, _ in rivals.values()), default=inf):
+        verdict = HELD
+    elif not ours or min((hi for _, hi in rivals.values()), default=inf) < min(lo for lo, _ in ours):
+        verdict = NOT_HELD
+    else:
+        verdict = INCONCLUSIVE
+
+    def span(m: str) -> str:
+        lo, hi = bounds.get(m, (float("nan"), float("nan")))
+        return f"{label(m)} {by_id.loc[m, MEAN_RANK]:.2f} ({lo:.2f} to {hi:.2f})"
+
+    rival = min(rivals, key=lambda m: (rivals[m][0], by_id.loc[m, MEAN_RANK])) if rivals else None
+    evidence = (
+        f"best mean rank: {label(top)} ({by_id.loc[top, MEAN_RANK]:.2f}); mean rank (least to greatest the pairwise "
+        "comparisons allow): "
+        + ", ".join(span(m) for m in contenders)
+        + (f"; strongest other: {span(rival)}" if rival is not None else "")
+        + f"; averaged over {len(columns)} columns"
+    )
+    return Claim(claim, verdict, evidence, source, FINDING, margin_source=RANK_MARGIN)
+
+
+def _pgd(models: Sequence[str]) -> list[str]:
+    return [m for m in models if ModelId.parse(m).method == "pgd_at"]
+
+
+def most_robust_text(headline: str) -> str:
+    return (
+        f"PGD adversarial training (Madry et al. 2018) is the most robust model under {headline} (models flagged "
+        "for gradient masking excluded)"
+    )
+
+
+def declarations(
+    table: pd.DataFrame, headline: str, baseline: str, name: str = "", suffix: str = ""
+) -> list[Declaration]:
+    """The arena's comparisons of measured quantities over :func:`arena_cells`' keys (column, model id), in order:
+    the best unflagged PGD model ahead of every other unflagged model under ``headline`` (left out when only flagged
+    PGD models ran: :func:`findings` judges that not held); every other model ahead of ``baseline``; and the most
+    robust unflagged model (by its estimate) behind ``baseline`` on clean accuracy. ``name`` prefixes each claim."""
+    source = f"tables/leaderboard{suffix}.md"
+    by_id = table.set_index("model")
+    flagged = by_id.index[by_id["masking"] != ""].tolist()
+    trusted = by_id[by_id["masking"] == ""]
+    best = trusted[headline].idxmax() if trusted[headline].notna().any() else None
+    pgd = _pgd(trusted.index)
+
+    def declared(claim: str, compare: list[Diff], note: str, shows: Sequence[tuple[str, str]] = ()) -> Declaration:
+        return Declaration(f"{name}: {claim}" if name else claim, compare, NO_MARGIN, source, FINDING, shows, note)
+
+    out = []
+    if pgd or not _pgd(flagged):
+        best_pgd = max(pgd, key=lambda m: by_id.loc[m, headline]) if pgd else None
+        note = "; ".join(
+            part
+            for part in (
+                f"most robust unflagged: {label(best)}" if best else "",
+                f"flagged for gradient masking, so not compared: {', '.join(map(label, flagged))}" if flagged else "",
+            )
+            if part
+        )
+        compare = [Diff((headline, best_pgd), (headline, m)) for m in trusted.index if m != best_pgd] if pgd else []
+        out.append(declared(most_robust_text(headline), compare, note, [(headline, m) for m in _pgd(flagged)]))
+    if baseline not in by_id.index:
+        claim = f"Every defence is more robust than the undefended baseline under {headline}"
+        return [*out, declared(claim, [], f"no {baseline}")]
+    others = [m for m in by_id.index if m != baseline]
+    worse = [m for m in others if by_id.loc[m, headline] <= by_id.loc[baseline, headline]]
+    out.append(
+        declared(
+            f"Every defence is more robust than the undefended baseline ({label(baseline)}) under {headline}",
+            [Diff((headline, m), (headline, baseline)) for m in others],
+            f"not better than {label(baseline)}: " + (", ".join(map(label, worse)) or "none"),
+        )
+    )
+    if best is not None and best != baseline:
+        out.append(
+            declared(
+                "Robustness costs clean accuracy: the most robust model is less accurate on clean data than the "
+                "baseline",
+                [Diff(("clean", baseline), ("clean", best))],
+                f"the most robust unflagged model under {headline}: {label(best)}",
+            )
+        )
+    return out
+
+
 def findings(
     table: pd.DataFrame,
     params: ArenaPaper,
@@ -495,91 +668,50 @@ def findings(
     name: str = "",
     suffix: str = "",
     n_points: int = 0,
-    points: Mapping[str, Mapping[str, Sequence[np.ndarray]]] | None = None,
+    threats: Mapping[tuple[str, float], Mapping[str, Any]] | None = None,
+    robustness: pd.DataFrame | None = None,
 ) -> list[Claim]:
     """The arena's questions, judged on this run (kind "further finding"); ``name`` prefixes each claim (the arena),
-    ``suffix`` names its tables (``tables/leaderboard{suffix}.md``). Comparisons of accuracies go through the
-    verdict engine: two models' per-sample worst cases are compared point by point where ``points`` (column -> model
-    -> per-fold masks, :func:`worst_case_columns`) holds both (the paired interval); otherwise each leaderboard value
-    (a worst case over white-box and transfer sets, mean over folds) is taken as a proportion of ``n_points`` test
-    points (Newcombe interval; none when 0). A model flagged for gradient masking cannot be the most robust: its
-    accuracy may be an artefact of the attack."""
-    claims: list[Claim] = []
+    ``suffix`` names its tables (``tables/leaderboard{suffix}.md``). The comparisons of measured quantities are
+    :func:`declarations` over :func:`arena_cells`, judged by the one verdict engine
+    (:func:`advreg.reporting.declarations.judge`): two models' per-sample worst cases point by point where
+    ``threats`` (:func:`worst_case_columns`) holds both (the paired interval), any other leaderboard value as a
+    proportion of ``n_points`` test points. A model flagged for gradient masking cannot be the most robust: its
+    accuracy may be an artefact of the attack, so with only flagged PGD models that finding is not held. The best
+    mean rank is a description without an interval (:func:`rank_claim`); whether the gradient-masking checks
+    flagged a model is a predicate over :mod:`advreg.papers.masking`'s checks, not a comparison."""
     source = f"tables/leaderboard{suffix}.md"
+    cells = arena_cells(table, params, n_points, threats, robustness)
     by_id = table.set_index("model")
     flagged = by_id[by_id["masking"] != ""]
-    trusted = by_id[by_id["masking"] == ""]
 
-    def add(claim: str, held: bool | None | list[Comparison], evidence: str, where: str = source) -> None:
-        text = f"{name}: {claim}" if name else claim
-        if isinstance(held, list):
-            claims.append(Claim.tested(text, held, evidence, where, FINDING, "no margin (a finding of ours)"))
-        else:
-            claims.append(Claim.judged(text, held, evidence, where, FINDING))
+    def text(claim: str) -> str:
+        return f"{name}: {claim}" if name else claim
 
-    def gap(a: str, b: str, column: str) -> Comparison:
-        va, vb = float(by_id.loc[a, column]), float(by_id.loc[b, column])
-        pa, pb = (points or {}).get(column, {}).get(a), (points or {}).get(column, {}).get(b)
-        if pa is not None and pb is not None and len(pa) == len(pb):
-            estimate = paired_accuracy_difference(list(pa), list(pb))
-        elif n_points:
-            estimate = accuracy_difference([va / 100 * n_points], [vb / 100 * n_points], [n_points])
-        else:
-            estimate = replicate_mean([va - vb])
-        return Comparison(f"{column}: {label(a)} - {label(b)} (points)", estimate)
-
-    best = trusted[headline].idxmax() if trusted[headline].notna().any() else None
-    pgd = [m for m in trusted.index if ModelId.parse(m).method == "pgd_at"]
-    pgd_flagged = [m for m in flagged.index if ModelId.parse(m).method == "pgd_at"]
-    best_pgd = max(pgd, key=lambda m: by_id.loc[m, headline]) if pgd else None
-    if best_pgd is not None:
-        most_robust: bool | None | list[Comparison] = [
-            gap(best_pgd, m, headline) for m in trusted.index if m != best_pgd
-        ]
-    else:
-        most_robust = False if pgd_flagged else None  # only flagged PGD models: none of them can be the most robust
-    add(
-        f"PGD adversarial training (Madry et al. 2018) is the most robust model under {headline} (models flagged "
-        "for gradient masking excluded)",
-        most_robust,
-        f"most robust unflagged: {label(best) if best else '-'} "
-        f"{(trusted[headline].max() if best else float('nan')):.2f}; "
-        + ", ".join(f"{label(m)} {by_id.loc[m, headline]:.2f}" for m in pgd + pgd_flagged)
-        + (f"; flagged: {', '.join(label(m) for m in flagged.index)}" if len(flagged) else ""),
-    )
-    all_pgd = pgd + pgd_flagged
-    top = str(by_id["mean rank"].idxmin())
-    add(
-        "PGD adversarial training has the best mean rank over every threat model",
-        None if not all_pgd else top in all_pgd,
-        f"best mean rank: {label(top)} ({by_id.loc[top, 'mean rank']:.2f}); "
-        + ", ".join(f"{label(m)} {by_id.loc[m, 'mean rank']:.2f}" for m in all_pgd),
-    )
-    base = params.baseline
-    if base in by_id.index:
-        others = [m for m in by_id.index if m != base]
-        worse = [m for m in others if by_id.loc[m, headline] <= by_id.loc[base, headline]]
-        add(
-            f"Every defence is more robust than the undefended baseline ({label(base)}) under {headline}",
-            [gap(m, base, headline) for m in others],
-            f"{label(base)} {by_id.loc[base, headline]:.2f}; not better: "
-            + (", ".join(f"{label(m)} {by_id.loc[m, headline]:.2f}" for m in worse) or "none"),
+    claims = judge(declarations(table, headline, params.baseline, name, suffix), cells)
+    pgd = _pgd(by_id.index[by_id["masking"] == ""])
+    if not pgd and _pgd(flagged.index):  # only flagged PGD models: none of them can be the most robust
+        excluded = ", ".join(label(m) for m in _pgd(flagged.index))
+        claims.insert(
+            0,
+            Claim.judged(
+                text(most_robust_text(headline)),
+                False,
+                f"every PGD model is flagged for gradient masking: {excluded}",
+                source,
+                FINDING,
+            ),
         )
-        if best is not None and best != base:
-            add(
-                "Robustness costs clean accuracy: the most robust model is less accurate on clean data than the "
-                "baseline",
-                [gap(base, best, "clean")],
-                f"clean accuracy: {label(best)} {by_id.loc[best, 'clean']:.2f}, {label(base)} "
-                f"{by_id.loc[base, 'clean']:.2f}",
-            )
-    else:
-        add(f"Every defence is more robust than the undefended baseline under {headline}", None, f"no {base}")
-    add(
-        "No model shows a symptom of gradient masking",
-        flagged.empty,
-        "flagged: " + ("; ".join(f"{label(m)} ({row['masking']})" for m, row in flagged.iterrows()) or "none"),
-        f"tables/masking{suffix}.md",
+    rank = "PGD adversarial training has the best mean rank over every threat model"
+    claims.insert(1, rank_claim(text(rank), table, _pgd(by_id.index), cells, source))
+    claims.append(
+        Claim.judged(
+            text("No model shows a symptom of gradient masking"),
+            flagged.empty,
+            "flagged: " + ("; ".join(f"{label(m)} ({row['masking']})" for m, row in flagged.iterrows()) or "none"),
+            f"tables/masking{suffix}.md",
+            FINDING,
+        )
     )
     return claims
 
@@ -647,8 +779,7 @@ def render(
             f"Cross-paper arena ({dataset}, {arch}): robust vs clean accuracy",
         )
         points = int(frame["n"].max()) if "n" in frame and len(frame) else 0
-        masks = {t["name"]: t["points"] for t in threats.values()}
         prefix = f"{dataset} {arch}" if len(arenas) > 1 else ""
-        claims += findings(table, params, headline, prefix, suffix, points, masks)
+        claims += findings(table, params, headline, prefix, suffix, points, threats, robustness)
     datasets = ", ".join(context["experiments"][n].get("dataset", "?") for n in arenas)
     write_claims(claims, out_dir, f"Cross-paper arena: findings ({datasets})")

@@ -17,9 +17,9 @@ Inputs (``render``): the experiment's gathered ``crosseval.csv``, ``histories.cs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import matplotlib
 
@@ -34,11 +34,10 @@ from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.papers.catalog import DataGradPaper  # noqa: E402
 from advreg.papers.names import names  # noqa: E402
-from advreg.reporting.claims import FINDING, PAPER_CLAIM, Claim, write_claims  # noqa: E402
+from advreg.reporting.claims import FINDING, Claim, write_claims  # noqa: E402
+from advreg.reporting.declarations import Cell, Declaration, Diff, accuracy_cell, judge  # noqa: E402
 from advreg.reporting.examples import read_examples  # noqa: E402
 from advreg.reporting.figures import _save  # noqa: E402
-from advreg.reporting.fold_difference import fold_difference  # noqa: E402
-from advreg.reporting.verdicts import MISSING, Comparison, Estimate  # noqa: E402
 
 FIGURE3_METHODS = ("rect", "l1", "dgl1")
 
@@ -149,7 +148,9 @@ WHITE_BOX_TABLE = "tables/white_box.md"
 def white_box_table(frame: pd.DataFrame, best: Mapping[str, str], attacks: list[str]) -> pd.DataFrame:
     """White-box accuracy (%, mean over folds) of every method's best-validation variant (each model its own
     adversary, as in Fig. 1), per attack and budget, and its mean over the budgets > 0: the numbers every
-    claim of :func:`check_claims` is decided on."""
+    claim of :func:`check_claims` is decided on (the mean from the claims' own cells, :func:`white_box_cells`, so
+    it reads as their evidence does)."""
+    cells = white_box_cells(frame, best, dict.fromkeys(attacks, ""))
     rows = []
     for method, model_id in best.items():
         row: dict[str, Any] = {"model": model_id, "paper name": LABELS.get(method, method)}
@@ -159,8 +160,8 @@ def white_box_table(frame: pd.DataFrame, best: Mapping[str, str], attacks: list[
                 continue
             for eps in sorted(wb.columns):
                 row[f"{attack} eps={eps:g}"] = round(float(wb.loc[model_id, eps]), 2)
-            positive = [e for e in wb.columns if e > 0]
-            row[f"{attack} mean eps>0"] = round(float(wb.loc[model_id, positive].mean()), 2)
+            mean = cells.get((attack, method, tuple(e for e in sorted(wb.columns) if e > 0)))
+            row[f"{attack} mean eps>0"] = round(100 * mean.mean, 2) if mean is not None else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -186,34 +187,187 @@ def write_white_box_table(
 
 # "far better", "much less damage": the paper gives no size (sec. 3); more than 10 accuracy points is ours.
 FAR = 10.0
+FINDING_MARGIN = "no margin (a finding of ours)"
+
+# A white-box cell's key: (attack, method, budgets), the model's accuracy averaged over the budgets per fold.
+Key = tuple[str, str, tuple[float, ...]]
 
 
-def _white_box_gap(
-    frame: pd.DataFrame,
-    attack_a: str,
-    model_a: str,
-    budgets_a: list[float],
-    attack_b: str,
-    model_b: str,
-    budgets_b: list[float],
-) -> Estimate:
-    """White-box accuracy of model a under attack_a (mean over budgets_a) minus model b's, in points, per fold:
-    the verdict engine's estimate (:func:`advreg.reporting.fold_difference.fold_difference`: paired over the test
-    points where the rows carry masks, from counts where they carry ``n`` only, else the spread across folds)."""
+class Worst(NamedTuple):
+    """The worst of the paper's models under a noise at its largest budget, and the worst under R1 at its own."""
 
-    def rows(attack: str, model: str, budgets: list[float]) -> pd.DataFrame:
-        part = frame[(frame["attack"] == attack) & frame["white_box"].astype(bool) & (frame["target"] == model)]
-        return part[np.isclose(part["epsilon"].to_numpy(dtype=float)[:, None], budgets).any(axis=1)]
+    attack: str
+    budget: float
+    method: str
+    r1_method: str
 
-    a, b = rows(attack_a, model_a, budgets_a), rows(attack_b, model_b, budgets_b)
-    folds = set(a["fold"]) & set(b["fold"])
-    if not folds or any(
-        part[part["fold"] == f]["epsilon"].nunique() != len(wanted)
-        for part, wanted in ((a, budgets_a), (b, budgets_b))
-        for f in folds
-    ):
-        return MISSING
-    return fold_difference(a[a["fold"].isin(folds)], b[b["fold"].isin(folds)])
+    @property
+    def key(self) -> Key:
+        return (self.attack, self.method, (self.budget,))
+
+
+def _white_box_what(attack: str, budgets: tuple[float, ...], role: str, word: str) -> str:
+    """A white-box cell's quantity: one budget, or the mean over the attack's budgets > 0."""
+    at = f"at {word} {budgets[0]:g}" if len(budgets) == 1 else f"mean over {word} > 0"
+    at += " (clean)" if budgets == (0.0,) else ""
+    return f"{f'{role} ({attack})' if role else attack} white-box accuracy {at}"
+
+
+def white_box_cells(
+    frame: pd.DataFrame, best: Mapping[str, str], roles: Mapping[str, str], l2_norm: str = ""
+) -> dict[Key, Cell]:
+    """Every model's white-box accuracy (each model its own adversary, as in Fig. 1) per attack of ``roles``
+    (attack -> the paper's name for it: R1, R2, ...), at each budget and averaged over the budgets > 0, keyed
+    (attack, method, budgets): one replicate per fold, with its test points (:func:`accuracy_cell`). A fold lacking
+    one of the budgets is left out of the cell. ``l2_norm``: the attack whose budgets are L2 norms, not phi."""
+    cells: dict[Key, Cell] = {}
+    for attack, role in roles.items():
+        rows = frame[(frame["attack"] == attack) & frame["white_box"].astype(bool)]
+        budgets = sorted(float(e) for e in rows["epsilon"].unique())
+        sets = [(b,) for b in budgets] + [tuple(b for b in budgets if b > 0)]
+        word = "L2 norm" if attack == l2_norm else "phi"
+        for method, model_id in best.items():
+            own = rows[rows["target"] == model_id]
+            if own.empty:
+                continue
+            eps = own["epsilon"].to_numpy(dtype=float)
+            for wanted in (s for s in sets if s):
+                part = own[np.isclose(eps[:, None], wanted).any(axis=1)]
+                complete = part.groupby("fold")["epsilon"].transform("nunique") == len(wanted)
+                if complete.any():
+                    what = _white_box_what(attack, wanted, role, word)
+                    cells[(attack, method, wanted)] = accuracy_cell(what, paper_label(model_id), part[complete])
+    return cells
+
+
+def _budgets(phis: Sequence[float]) -> tuple[float, float, tuple[float, ...]]:
+    """The R1 budgets the claims use: the middle one (0.05 where run), the largest, those > 0."""
+    mid = 0.05 if 0.05 in phis else phis[len(phis) // 2]
+    return mid, phis[-1], tuple(p for p in phis if p > 0)
+
+
+def _worst(cells: Mapping[Key, Cell], attack: str, budget: float, methods: Sequence[str]) -> str | None:
+    """The method of ``methods`` with the lowest white-box accuracy under ``attack`` at ``budget`` (first on ties)."""
+    measured = [(cells[k].mean, m) for m in methods if (k := (attack, m, (budget,))) in cells and cells[k].measured]
+    return min(measured, key=lambda v: v[0])[1] if measured else None
+
+
+def declarations(
+    r1: str,
+    phis: Sequence[float],
+    methods: Sequence[str],
+    tables: Mapping[str, str] | None = None,
+    *,
+    clean: str = "dgl1",
+    r2: str = "",
+    r2_worst: Worst | None = None,
+    equal_norm: Worst | None = None,
+) -> list[Declaration]:
+    """The paper's claims (sec. 3 and 4) and our further findings over :func:`white_box_cells`' keys, for a run of
+    R1 noise ``r1`` at budgets ``phis`` (sorted) on ``methods`` (the methods whose models ran, in the run's order;
+    the paper's :data:`PAPER_METHODS` decide its claims, the exact DataGrad variants the findings). ``tables``:
+    method -> the attacker table holding its white-box R1 cells; ``clean``: the DataGrad model of the clean-accuracy
+    claim (DGL1 or MT-DGL1, the better); ``r2_worst`` / ``equal_norm``: the worst of the paper's models under the
+    paper's R2 noise ``r2`` / under R2 at the L2 norm of R1 noise (None: not run)."""
+    mid, top, positive = _budgets(phis)
+    paper = [m for m in methods if m in PAPER_METHODS]
+    rect = "rect" if "rect" in methods else "plain"
+
+    def sources(*ms: str) -> str:
+        """The attacker tables holding the white-box R1 cells of ``ms``; the white-box table otherwise."""
+        found = [(tables or {}).get(m) for m in ms]
+        return "; ".join(dict.fromkeys(found)) if all(found) else WHITE_BOX_TABLE
+
+    def r1_key(method: str, budgets: tuple[float, ...]) -> Key:
+        return (r1, method, budgets)
+
+    claims = [
+        Declaration(
+            f"DGL1 is more robust than L1 and L2 weight decay under R1 noise at phi = {mid:g} "
+            "(each its own adversary; sec. 3)",
+            [Diff(r1_key("dgl1", (mid,)), r1_key(m, (mid,))) for m in ("l1", "l2")],
+            "no margin: 'a DataGrad-regularized architecture outperforms the nonregularized baseline as well as "
+            "alternatively regularized ones' (sec. 3)",
+            sources("dgl1", "l1", "l2"),
+            note="best-validation variants",
+        ),
+        Declaration(
+            "MT-DGL1 is the most robust of the paper's models (sec. 3, abstract)",
+            [Diff(r1_key("mt_dgl1", positive), r1_key(m, positive)) for m in paper if m != "mt_dgl1"]
+            if "mt_dgl1" in paper
+            else [],
+            "no margin: 'the most robust one is the multitask model trained with a DataGrad term' (Fig. 1)",
+            WHITE_BOX_TABLE,
+        ),
+        Declaration(
+            "The multitask model MT is the most susceptible of the paper's models (Fig. 1)",
+            [Diff(r1_key(m, positive), r1_key("mt", positive)) for m in paper if m != "mt"] if "mt" in paper else [],
+            "no margin: 'the model most susceptible to adversarial samples is the one trained under the multitask "
+            "objective' (Fig. 1)",
+            WHITE_BOX_TABLE,
+        ),
+        Declaration(
+            f"DataGrad-L1 resists R1 noise far better than the unregularised Rect at phi = {top:g} (Fig. 3)",
+            [Diff(r1_key("dgl1", (top,)), r1_key(rect, (top,)), FAR)],
+            f"'a significant reduction in error ..., the improvement clearer as phi is increased' (sec. 3, Fig. 3) "
+            f"gives no size: more than {FAR:g} points is ours",
+            sources("dgl1", rect),
+            note=f"'far': by more than {FAR:g} points",
+        ),
+        Declaration(
+            "DataGrad (DGL1 or MT-DGL1) also improves clean test accuracy over Rect (sec. 3)",
+            [Diff(r1_key(clean, (0.0,)), r1_key(rect, (0.0,)))] if 0.0 in phis else [],
+            "no margin: 'not only significantly reduces error ... but also improves generalization' (sec. 4)",
+            WHITE_BOX_TABLE,
+            note="the better of DGL1 and MT-DGL1 on clean data",
+        ),
+    ]
+    if r2_worst is not None:
+        claims.append(
+            Declaration(
+                "R2 noise does much less damage than R1 noise (sec. 3: the worst case of Fig. 1 is about 92%)",
+                [Diff(r2_worst.key, r1_key(r2_worst.r1_method, (top,)), FAR)],
+                "'R2 samples seem to cause only minimal damage and should be much less of a concern than R1 "
+                f"samples' (sec. 3) gives no size: more than {FAR:g} points is ours",
+                WHITE_BOX_TABLE,
+                note=f"the worst of the paper's models under each noise at its largest budget; {r2_worst.attack}: "
+                f"x + phi * 2g (eq. 2.4); 'much': by more than {FAR:g} points",
+            )
+        )
+    else:
+        claims.append(
+            Declaration(
+                "R2 noise does much less damage than R1 noise (sec. 3)",
+                [],
+                "",
+                WHITE_BOX_TABLE,
+                note=f"the paper's R2 noise ({r2!r}) was not run",
+            )
+        )
+    if equal_norm is not None:
+        claims.append(
+            Declaration(
+                "At the L2 norm of R1 noise, the R2 (gradient) direction does less damage than R1 (sign)",
+                [Diff(equal_norm.key, r1_key(equal_norm.r1_method, (top,)))],
+                FINDING_MARGIN,
+                WHITE_BOX_TABLE,
+                FINDING,
+                note="the worst of the paper's models under each noise at its largest budget",
+            )
+        )
+    for method in ("dgl1", "dgl2"):
+        if f"{method}_exact" in methods and method in methods:
+            claims.append(
+                Declaration(
+                    f"{LABELS[method]} by double backpropagation (the exact gradient) is at least as robust as by "
+                    "the paper's finite difference",
+                    [Diff(r1_key(f"{method}_exact", positive), r1_key(method, positive))],
+                    f"{FINDING_MARGIN}: 'at least as robust' is held only on a clear gain",
+                    WHITE_BOX_TABLE,
+                    FINDING,
+                )
+            )
+    return claims
 
 
 def check_claims(
@@ -228,147 +382,42 @@ def check_claims(
     (``best`` holds the best-validation variant of each method), then further findings: the exact DataGrad
     variants beside the finite-difference ones, and R2 noise at the L2 norm of R1 noise.
 
-    Each claim links to the tables holding its deciding numbers: ``tables`` (table number -> attacker model
-    id) gives, for a white-box cell of model m, the table whose attacker is m (its row m); numbers no such
-    table holds (means, R2 noise, models no table is attacked by) are in :data:`WHITE_BOX_TABLE`."""
-    claims: list[Claim] = []
-    ours = {m: i for m, i in best.items() if m in PAPER_METHODS}
-    wb1 = _white_box(frame, r1)
-    phis = sorted(wb1.columns)
-    mid = 0.05 if 0.05 in phis else phis[len(phis) // 2]
-    top = phis[-1]
-    by_attacker = {attacker: f"tables/table{n}.md" for n, attacker in (tables or {}).items()}
-
-    def sources(*methods: str) -> str:
-        """The attacker tables holding the white-box R1 cells of ``methods``; the white-box table otherwise."""
-        found = [by_attacker.get(best.get(m, "")) for m in methods]
-        if methods and all(found):
-            return "; ".join(dict.fromkeys(found))
-        return WHITE_BOX_TABLE
-
-    def add(
-        claim: str,
-        held: bool | None | list[Comparison],
-        evidence: str,
-        kind: str = PAPER_CLAIM,
-        source: str = "",
-        margin: str = "",
-    ) -> None:
-        """``held``: a bare verdict, or the comparisons the verdict engine judges."""
-        if isinstance(held, list):
-            claims.append(Claim.tested(claim, held, evidence, source or WHITE_BOX_TABLE, kind, margin))
-        else:
-            claims.append(Claim.judged(claim, held, evidence, source or WHITE_BOX_TABLE, kind))
-
-    def acc(method: str, phi: float) -> float | None:
-        model = best.get(method)
-        return None if model is None or model not in wb1.index else round(float(wb1.loc[model, phi]), 2)
-
-    def gap(
-        a: str | None,
-        b: str | None,
-        budgets: list[float],
-        threshold: float = 0.0,
-        attack_a: str = r1,
-        attack_b: str = r1,
-        budgets_b: list[float] | None = None,
-    ) -> Comparison:
-        """Model a (under attack_a) - model b (under attack_b), white-box accuracy in points, mean over the budgets:
-        per fold (the replicates), with each fold's test points (Newcombe) where the rows carry counts."""
-        what = f"{paper_label(a or '?')} - {paper_label(b or '?')} (points)"
-        if a is None or b is None:
-            return Comparison(what, MISSING, threshold)
-        return Comparison(
-            what, _white_box_gap(frame, attack_a, a, budgets, attack_b, b, budgets_b or budgets), threshold
-        )
-
-    d, a1, a2 = acc("dgl1", mid), acc("l1", mid), acc("l2", mid)
-    add(
-        f"DGL1 is more robust than L1 and L2 weight decay under R1 noise at phi = {mid:g} "
-        "(each its own adversary; sec. 3)",
-        [gap(best.get("dgl1"), best.get(m), [mid]) for m in ("l1", "l2")],
-        f"white-box accuracy: DGL1 {d}, L1 {a1}, L2 {a2} (best-validation variants)",
-        source=sources("dgl1", "l1", "l2"),
-        margin="no margin: 'a DataGrad-regularized architecture outperforms the nonregularized baseline as well as "
-        "alternatively regularized ones' (sec. 3)",
-    )
-    positive = [p for p in phis if p > 0]
-    means = {m: float(wb1.loc[i, positive].mean()) for m, i in ours.items() if i in wb1.index}
-    ranking = ", ".join(f"{LABELS.get(m, m)} {v:.2f}" for m, v in sorted(means.items(), key=lambda kv: -kv[1]))
-    add(
-        "MT-DGL1 is the most robust of the paper's models (sec. 3, abstract)",
-        [gap(ours["mt_dgl1"], ours[m], positive) for m in means if m != "mt_dgl1"] if "mt_dgl1" in means else [],
-        f"mean white-box R1 accuracy over phi > 0: {ranking}",
-        margin="no margin: 'the most robust one is the multitask model trained with a DataGrad term' (Fig. 1)",
-    )
-    loser = min(means, key=means.get) if means else None
-    add(
-        "The multitask model MT is the most susceptible of the paper's models (Fig. 1)",
-        [gap(ours[m], ours["mt"], positive) for m in means if m != "mt"] if "mt" in means else [],
-        f"lowest mean white-box R1 accuracy: {LABELS.get(loser, loser)} ({means.get(loser, float('nan')):.2f})",
-        margin="no margin: 'the model most susceptible to adversarial samples is the one trained under the multitask "
-        "objective' (Fig. 1)",
-    )
-    rect_method = "rect" if "rect" in best else "plain"
-    rect, dgl1 = acc(rect_method, top), acc("dgl1", top)
-    add(
-        f"DataGrad-L1 resists R1 noise far better than the unregularised Rect at phi = {top:g} (Fig. 3)",
-        [gap(best.get("dgl1"), best.get(rect_method), [top], FAR)],
-        f"white-box accuracy: DGL1 {dgl1}, Rect {rect}; 'far': by more than {FAR:g} points",
-        source=sources("dgl1", rect_method),
-        margin=f"'a significant reduction in error ..., the improvement clearer as phi is increased' (sec. 3, Fig. 3) "
-        f"gives no size: more than {FAR:g} points is ours",
-    )
-    clean = {m: round(float(wb1.loc[i, 0.0]), 2) for m, i in ours.items() if i in wb1.index and 0.0 in wb1.columns}
-    base = clean.get("rect", clean.get("plain"))
-    dg_method = max((m for m in ("dgl1", "mt_dgl1") if m in clean), key=clean.get, default=None)
-    dg = clean.get(dg_method) if dg_method else None
-    add(
-        "DataGrad (DGL1 or MT-DGL1) also improves clean test accuracy over Rect (sec. 3)",
-        [gap(ours.get(dg_method or ""), ours.get("rect", ours.get("plain")), [0.0])] if 0.0 in phis else [],
-        f"clean accuracy: best of DGL1/MT-DGL1 {dg}, Rect {base}",
-        margin="no margin: 'not only significantly reduces error ... but also improves generalization' (sec. 4)",
-    )
+    The claims are :func:`declarations` over :func:`white_box_cells`, judged by the one verdict engine
+    (:func:`advreg.reporting.declarations.judge`). Each claim links to the tables holding its deciding numbers:
+    ``tables`` (table number -> attacker model id) gives, for a white-box cell of model m, the table whose attacker
+    is m (its row m); numbers no such table holds (means, R2 noise, models no table is attacked by) are in
+    :data:`WHITE_BOX_TABLE`."""
     attacks = set(frame["attack"])
-    paper_models = [i for i in ours.values() if i in wb1.index]
-    if r2 in attacks:
-        wb2 = _white_box(frame, r2).loc[paper_models]
-        top2 = wb2.columns.max()
-        worst2_model, worst1_model = str(wb2[top2].idxmin()), str(wb1.loc[paper_models, top].idxmin())
-        worst2, worst1 = float(wb2.loc[worst2_model, top2]), float(wb1.loc[worst1_model, top])
-        add(
-            "R2 noise does much less damage than R1 noise (sec. 3: the worst case of Fig. 1 is about 92%)",
-            [gap(worst2_model, worst1_model, [top2], FAR, attack_a=r2, budgets_b=[top])],
-            f"worst white-box accuracy of the paper's models at the largest phi: R2 {worst2:.2f} "
-            f"({r2}: x + phi * 2g, eq. 2.4, phi {top2:g}), R1 {worst1:.2f} (phi {top:g}); 'much': by more than "
-            f"{FAR:g} points",
-            margin="'R2 samples seem to cause only minimal damage and should be much less of a concern than R1 "
-            f"samples' (sec. 3) gives no size: more than {FAR:g} points is ours",
-        )
-    else:
-        add("R2 noise does much less damage than R1 noise (sec. 3)", [], f"the paper's R2 noise ({r2!r}) was not run")
-    if r2_equal_norm in attacks:
-        wbn = _white_box(frame, r2_equal_norm).loc[paper_models]
-        worstn, worst1 = float(wbn[wbn.columns.max()].min()), float(wb1.loc[paper_models, top].min())
-        add(
-            "At the L2 norm of R1 noise, the R2 (gradient) direction does less damage than R1 (sign)",
-            worstn > worst1,
-            f"worst white-box accuracy at the largest budget: R2 {worstn:.2f} ({r2_equal_norm}, L2 norm "
-            f"{wbn.columns.max():g}), R1 {worst1:.2f} (phi {top:g})",
-            FINDING,
-        )
-    for method in ("dgl1", "dgl2"):
-        exact, fd = best.get(f"{method}_exact"), best.get(method)
-        if exact in wb1.index and fd in wb1.index:
-            ex, fdm = float(wb1.loc[exact, positive].mean()), float(wb1.loc[fd, positive].mean())
-            add(
-                f"{LABELS[method]} by double backpropagation (the exact gradient) is at least as robust as by "
-                "the paper's finite difference",
-                ex >= fdm,
-                f"mean white-box R1 accuracy over phi > 0: exact {ex:.2f}, finite difference {fdm:.2f}",
-                FINDING,
-            )
-    return claims
+    named = ((r2_equal_norm, "R2 at the L2 norm of R1"), (r2, "R2"), (r1, "R1"))  # R1 first where they coincide
+    roles = {attack: role for attack, role in named if attack in attacks}
+    cells = white_box_cells(frame, best, roles, l2_norm=r2_equal_norm)
+    methods = list(dict.fromkeys(m for attack, m, _ in cells if attack == r1))
+    paper = [m for m in methods if m in PAPER_METHODS]
+    phis = sorted(
+        float(e) for e in frame.loc[(frame["attack"] == r1) & frame["white_box"].astype(bool), "epsilon"].unique()
+    )
+    _, top, _ = _budgets(phis)
+    r1_worst = _worst(cells, r1, top, paper)
+
+    def worst(attack: str) -> Worst | None:
+        """The worst of the paper's models under ``attack`` at its largest budget (None: not run)."""
+        budgets = [bs[0] for a, _, bs in cells if a == attack and len(bs) == 1]
+        method = _worst(cells, attack, max(budgets), paper) if budgets else None
+        return Worst(attack, max(budgets), method, r1_worst) if method and r1_worst else None
+
+    by_attacker = {attacker: f"tables/table{n}.md" for n, attacker in (tables or {}).items()}
+    clean = {m: round(100 * cells[k].mean, 2) for m in ("dgl1", "mt_dgl1") if (k := (r1, m, (0.0,))) in cells}
+    found = declarations(
+        r1,
+        phis,
+        methods,
+        {m: by_attacker[i] for m, i in best.items() if i in by_attacker},
+        clean=max(clean, key=clean.get, default="dgl1"),
+        r2=r2,
+        r2_worst=worst(r2),
+        equal_norm=worst(r2_equal_norm),
+    )
+    return judge(found, cells)
 
 
 def figure_own_adversary(

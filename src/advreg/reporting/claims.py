@@ -112,7 +112,8 @@ def write_claims(claims: list[Claim], out_dir: str | Path, title: str) -> pd.Dat
         lead = (
             f"{held} of {total} of the paper's claims held on this run ({int((paper == 'not held').sum())} not held, "
             f"{int((paper == 'inconclusive').sum())} inconclusive, {int((paper == 'not testable').sum())} not "
-            "testable); intervals are 95% (docs/fidelity.md, Verdicts)."
+            "testable); intervals are 95%, two models' accuracies compared point by point wherever they were evaluated "
+            "on the same test points (docs/fidelity.md, Verdicts)."
         )
     else:  # the arena: findings of ours only
         findings = frame[frame["kind"] != PAPER_CLAIM]

@@ -1,0 +1,274 @@
+"""Claims as declarations, judged by one engine (torch-free; docs/fidelity.md, "Verdicts").
+
+A paper module states what the paper claims; this module decides it. The module builds two things:
+
+- its **cells**: :class:`Cell` objects under keys of its choosing (any hashable, e.g. ``("table1", "lwa",
+  "adv_loss")``), each one measured quantity of one model, one value per replicate (training seeds, or HLDR's
+  folds), with the test points and per-point correctness where it is an accuracy (:func:`accuracy_cell` builds one
+  from cross-evaluation rows, :func:`value_cell` from bare values: a robustness value, a time, a published
+  number);
+- its **declarations**: :class:`Declaration` (the statement and where the paper makes it, the quantities it
+  compares, the margin and the paper's words it comes from, the tables that hold the numbers), each comparing
+  cells: :class:`Diff` (a - b), :class:`Ratio` (a / b) or :class:`Level` (a alone) against a threshold, on the
+  claimed side (``greater``).
+
+:func:`judge` estimates every quantity with :mod:`advreg.reporting.verdicts` (paired over the test points where both
+cells carry per-point correctness, from counts where they carry test points only, else from the spread across
+replicates), decides each declaration (all its comparisons must hold) and writes the evidence from the cells it
+compared, so every paper's evidence reads the same way. A fifth paper's claims are a list of declarations over its
+cells, not code. A quantity whose cell is missing (a model, attack or measurement not run) makes the claim not
+testable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from advreg.evaluation.points import mean_correct
+from advreg.reporting.claims import PAPER_CLAIM, Claim
+from advreg.reporting.verdicts import (
+    MISSING,
+    Comparison,
+    Estimate,
+    accuracy,
+    accuracy_difference,
+    paired_accuracy_difference,
+    replicate_mean,
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Cell:
+    """One measured quantity of one model, per replicate.
+
+    ``what``: the quantity ("Table 1 Adv_Loss", "rho_2", "clean accuracy"), ``model``: whose it is (its display
+    name). ``values``: one per replicate; accuracies as fractions (``fraction``; shown in %, compared in points;
+    ``n``: the test points per replicate, empty for a published accuracy, taken as exact), any other quantity in its
+    own unit. ``points``: per replicate, the per-point correctness (0/1, or a per-point mean
+    over several evaluations of the same points; None where not stored). ``disjoint``: the replicates are tested
+    on disjoint test points (cross-validation folds)."""
+
+    what: str
+    model: str
+    values: tuple[float, ...]
+    fraction: bool = False
+    n: tuple[int, ...] = ()
+    points: tuple[np.ndarray | None, ...] = ()
+    disjoint: bool = False
+    digits: int = 4  # significant digits of a non-accuracy value in the evidence
+
+    @property
+    def has_points(self) -> bool:
+        """An accuracy with its test points (a test-sample interval applies)."""
+        return self.fraction and bool(self.n) and all(m > 0 for m in self.n)
+
+    @property
+    def measured(self) -> bool:
+        return bool(self.values) and all(math.isfinite(v) for v in self.values)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values)) if self.measured else math.nan
+
+    def shown(self) -> str:
+        """The mean over replicates as the evidence shows it: accuracies in % with 2 decimals."""
+        if not self.measured:
+            return "n/a"
+        return f"{100 * self.mean:.2f}" if self.fraction else f"{self.mean:.{self.digits}g}"
+
+
+def value_cell(what: str, model: str, values: Iterable[float], digits: int = 4, disjoint: bool = False) -> Cell:
+    """A cell of bare values (no test-sample model: a robustness value, a ratio, a time, a published number)."""
+    return Cell(what, model, tuple(float(v) for v in values), digits=digits, disjoint=disjoint)
+
+
+def published_accuracy_cell(what: str, model: str, values: Iterable[float]) -> Cell:
+    """A published accuracy (a fraction), taken as exact: no test points, so only the replicates' spread counts."""
+    return Cell(what, model, tuple(float(v) for v in values), fraction=True)
+
+
+def accuracy_cell(what: str, model: str, rows: pd.DataFrame, disjoint: bool = False) -> Cell:
+    """A model's accuracy from its cross-evaluation rows (columns ``fold``, ``accuracy`` as a fraction, optional
+    ``n`` and ``mask``), one replicate per fold; several rows of a fold (budgets, attack sets of the same test points)
+    are averaged, per point where they carry masks. Rows without ``n`` (published numbers) give exact values."""
+    values, counts, points = [], [], []
+    for _, part in rows.groupby("fold", sort=True):
+        values.append(float(part["accuracy"].mean()))
+        has_n = "n" in part and part["n"].notna().all()
+        counts.append(int(part["n"].min()) if has_n else 0)
+        same = has_n and part["n"].nunique() == 1
+        points.append(mean_correct(part["mask"], int(part["n"].iloc[0])) if "mask" in part and same else None)
+    with_n = bool(counts) and all(c > 0 for c in counts)
+    return Cell(
+        what, model, tuple(values), True, tuple(counts) if with_n else (), tuple(points) if with_n else (), disjoint
+    )
+
+
+def _cell(cells: Mapping[Hashable, Cell], key: Hashable) -> Cell | None:
+    cell = cells.get(key)
+    return cell if cell is not None and cell.measured else None
+
+
+def _name(a: Cell, b: Cell, sign: str) -> str:
+    if a.what == b.what:
+        return f"{a.what}: {a.model} {sign} {b.model}"
+    return f"{a.what} {a.model} {sign} {b.what} {b.model}"
+
+
+@dataclass(frozen=True)
+class Diff:
+    """a - b; accuracies in points (%), paired over the test points where both carry per-point correctness.
+    ``rounding``: without an interval, an estimate within it of the threshold is inconclusive."""
+
+    a: Hashable
+    b: Hashable
+    threshold: float = 0.0
+    greater: bool = True
+    rounding: float = 0.0
+    optional: bool = False  # compared only where both cells were measured (e.g. "better than every other model")
+
+    def keys(self) -> tuple[Hashable, ...]:
+        return (self.a, self.b)
+
+    def compare(self, cells: Mapping[Hashable, Cell]) -> Comparison:
+        a, b = _cell(cells, self.a), _cell(cells, self.b)
+        if a is None or b is None or len(a.values) != len(b.values):
+            return Comparison(f"{self.a} - {self.b}", MISSING, self.threshold, self.greater, self.rounding)
+        unit = " (points)" if a.fraction and b.fraction else ""
+        return Comparison(_name(a, b, "-") + unit, _difference(a, b), self.threshold, self.greater, self.rounding)
+
+
+def _difference(a: Cell, b: Cell) -> Estimate:
+    disjoint = a.disjoint and b.disjoint
+    if a.has_points and b.has_points:
+        pa, pb = list(a.points), list(b.points)
+        paired = (
+            len(pa) == len(pb) == len(a.values)
+            and all(p is not None for p in pa + pb)
+            and all(len(x) == len(y) for x, y in zip(pa, pb, strict=True))
+        )
+        if paired:
+            return paired_accuracy_difference(pa, pb, disjoint=disjoint)
+        n = np.minimum(np.array(a.n), np.array(b.n))
+        return accuracy_difference(np.array(a.values) * n, np.array(b.values) * n, n, disjoint=disjoint)
+    scale = 100.0 if a.fraction and b.fraction else 1.0  # accuracies without test points: published, exact
+    return replicate_mean(scale * (np.array(a.values) - np.array(b.values)))
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """a / b per replicate (undefined where b is 0: not testable), the replicates' mean and spread."""
+
+    a: Hashable
+    b: Hashable
+    threshold: float = 1.0
+    greater: bool = True
+    rounding: float = 0.0
+    optional: bool = False
+
+    def keys(self) -> tuple[Hashable, ...]:
+        return (self.a, self.b)
+
+    def compare(self, cells: Mapping[Hashable, Cell]) -> Comparison:
+        a, b = _cell(cells, self.a), _cell(cells, self.b)
+        if a is None or b is None or len(a.values) != len(b.values):
+            return Comparison(f"{self.a} / {self.b}", MISSING, self.threshold, self.greater, self.rounding)
+        ratios = [x / y if y else math.nan for x, y in zip(a.values, b.values, strict=True)]
+        return Comparison(_name(a, b, "/"), replicate_mean(ratios), self.threshold, self.greater, self.rounding)
+
+
+@dataclass(frozen=True)
+class Level:
+    """a alone against an absolute threshold; accuracies in % (Wilson interval on the test points)."""
+
+    a: Hashable
+    threshold: float = 0.0
+    greater: bool = True
+    rounding: float = 0.0
+    optional: bool = False
+
+    def keys(self) -> tuple[Hashable, ...]:
+        return (self.a,)
+
+    def compare(self, cells: Mapping[Hashable, Cell]) -> Comparison:
+        a = _cell(cells, self.a)
+        if a is None:
+            return Comparison(f"{self.a}", MISSING, self.threshold, self.greater, self.rounding)
+        if a.has_points:
+            estimate = accuracy(np.array(a.values) * np.array(a.n), a.n)
+            what = f"{a.what}: {a.model} accuracy (%)"
+        elif a.fraction:
+            estimate = replicate_mean(100 * np.array(a.values))
+            what = f"{a.what}: {a.model} accuracy (%)"
+        else:
+            estimate = replicate_mean(a.values)
+            what = f"{a.what}: {a.model}"
+        return Comparison(what, estimate, self.threshold, self.greater, self.rounding)
+
+
+Quantity = Diff | Ratio | Level
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One claim of a paper (or a further finding of ours): ``claim`` the statement and where the paper makes it;
+    ``compare`` the quantities that must all lie on the claimed side of their thresholds; ``margin_source`` the
+    paper's words the thresholds come from (or that the paper gives none); ``source`` the tables or figures that
+    hold the numbers ('; '-separated, relative to the paper's folder); ``shows`` further cells the evidence lists
+    beside the compared ones; ``note`` further evidence text (e.g. how a word of the paper is read)."""
+
+    claim: str
+    compare: Sequence[Quantity]
+    margin_source: str
+    source: str
+    kind: str = PAPER_CLAIM
+    shows: Sequence[Hashable] = field(default_factory=tuple)
+    note: str = ""
+
+
+def evidence(declaration: Declaration, cells: Mapping[Hashable, Cell]) -> str:
+    """The cells a declaration compares and shows, grouped by quantity ("what: model value, model value; ..."), then
+    its note, the test points and the replicates."""
+    keys = [*(k for q in declaration.compare for k in q.keys()), *declaration.shows]
+    found = [cells[k] for k in dict.fromkeys(keys) if k in cells]
+    groups: dict[str, list[Cell]] = {}
+    for cell in found:
+        groups.setdefault(cell.what, []).append(cell)
+    parts = [f"{what}: " + ", ".join(f"{c.model} {c.shown()}" for c in group) for what, group in groups.items()]
+    accuracies = [c for c in found if c.has_points]
+    if not found or not any(c.measured for c in found):
+        parts = ["a model, attack or measurement it needs was not run"]
+    text = "; ".join(parts)
+    if any(c.fraction for c in found):
+        text += " (accuracy %)"
+    if declaration.note:
+        text += f"; {declaration.note}"
+    if accuracies:
+        points = max(int(np.mean(c.n)) for c in accuracies)
+        replicates = max(len(c.values) for c in found)
+        unit = "fold" if any(c.disjoint for c in accuracies) else "replicate"
+        text += f" ({points} test points" + (f" per {unit}, {replicates} {unit}s)" if replicates > 1 else ")")
+    return text
+
+
+def _comparisons(declaration: Declaration, cells: Mapping[Hashable, Cell]) -> list[Comparison]:
+    """The declaration's comparisons; an ``optional`` one is left out where a cell it needs was not measured."""
+    return [
+        q.compare(cells)
+        for q in declaration.compare
+        if not q.optional or all(_cell(cells, k) is not None for k in q.keys())
+    ]
+
+
+def judge(declarations: Iterable[Declaration], cells: Mapping[Hashable, Cell]) -> list[Claim]:
+    """Every declaration judged on ``cells`` (:meth:`advreg.reporting.claims.Claim.tested`); one without a
+    comparison left is not testable."""
+    return [
+        Claim.tested(d.claim, _comparisons(d, cells), evidence(d, cells), d.source, d.kind, d.margin_source)
+        for d in declarations
+    ]
