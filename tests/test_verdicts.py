@@ -9,7 +9,6 @@ import pytest
 from advreg.evaluation.points import encode_mask
 from advreg.reporting import verdicts as v
 from advreg.reporting.claims import Claim, write_claims
-from advreg.reporting.fold_difference import fold_difference
 from advreg.reporting.html import claims_page
 
 
@@ -217,17 +216,24 @@ def test_paired_replicates_add_their_spread_and_folds_pool_their_points():
     assert v.paired_accuracy_difference([reps_a[0]], [reps_b[0][:10]]) == v.MISSING
 
 
-def test_fold_difference_is_paired_with_masks_and_from_counts_without():
+def test_cells_from_rows_are_paired_with_masks_and_from_counts_without():
+    """The engine's difference of two models' cross-evaluation rows (advreg.reporting.declarations): paired where the
+    rows carry masks, Newcombe from counts where they carry n only, exact without n; replicates matched by fold."""
+    from advreg.reporting.declarations import Diff, accuracy_cell
+
+    def diff(rows_a, rows_b):
+        cells = {"a": accuracy_cell("x", "A", rows_a), "b": accuracy_cell("x", "B", rows_b)}
+        return Diff("a", "b").compare(cells).estimate
+
     a, b = _pair(1000, 35, 5, 750)
     rows_a = pd.DataFrame({"fold": [0], "accuracy": [a.mean()], "n": [1000], "mask": [encode_mask(a)]})
     rows_b = pd.DataFrame({"fold": [0], "accuracy": [b.mean()], "n": [1000], "mask": [encode_mask(b)]})
-    paired = fold_difference(rows_a, rows_b)
-    assert paired == v.paired_accuracy_difference([a], [b])
-    counts = fold_difference(rows_a.drop(columns="mask"), rows_b.drop(columns="mask"))
+    assert diff(rows_a, rows_b) == v.paired_accuracy_difference([a.astype(float)], [b.astype(float)])
+    counts = diff(rows_a.drop(columns="mask"), rows_b.drop(columns="mask"))
     assert counts == v.accuracy_difference([a.sum()], [b.sum()], [1000])
-    exact = fold_difference(rows_a[["fold", "accuracy"]], rows_b[["fold", "accuracy"]])
+    exact = diff(rows_a[["fold", "accuracy"]], rows_b[["fold", "accuracy"]])
     assert exact.value == pytest.approx(3.0) and not exact.has_interval
-    # two budgets of the same points: averaged per point; no shared fold: missing
+    # two budgets of the same points: averaged per point; another fold: not the same replicate, missing
     twice = pd.concat([rows_a, rows_a.assign(mask=encode_mask(b), accuracy=b.mean())])
-    assert fold_difference(twice, rows_b).value == pytest.approx(1.5)
-    assert fold_difference(rows_a, rows_b.assign(fold=1)) == v.MISSING
+    assert diff(twice, rows_b).value == pytest.approx(1.5)
+    assert diff(rows_a, rows_b.assign(fold=1)) == v.MISSING

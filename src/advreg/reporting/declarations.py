@@ -61,6 +61,7 @@ class Cell:
     points: tuple[np.ndarray | None, ...] = ()
     disjoint: bool = False
     digits: int = 4  # significant digits of a non-accuracy value in the evidence
+    folds: tuple[object, ...] = ()  # the replicates' labels where known; two cells are compared replicate by replicate
 
     @property
     def has_points(self) -> bool:
@@ -96,8 +97,9 @@ def accuracy_cell(what: str, model: str, rows: pd.DataFrame, disjoint: bool = Fa
     """A model's accuracy from its cross-evaluation rows (columns ``fold``, ``accuracy`` as a fraction, optional
     ``n`` and ``mask``), one replicate per fold; several rows of a fold (budgets, attack sets of the same test points)
     are averaged, per point where they carry masks. Rows without ``n`` (published numbers) give exact values."""
-    values, counts, points = [], [], []
-    for _, part in rows.groupby("fold", sort=True):
+    values, counts, points, folds = [], [], [], []
+    for fold, part in rows.groupby("fold", sort=True):
+        folds.append(fold)
         values.append(float(part["accuracy"].mean()))
         has_n = "n" in part and part["n"].notna().all()
         counts.append(int(part["n"].min()) if has_n else 0)
@@ -105,13 +107,27 @@ def accuracy_cell(what: str, model: str, rows: pd.DataFrame, disjoint: bool = Fa
         points.append(mean_correct(part["mask"], int(part["n"].iloc[0])) if "mask" in part and same else None)
     with_n = bool(counts) and all(c > 0 for c in counts)
     return Cell(
-        what, model, tuple(values), True, tuple(counts) if with_n else (), tuple(points) if with_n else (), disjoint
+        what,
+        model,
+        tuple(values),
+        True,
+        tuple(counts) if with_n else (),
+        tuple(points) if with_n else (),
+        disjoint,
+        folds=tuple(folds),
     )
 
 
 def _cell(cells: Mapping[Hashable, Cell], key: Hashable) -> Cell | None:
     cell = cells.get(key)
     return cell if cell is not None and cell.measured else None
+
+
+def _paired(a: Cell | None, b: Cell | None) -> bool:
+    """Two measured cells with the same replicates (the same fold labels where both know theirs)."""
+    if a is None or b is None or len(a.values) != len(b.values):
+        return False
+    return not (a.folds and b.folds) or a.folds == b.folds
 
 
 def _name(a: Cell, b: Cell, sign: str) -> str:
@@ -137,7 +153,7 @@ class Diff:
 
     def compare(self, cells: Mapping[Hashable, Cell]) -> Comparison:
         a, b = _cell(cells, self.a), _cell(cells, self.b)
-        if a is None or b is None or len(a.values) != len(b.values):
+        if a is None or b is None or not _paired(a, b):
             return Comparison(f"{self.a} - {self.b}", MISSING, self.threshold, self.greater, self.rounding)
         unit = " (points)" if a.fraction and b.fraction else ""
         return Comparison(_name(a, b, "-") + unit, _difference(a, b), self.threshold, self.greater, self.rounding)
@@ -176,7 +192,7 @@ class Ratio:
 
     def compare(self, cells: Mapping[Hashable, Cell]) -> Comparison:
         a, b = _cell(cells, self.a), _cell(cells, self.b)
-        if a is None or b is None or len(a.values) != len(b.values):
+        if a is None or b is None or not _paired(a, b):
             return Comparison(f"{self.a} / {self.b}", MISSING, self.threshold, self.greater, self.rounding)
         ratios = [x / y if y else math.nan for x, y in zip(a.values, b.values, strict=True)]
         return Comparison(_name(a, b, "/"), replicate_mean(ratios), self.threshold, self.greater, self.rounding)
