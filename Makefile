@@ -54,7 +54,8 @@ lint: style
 
 # The SHA256 of every reproducible result of the default preset (config/expected/default.sha256, committed):
 # `make expected` records them from results/ (after `make run`); `make verify` recomputes a run's hashes and names
-# every file that differs, is missing or is not expected.  A run on any x86-64 machine (portable mode) must match.
+# every file that differs, is missing or is not expected.  Portable mode aims at the same bits on any x86-64 machine;
+# measured, an AMD EPYC (AVX-512) gave other bits than the earlier machines (README, Reproducibility and integrity).
 EXPECTED := config/expected/default.sha256
 expected: setup
 	$(BIN)/python -m advreg.provenance expected results $(EXPECTED)

@@ -9,7 +9,9 @@ every x86-64 machine of the last ten years has, AVX2 (MKL in its strict mode, wh
 independent of the thread count where it can), and the thread count to ``reproducibility.threads``; two
 machines then compute the same bits. ``native`` keeps the machine's fastest paths (a machine with AVX-512 then
 gives other bits than one with AVX2 only); the thread count is fixed in both modes. GPU runs are not covered:
-different GPU models run different kernels (docs and README).
+different GPU models run different kernels (docs and README). Measured: this is not enough on every machine: on an
+AMD EPYC (AVX-512) MKL gives the same bits under every ``MKL_CBWR`` branch (it ignores the branch there), other bits
+than the earlier AVX2 machines (README, "Reproducibility and integrity").
 """
 
 from __future__ import annotations
