@@ -45,7 +45,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
-from advreg.evaluation.points import fold_masks, mean_correct  # noqa: E402
+from advreg.evaluation.points import fold_masks  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.papers.catalog import DEEPDEFENSE_ROLES, DeepDefensePaper  # noqa: E402
 from advreg.reporting.claims import Claim, write_claims  # noqa: E402
@@ -328,14 +328,12 @@ def eps_ref_points(frame: pd.DataFrame, n: int) -> dict[tuple[str, str], list[np
     if "mask" not in frame or "fold" not in frame or n <= 0:
         return {}
     folds = sorted(frame["fold"].unique())
-    rows = frame[frame["metric"].astype(str).str.startswith("acc_at_")]
-    out: dict[tuple[str, str], list[np.ndarray | None]] = {}
-    for (model, metric), part in rows.groupby(["model", "metric"], sort=True):
-        first = part.groupby("fold").first()
-        out[(str(model), str(metric))] = [
-            mean_correct([first.loc[f, "mask"]], n) if f in first.index else None for f in folds
-        ]
-    return out
+    rows = frame[frame["metric"].astype(str).str.startswith("acc_at_")].rename(columns={"model": "target"})
+    return {
+        (model, str(metric)): masks
+        for metric, part in rows.groupby("metric", sort=True)
+        for model, masks in fold_masks(part.assign(n=n), folds).items()
+    }
 
 
 # Table 1 / supp. Table 1 cells: (network, role, metric) -> Cell. The metrics are the robustness table's; "x ref"

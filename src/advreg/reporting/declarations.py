@@ -88,11 +88,6 @@ def value_cell(what: str, model: str, values: Iterable[float], digits: int = 4, 
     return Cell(what, model, tuple(float(v) for v in values), digits=digits, disjoint=disjoint)
 
 
-def published_accuracy_cell(what: str, model: str, values: Iterable[float]) -> Cell:
-    """A published accuracy (a fraction), taken as exact: no test points, so only the replicates' spread counts."""
-    return Cell(what, model, tuple(float(v) for v in values), fraction=True)
-
-
 def accuracy_cell(what: str, model: str, rows: pd.DataFrame, disjoint: bool = False) -> Cell:
     """A model's accuracy from its cross-evaluation rows (columns ``fold``, ``accuracy`` as a fraction, optional
     ``n`` and ``mask``), one replicate per fold; several rows of a fold (budgets, attack sets of the same test points)
@@ -153,7 +148,7 @@ class Diff:
 
     def compare(self, cells: Mapping[Hashable, Cell]) -> Comparison:
         a, b = _cell(cells, self.a), _cell(cells, self.b)
-        if a is None or b is None or not _paired(a, b):
+        if not _paired(a, b):
             return Comparison(f"{self.a} - {self.b}", MISSING, self.threshold, self.greater, self.rounding)
         unit = " (points)" if a.fraction and b.fraction else ""
         return Comparison(_name(a, b, "-") + unit, _difference(a, b), self.threshold, self.greater, self.rounding)
@@ -192,7 +187,7 @@ class Ratio:
 
     def compare(self, cells: Mapping[Hashable, Cell]) -> Comparison:
         a, b = _cell(cells, self.a), _cell(cells, self.b)
-        if a is None or b is None or not _paired(a, b):
+        if not _paired(a, b):
             return Comparison(f"{self.a} / {self.b}", MISSING, self.threshold, self.greater, self.rounding)
         ratios = [x / y if y else math.nan for x, y in zip(a.values, b.values, strict=True)]
         return Comparison(_name(a, b, "/"), replicate_mean(ratios), self.threshold, self.greater, self.rounding)
