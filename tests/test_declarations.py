@@ -159,3 +159,39 @@ def test_evidence_lists_the_compared_cells_once_by_quantity_with_points_and_repl
         "Fixed: LWA - Normal (points)"
     )
     assert math.isfinite(claim.low) and claim.source == "tables/table1.md"
+
+
+def test_values_with_per_point_samples_get_a_paired_bootstrap_interval():
+    """rho_2 of two models on the same points (their per-point ||r|| / ||x||): Diff, Ratio and Level get an interval
+    from the points, where bare values of one run have none; disjoint folds or a replicate without its points fall
+    back to the replicates' spread."""
+    from advreg.metrics.point_statistics import STATISTICS
+
+    rng = np.random.default_rng(1)
+    base = rng.exponential(0.05, 1000)
+    strong = base * 2.1 + rng.normal(0, 0.002, 1000)
+    mean = STATISTICS["rho_2"]
+    cells = {
+        "ref": value_cell("rho_2", "Reference", [base.mean()], samples=[(base,)], statistic=mean),
+        "dd": value_cell("rho_2", "DeepDefense", [strong.mean()], samples=[(strong,)], statistic=mean),
+        "bare": value_cell("rho_2", "Bare", [base.mean() * 1.5]),
+    }
+    assert cells["dd"].has_samples and cells["dd"].n == (1000,) and not cells["bare"].has_samples
+    over = Declaration("DD beats the reference", [Diff("dd", "ref")], "", "t.md")
+    twice = Declaration("over 2x", [Ratio("dd", "ref", 2.0)], "", "t.md")
+    thrice = Declaration("over 3x", [Ratio("dd", "ref", 3.0)], "", "t.md")
+    level = Declaration("rho_2 above 0.1", [Level("dd", 0.1)], "", "t.md")
+    bare = Declaration("bare", [Diff("bare", "ref")], "", "t.md")
+    claims = {c.claim: c for c in judge([over, twice, thrice, level, bare], cells)}
+    assert claims["DD beats the reference"].verdict == "held"
+    beats = claims["DD beats the reference"]
+    assert beats.low < beats.estimate < beats.high and beats.n_points == 1000
+    ratio = claims["over 2x"]
+    assert ratio.low < strong.mean() / base.mean() < ratio.high and ratio.verdict == "held"
+    assert claims["over 3x"].verdict == "not held"
+    assert math.isfinite(claims["rho_2 above 0.1"].low)
+    assert math.isnan(claims["bare"].low)  # one run, no per-point values: the estimate alone
+    assert "(1000 test points)" in claims["DD beats the reference"].evidence
+    # a replicate without its per-point values: none are used
+    partial = value_cell("rho_2", "x", [0.1, 0.2], samples=[(base,), None], statistic=mean)
+    assert not partial.has_samples and partial.n == ()

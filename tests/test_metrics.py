@@ -114,6 +114,16 @@ def test_robustness_rows_on_a_trained_model():
     for metric, mask in masks.items():
         assert decode_mask(mask, n).mean() == pytest.approx(values[(metric, "")])
     assert (decode_mask(masks["clean_accuracy"], n) == (model(x).argmax(1) == y).numpy()).all()
+    # rho_2, rho'_2, rho_inf and the per-sample rho_inf carry per-point values whose statistic is the value itself
+    # (the paired bootstrap of the verdicts resamples them): rho_inf's median budget is eps_50 exactly
+    from advreg.evaluation.points import decode_values
+    from advreg.metrics.point_statistics import STATISTICS
+
+    stored = {r["metric"]: decode_values(r["per_point"]) for r in rows if r["per_point"] is not None}
+    assert set(stored) == set(STATISTICS)
+    for metric, arrays in stored.items():
+        assert all(a.shape == (n,) for a in arrays)
+        assert float(STATISTICS[metric](*arrays)) == pytest.approx(values[(metric, "")], rel=1e-6)
     with pytest.raises(ValueError, match="deepfol"):
         robustness_rows(model, x, y, {"deepfol": {}})
 

@@ -390,13 +390,8 @@ def unrolled_deepfool(
     return DeepFoolResult(perturbation=perturbation, iterations=iterations, fooled=fooled)
 
 
-def rho_2(perturbation: Tensor, x: Tensor) -> tuple[float, float]:
-    """(mean ||r||_2 / ||x||_2, mean ||r||_2) over the given samples.
-
-    The first is DeepDefense eq. 7 (rho_2; the normalisation follows DeepFool's paper); the second is the
-    unnormalised rho'_2 of DeepDefense's supplementary eq. 1. Pass the samples to average over (the authors'
-    code: every test image).
-    """
+def rho_2_per_point(perturbation: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+    """Per sample, (||r||_2 / ||x||_2, ||r||_2) in float64: the terms whose means are :func:`rho_2`'s."""
     if perturbation.shape != x.shape:
         raise ValueError(f"rho_2: perturbation shape {tuple(perturbation.shape)} differs from x shape {tuple(x.shape)}")
     if x.shape[0] == 0:
@@ -406,7 +401,18 @@ def rho_2(perturbation: Tensor, x: Tensor) -> tuple[float, float]:
     if bool((x_norm == 0).any()):
         idx = torch.nonzero(x_norm == 0).flatten()[:5].tolist()
         raise ValueError(f"rho_2: ||x||_2 is zero for sample(s) {idx}; the ratio of eq. 7 is undefined")
-    return float((r_norm / x_norm).mean()), float(r_norm.mean())
+    return r_norm / x_norm, r_norm
+
+
+def rho_2(perturbation: Tensor, x: Tensor) -> tuple[float, float]:
+    """(mean ||r||_2 / ||x||_2, mean ||r||_2) over the given samples.
+
+    The first is DeepDefense eq. 7 (rho_2; the normalisation follows DeepFool's paper); the second is the
+    unnormalised rho'_2 of DeepDefense's supplementary eq. 1. Pass the samples to average over (the authors'
+    code: every test image). Per sample: :func:`rho_2_per_point`.
+    """
+    ratios, norms = rho_2_per_point(perturbation, x)
+    return float(ratios.mean()), float(norms.mean())
 
 
 class DeepFool(Attack):

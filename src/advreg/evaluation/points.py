@@ -5,10 +5,16 @@ Every cross-evaluation row (:mod:`advreg.evaluation.crosseval`) and every per-sa
 points in split order, as hex of ``np.packbits`` (first point in the high bit of the first byte). Two models
 evaluated on the same points can then be compared point by point, the paired design of
 :func:`advreg.reporting.verdicts.paired_accuracy_difference`, instead of by their counts alone.
+
+A robustness value that is a statistic of per-point values (rho_2 a mean of ||r|| / ||x||, rho_inf an FGS budget's
+median times a mean; :mod:`advreg.metrics.robustness`) carries its per-point values the same way (``per_point``:
+:func:`encode_values`), so two models' values get a paired bootstrap interval over the test points
+(:func:`advreg.reporting.verdicts.paired_bootstrap`).
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 
 import numpy as np
@@ -52,3 +58,26 @@ def fold_masks(rows: pd.DataFrame, folds: Iterable[object] | None = None) -> dic
             mean_correct([first.loc[f, "mask"]], int(first.loc[f, "n"])) if f in first.index else None for f in order
         ]
     return out
+
+
+def encode_values(rows: np.ndarray) -> str:
+    """Per-point values, (N,) or (k, N) (k arrays over the same N points, e.g. a budget and a scale factor), as
+    ``"k:"`` followed by base64 of their float32 bytes in C order (float32: the values feed intervals, not
+    estimates; +inf survives, e.g. a budget censored at the search's end)."""
+    data = np.atleast_2d(np.asarray(rows, dtype=np.float32))
+    if data.ndim != 2 or not data.shape[1]:
+        raise ValueError(f"per-point values must be (N,) or (k, N) with N > 0, got shape {np.shape(rows)}")
+    return f"{data.shape[0]}:" + base64.b64encode(np.ascontiguousarray(data).tobytes()).decode("ascii")
+
+
+def decode_values(text: object) -> tuple[np.ndarray, ...] | None:
+    """The k arrays of N float64 values :func:`encode_values` wrote; None for a missing entry (results written
+    before per-point values were stored, or a metric without them)."""
+    if not isinstance(text, str) or ":" not in text:
+        return None
+    head, body = text.split(":", 1)
+    data = np.frombuffer(base64.b64decode(body), dtype=np.float32).astype(np.float64)
+    k = int(head)
+    if k <= 0 or data.size % k:
+        raise ValueError(f"per-point values: {data.size} numbers do not form {k} rows")
+    return tuple(data.reshape(k, -1))

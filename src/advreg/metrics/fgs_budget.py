@@ -43,6 +43,9 @@ class FGSBudgets:
     rho_inf_per_sample: float  # mean eps_k / ||x_k||_inf (per-sample reading of eq. 8)
     eps_50: float  # smallest epsilon with >= 50% of the samples misclassified (nan if never reached)
     rho_inf: float  # eq. 8 at eps_50: eps_50 * mean ||sign(g_k)||_inf / ||x_k||_inf (nan with eps_50)
+    inf_factor: torch.Tensor  # (N,) the terms of that mean, in the input space: scale ||sign(g_k)||_inf / ||x_k||_inf
+    x_inf: torch.Tensor  # (N,) ||x_k||_inf in the input space
+    scale: float  # the input space's scale: an epsilon of eps pixels is scale * eps there
 
 
 def _wrong(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -129,7 +132,10 @@ def fgs_budgets(
     eps_50 = _half_error_epsilon(wrong_at, eps_max, steps)
     sign_inf = per_sample_norm(sign, float("inf"))
     rho_inf = scale * eps_50 * (sign_inf / x_inf).mean().item()
-    return FGSBudgets(per_sample.cpu(), censored.cpu(), rho_inf_per_sample, eps_50, rho_inf)
+    inf_factor = scale * sign_inf / x_inf
+    return FGSBudgets(
+        per_sample.cpu(), censored.cpu(), rho_inf_per_sample, eps_50, rho_inf, inf_factor.cpu(), x_inf.cpu(), scale
+    )
 
 
 def fgs_correct(

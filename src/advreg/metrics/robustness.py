@@ -31,8 +31,8 @@ import torch
 from torch import nn
 
 from advreg.attacks.base import clip_box, input_gradient, predicted_labels
-from advreg.attacks.deepfool import deepfool, rho_2
-from advreg.evaluation.points import encode_mask
+from advreg.attacks.deepfool import deepfool, rho_2_per_point
+from advreg.evaluation.points import encode_mask, encode_values
 from advreg.metrics.catalog import RobustnessParams
 from advreg.metrics.fgs_budget import fgs_budgets, fgs_correct, fifty_percent_epsilon
 from advreg.metrics.latent import latent_disparity
@@ -58,9 +58,16 @@ def robustness_rows(
     model.eval()
     rows: list[dict[str, Any]] = []
 
-    def add(metric: str, value: float, layer: str = "", correct: torch.Tensor | None = None) -> None:
+    def add(
+        metric: str,
+        value: float,
+        layer: str = "",
+        correct: torch.Tensor | None = None,
+        per_point: torch.Tensor | None = None,
+    ) -> None:
         mask = encode_mask(correct.cpu().numpy()) if correct is not None else None
-        rows.append({"metric": metric, "layer": layer, "value": float(value), "mask": mask})
+        values = encode_values(per_point.detach().cpu().numpy()) if per_point is not None else None
+        rows.append({"metric": metric, "layer": layer, "value": float(value), "mask": mask, "per_point": values})
 
     predicted = predicted_labels(model, x, batch_size)
     add("clean_accuracy", (predicted == y).float().mean().item(), correct=predicted == y)
@@ -102,9 +109,9 @@ def _deepfool_rows(
         clip=df.clip,
         batch_size=batch_size,
     )
-    normalised, unnormalised = rho_2(space.perturbation(result.perturbation), space.inputs(x))
-    add("rho_2", normalised)
-    add("rho_2_unnormalised", unnormalised)
+    ratios, norms = rho_2_per_point(space.perturbation(result.perturbation), space.inputs(x))
+    add("rho_2", float(ratios.mean()), per_point=ratios)
+    add("rho_2_unnormalised", float(norms.mean()), per_point=norms)
     add("deepfool_success_rate", result.fooled.float().mean().item())
     add("deepfool_mean_iterations", result.iterations.float().mean().item())
 
@@ -134,8 +141,12 @@ def _fgs_rows(
         space=input_space(model),
     )  # fmt: skip
     add("eps_50", budgets.eps_50)
-    add("rho_inf", budgets.rho_inf)
-    add("rho_inf_per_sample", budgets.rho_inf_per_sample)
+    # per point: each image's smallest fooling epsilon (+inf where censored: beyond the search) and its term of
+    # eq. 8's mean, the statistic :func:`advreg.metrics.point_statistics.rho_inf` recomputes on resampled points
+    budget = torch.where(budgets.censored, torch.full_like(budgets.per_sample, math.inf), budgets.per_sample)
+    add("rho_inf", budgets.rho_inf, per_point=torch.stack([budget, budgets.inf_factor]))
+    per_sample = budgets.scale * budgets.per_sample / budgets.x_inf
+    add("rho_inf_per_sample", budgets.rho_inf_per_sample, per_point=per_sample)
     add("rho_inf_censored_fraction", budgets.censored.float().mean().item())
     reference = budgets.eps_50 if eps_ref is None else float(eps_ref)
     add("eps_ref", reference)

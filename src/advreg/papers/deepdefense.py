@@ -32,7 +32,7 @@ Inputs (``render``): each experiment's gathered ``robustness.csv`` and ``histori
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,9 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
-from advreg.evaluation.points import fold_masks  # noqa: E402
+from advreg.evaluation.points import decode_values, fold_masks  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
+from advreg.metrics.point_statistics import STATISTICS  # noqa: E402
 from advreg.papers.catalog import DEEPDEFENSE_ROLES, DeepDefensePaper  # noqa: E402
 from advreg.reporting.claims import Claim, write_claims  # noqa: E402
 from advreg.reporting.declarations import Cell, Declaration, Diff, Ratio, judge, value_cell  # noqa: E402
@@ -336,6 +337,24 @@ def eps_ref_points(frame: pd.DataFrame, n: int) -> dict[tuple[str, str], list[np
     }
 
 
+def per_point_values(frame: pd.DataFrame) -> dict[tuple[str, str], list[tuple[np.ndarray, ...] | None]]:
+    """Per (model, metric) of the robustness rows that store per-point values (``per_point``: rho_2, rho'_2,
+    rho_inf; :mod:`advreg.metrics.robustness`), per fold in fold order: the decoded arrays; None where a fold's row
+    has none (results written before they were stored). Empty without the column."""
+    if "per_point" not in frame or "fold" not in frame:
+        return {}
+    folds = sorted(frame["fold"].unique())
+    layer = frame["layer"].fillna("") if "layer" in frame else pd.Series("", index=frame.index)
+    rows = frame[(layer == "") & frame["per_point"].notna()]
+    out: dict[tuple[str, str], list[tuple[np.ndarray, ...] | None]] = {}
+    for (model, metric), part in rows.groupby(["model", "metric"], sort=True):
+        first = part.groupby("fold").first()
+        out[(str(model), str(metric))] = [
+            decode_values(first.loc[f, "per_point"]) if f in first.index else None for f in folds
+        ]
+    return out
+
+
 # Table 1 / supp. Table 1 cells: (network, role, metric) -> Cell. The metrics are the robustness table's; "x ref"
 # metrics are a value's multiple of the network's reference, per replicate.
 CELL_WHAT = {
@@ -367,6 +386,7 @@ def table_cells(
     n_points: Mapping[str, int] | None = None,
     clean_masks: Mapping[str, Mapping[str, list[np.ndarray | None]]] | None = None,
     eps_masks: Mapping[str, Mapping[tuple[str, str], list[np.ndarray | None]]] | None = None,
+    samples: Mapping[str, Mapping[tuple[str, str], list[tuple[np.ndarray, ...] | None]]] | None = None,
 ) -> dict[tuple[str, str, str], Cell]:
     """The cells Table 1 and supp. Table 1 hold, keyed (network, role, metric), one value per replicate
     (``tables``: network -> its robustness table, or one per replicate, :func:`robustness_tables`): rho_2, rho_inf,
@@ -375,7 +395,9 @@ def table_cells(
     per replicate (none known: the replicates' spread only), clean accuracy with its per-point correctness from
     ``clean_masks`` (network -> :func:`clean_points`) and the accuracies at eps_ref with theirs from ``eps_masks``
     (network -> :func:`eps_ref_points`) where every replicate has it, so two models' accuracies are compared point by
-    point."""
+    point; rho_2, rho_inf and rho'_2 with their per-point values from ``samples`` (network ->
+    :func:`per_point_values`) where every replicate has them, so two models' values get a paired bootstrap interval
+    over the test points (:mod:`advreg.metrics.point_statistics`)."""
     cells: dict[tuple[str, str, str], Cell] = {}
     for network, value in tables.items():
         reps = value if isinstance(value, list) else [value]
@@ -384,7 +406,13 @@ def table_cells(
         for role, model_id in roles.items():
             label = ROLE_LABELS[role]
             for metric in ("rho_2", "rho_inf", "rho_2_unnormalised", "eps_ref"):
-                cells[(network, role, metric)] = value_cell(CELL_WHAT[metric], label, _per_rep(reps, model_id, metric))
+                cells[(network, role, metric)] = value_cell(
+                    CELL_WHAT[metric],
+                    label,
+                    _per_rep(reps, model_id, metric),
+                    samples=list((samples or {}).get(network, {}).get((model_id, metric), [])),
+                    statistic=STATISTICS.get(metric),
+                )
             for metric in ("rho_2", "rho_inf"):
                 pairs = zip(_per_rep(reps, model_id, metric), _per_rep(reps, roles["reference"], metric), strict=True)
                 what = f"{metric} multiple of the reference"
@@ -514,15 +542,17 @@ def check_table_claims(
     n_points: Mapping[str, int] | None = None,
     clean_masks: Mapping[str, Mapping[str, list[np.ndarray | None]]] | None = None,
     eps_masks: Mapping[str, Mapping[tuple[str, str], list[np.ndarray | None]]] | None = None,
+    samples: Mapping[str, Mapping[tuple[str, str], list[tuple[np.ndarray, ...] | None]]] | None = None,
 ) -> list[Claim]:
     """Claims of sec. 4.2-4.3, the abstract and supp. sec. 1 that Table 1 and supp. Table 1 decide
     (:func:`table_declarations` per network), judged by the one verdict engine
     (:func:`advreg.reporting.declarations.judge`) on :func:`table_cells` (arguments as it takes them): rho values
-    from the spread across replicates, accuracies with a test-sample interval where ``n_points`` is known, clean
+    with a paired bootstrap over the test points where both models carry per-point values (``samples``), plus the
+    spread across replicates, accuracies with a test-sample interval where ``n_points`` is known, clean
     accuracies (clean: ``clean_masks``; at eps_ref: ``eps_masks``) point by point where both models have them on
     every replicate."""
     declarations = [d for network in tables for d in table_declarations(network)]
-    return judge(declarations, table_cells(tables, roles, n_points, clean_masks, eps_masks))
+    return judge(declarations, table_cells(tables, roles, n_points, clean_masks, eps_masks, samples))
 
 
 # Figure 2's cells: (network, role, column, moment) -> Cell, per fold; the moments: DeepDefense at epoch 0 (the
@@ -618,17 +648,42 @@ def grid_points(table: pd.DataFrame, variants: Mapping[str, Mapping[str, Any]], 
     return pd.DataFrame(rows, columns=columns).sort_values(["lam", "layer", "c"]).reset_index(drop=True)
 
 
-def grid_cells(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None) -> dict[tuple[str, Any, str], Cell]:
+def _grid_samples(
+    models: Iterable[str], samples: Mapping[tuple[str, str], list[tuple[np.ndarray, ...] | None]] | None
+) -> list[tuple[np.ndarray, ...]]:
+    """The per-point rho_2 averaged over ``models`` (one replicate each, on the same points), as one replicate's
+    samples, whose mean is the models' mean rho_2; empty where a model lacks them."""
+    arrays = [(samples or {}).get((m, "rho_2"), []) for m in models]
+    if not arrays or any(len(a) != 1 or a[0] is None for a in arrays) or len({len(a[0][0]) for a in arrays}) != 1:
+        return []
+    return [(np.mean([a[0][0] for a in arrays], axis=0),)]
+
+
+def grid_cells(
+    figure4: pd.DataFrame | None,
+    figure5: pd.DataFrame | None,
+    samples: Mapping[str, Mapping[tuple[str, str], list[tuple[np.ndarray, ...] | None]]] | None = None,
+) -> dict[tuple[str, Any, str], Cell]:
     """Fig. 4's and Fig. 5's cells, keyed (figure, lambda or layer, quantity): the mean over c of rho_2 per lambda
     (Fig. 4), of rho_2 and clean accuracy per regularised layer (Fig. 5); one value each (the variants' fold means,
-    :func:`grid_points`)."""
+    :func:`grid_points`). ``samples``: figure -> its experiment's :func:`per_point_values`; with one replicate,
+    a mean rho_2 carries the variants' per-point rho_2 averaged over c, so two of them get a paired bootstrap
+    interval over the test points."""
     cells: dict[tuple[str, Any, str], Cell] = {}
+    mean = STATISTICS["rho_2"]
     if figure4 is not None and not figure4.empty:
-        for lam, rho in figure4.groupby("lam")["rho_2"].mean().items():
-            cells[("figure4", lam, "rho_2")] = value_cell("mean rho_2 over c", f"lambda {lam:g}", [rho])
+        for lam, block in figure4.groupby("lam"):
+            points = _grid_samples(block["model"], (samples or {}).get("figure4"))
+            cells[("figure4", lam, "rho_2")] = value_cell(
+                "mean rho_2 over c", f"lambda {lam:g}", [block["rho_2"].mean()], samples=points, statistic=mean
+            )
     if figure5 is not None and not figure5.empty:
-        for layer, (rho, acc) in figure5.groupby("layer")[["rho_2", "accuracy"]].mean().iterrows():
-            cells[("figure5", layer, "rho_2")] = value_cell("mean rho_2 over c", layer, [rho])
+        for layer, block in figure5.groupby("layer"):
+            points = _grid_samples(block["model"], (samples or {}).get("figure5"))
+            cells[("figure5", layer, "rho_2")] = value_cell(
+                "mean rho_2 over c", layer, [block["rho_2"].mean()], samples=points, statistic=mean
+            )
+            acc = block["accuracy"].mean()
             cells[("figure5", layer, "accuracy")] = Cell("mean accuracy over c", layer, (acc / 100,), fraction=True)
     return cells
 
@@ -670,7 +725,11 @@ def grid_declarations(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None
     return declarations
 
 
-def check_grid_claims(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None) -> list[Claim]:
+def check_grid_claims(
+    figure4: pd.DataFrame | None,
+    figure5: pd.DataFrame | None,
+    samples: Mapping[str, Mapping[tuple[str, str], list[tuple[np.ndarray, ...] | None]]] | None = None,
+) -> list[Claim]:
     """Fig. 4: a larger c gives better accuracy and lower robustness (a rank correlation per lambda: judged here,
     not a declaration), a larger lambda more robustness; Fig. 5: regularising fc1 alone works best (the last two:
     :func:`grid_declarations` on :func:`grid_cells`)."""
@@ -691,7 +750,7 @@ def check_grid_claims(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None
                 "tables/figure4.md; figures/figure4.png",
             )
         )
-    return claims + judge(grid_declarations(figure4, figure5), grid_cells(figure4, figure5))
+    return claims + judge(grid_declarations(figure4, figure5), grid_cells(figure4, figure5, samples))
 
 
 # --- figures ----------------------------------------------------------------------------------------------------
@@ -816,7 +875,8 @@ def render(
         for key in networks
     }
     at_eps_ref = {key: eps_ref_points(frame, points[key]) for key, frame in robustness.items()}
-    claims = check_table_claims(replicates, roles, test_points, clean, at_eps_ref)
+    per_point = {key: per_point_values(frame) for key, frame in robustness.items()}
+    claims = check_table_claims(replicates, roles, test_points, clean, at_eps_ref, per_point)
     curves = {"clean": params.clean, **roles} if params.clean else dict(roles)
     claims += check_history_claims({k: h for k, h in histories.items() if k in ("mlp", "lenet")}, roles)
     for stem, keys, what in (("figure2", ("mlp", "lenet"), "Fig. 2"), ("figure6", ("convnet", "nin"), "Fig. 6")):
@@ -826,12 +886,14 @@ def render(
                 chosen, curves, out_dir / "figures" / f"{stem}.png", f"DeepDefense {what} ({on}): convergence"
             )
 
-    grids = {}
+    grids, grid_samples = {}, {}
     for key, masked, group in (("figure4", False, "lam"), ("figure5", True, "layer")):
         name = getattr(params, key)
         if not name:
             continue
-        grid_table = robustness_table(pd.read_csv(inputs[name]["robustness"]))
+        grid_frame = pd.read_csv(inputs[name]["robustness"])
+        grid_table = robustness_table(grid_frame)
+        grid_samples[key] = per_point_values(grid_frame)
         points = grid_points(grid_table, context["experiments"][name]["variants"], masked)
         grids[key] = points
         reference = (
@@ -858,6 +920,6 @@ def render(
             f"DeepDefense {key.replace('figure', 'Fig. ')} ({dataset}, {name}): {what}",
         )
         log(f"{key}: {len(points)} deepdefense variants of {name}")
-    claims += check_grid_claims(grids.get("figure4"), grids.get("figure5"))
+    claims += check_grid_claims(grids.get("figure4"), grids.get("figure5"), grid_samples)
     write_claims(claims, out_dir, f"DeepDefense: the paper's claims on the reproduced numbers ({on})")
     log(f"Table 1: {len(table)} rows over networks {', '.join(networks)}")

@@ -23,7 +23,7 @@ testable.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +37,7 @@ from advreg.reporting.verdicts import (
     Estimate,
     accuracy,
     accuracy_difference,
+    bootstrap_estimate,
     paired_accuracy_difference,
     replicate_mean,
 )
@@ -62,11 +63,25 @@ class Cell:
     disjoint: bool = False
     digits: int = 4  # significant digits of a non-accuracy value in the evidence
     folds: tuple[object, ...] = ()  # the replicates' labels where known; two cells are compared replicate by replicate
+    # a value that is a statistic of per-point values (rho_2, rho_inf): per replicate, its per-point arrays over the
+    # test points (None where not stored), and the statistic that turns them into the value
+    # (:mod:`advreg.metrics.point_statistics`); two such cells on the same points get a paired bootstrap interval
+    samples: tuple[tuple[np.ndarray, ...] | None, ...] = ()
+    statistic: Callable[..., np.ndarray] | None = None
 
     @property
     def has_points(self) -> bool:
         """An accuracy with its test points (a test-sample interval applies)."""
         return self.fraction and bool(self.n) and all(m > 0 for m in self.n)
+
+    @property
+    def has_samples(self) -> bool:
+        """A value with its per-point values in every replicate, all over the same number of points."""
+        if self.statistic is None or not self.samples or len(self.samples) != len(self.values):
+            return False
+        if any(s is None for s in self.samples):
+            return False
+        return len({len(x) for s in self.samples for x in s}) == 1
 
     @property
     def measured(self) -> bool:
@@ -83,9 +98,32 @@ class Cell:
         return f"{100 * self.mean:.2f}" if self.fraction else f"{self.mean:.{self.digits}g}"
 
 
-def value_cell(what: str, model: str, values: Iterable[float], digits: int = 4, disjoint: bool = False) -> Cell:
-    """A cell of bare values (no test-sample model: a robustness value, a ratio, a time, a published number)."""
-    return Cell(what, model, tuple(float(v) for v in values), digits=digits, disjoint=disjoint)
+def value_cell(
+    what: str,
+    model: str,
+    values: Iterable[float],
+    digits: int = 4,
+    disjoint: bool = False,
+    samples: Sequence[tuple[np.ndarray, ...] | None] = (),
+    statistic: Callable[..., np.ndarray] | None = None,
+) -> Cell:
+    """A cell of values that are not accuracies (a robustness value, a ratio, a time, a published number); with
+    ``samples`` and ``statistic`` (a robustness value's per-point values per replicate and how they make the value,
+    :mod:`advreg.metrics.point_statistics`) it has a test-sample interval, else only the replicates' spread."""
+    kept = tuple(samples)
+    if kept and (len(kept) != len(tuple(values)) or any(s is None for s in kept)):
+        kept = ()  # a replicate without its per-point values: no test-sample part for any
+    n = tuple(len(s[0]) for s in kept if s) if kept else ()
+    return Cell(
+        what,
+        model,
+        tuple(float(v) for v in values),
+        n=n,
+        disjoint=disjoint,
+        digits=digits,
+        samples=kept,
+        statistic=statistic if kept else None,
+    )
 
 
 def accuracy_cell(what: str, model: str, rows: pd.DataFrame, disjoint: bool = False) -> Cell:
@@ -167,8 +205,40 @@ def _difference(a: Cell, b: Cell) -> Estimate:
             return paired_accuracy_difference(pa, pb, disjoint=disjoint)
         n = np.minimum(np.array(a.n), np.array(b.n))
         return accuracy_difference(np.array(a.values) * n, np.array(b.values) * n, n, disjoint=disjoint)
+    if _sampled(a, b):
+        return _bootstrapped(a, b, np.subtract)
     scale = 100.0 if a.fraction and b.fraction else 1.0  # accuracies without test points: published, exact
     return replicate_mean(scale * (np.array(a.values) - np.array(b.values)))
+
+
+def _sampled(a: Cell, b: Cell) -> bool:
+    """Two values with per-point values of the same test points in every replicate (not disjoint folds)."""
+    if not (a.has_samples and b.has_samples) or a.disjoint or b.disjoint:
+        return False
+    return len(a.samples) == len(b.samples) and len(a.samples[0][0]) == len(b.samples[0][0])
+
+
+def _bootstrapped(a: Cell, b: Cell, op: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Estimate:
+    """``op(a, b)`` (a difference or ratio of the two cells' values) per replicate, its mean over replicates with
+    the paired bootstrap interval of :func:`advreg.reporting.verdicts.bootstrap_estimate` over the shared points."""
+    width_a, width_b = len(a.samples[0]), len(b.samples[0])
+    data = [x for s in a.samples for x in s] + [x for s in b.samples for x in s]
+    k = len(a.values)
+    stat_a, stat_b = a.statistic, b.statistic
+
+    def statistic(*arrays: np.ndarray, axis: int = -1) -> np.ndarray:
+        first, second = arrays[: k * width_a], arrays[k * width_a :]
+        per_replicate = [
+            op(
+                stat_a(*first[r * width_a : (r + 1) * width_a], axis=axis),
+                stat_b(*second[r * width_b : (r + 1) * width_b], axis=axis),
+            )
+            for r in range(k)
+        ]
+        return np.mean(per_replicate, axis=0)
+
+    values = op(np.array(a.values), np.array(b.values))
+    return bootstrap_estimate(values, data, statistic)
 
 
 @dataclass(frozen=True)
@@ -190,7 +260,11 @@ class Ratio:
         if not _paired(a, b):
             return Comparison(f"{self.a} / {self.b}", MISSING, self.threshold, self.greater, self.rounding)
         ratios = [x / y if y else math.nan for x, y in zip(a.values, b.values, strict=True)]
-        return Comparison(_name(a, b, "/"), replicate_mean(ratios), self.threshold, self.greater, self.rounding)
+        if _sampled(a, b) and all(math.isfinite(r) for r in ratios):
+            estimate = _bootstrapped(a, b, np.divide)
+        else:
+            estimate = replicate_mean(ratios)
+        return Comparison(_name(a, b, "/"), estimate, self.threshold, self.greater, self.rounding)
 
 
 @dataclass(frozen=True)
@@ -216,6 +290,15 @@ class Level:
         elif a.fraction:
             estimate = replicate_mean(100 * np.array(a.values))
             what = f"{a.what}: {a.model} accuracy (%)"
+        elif a.has_samples and not a.disjoint:
+            k, width = len(a.values), len(a.samples[0])
+            stat = a.statistic
+
+            def statistic(*arrays: np.ndarray, axis: int = -1) -> np.ndarray:
+                return np.mean([stat(*arrays[r * width : (r + 1) * width], axis=axis) for r in range(k)], axis=0)
+
+            estimate = bootstrap_estimate(a.values, [x for s in a.samples for x in s], statistic)
+            what = f"{a.what}: {a.model}"
         else:
             estimate = replicate_mean(a.values)
             what = f"{a.what}: {a.model}"
@@ -251,7 +334,7 @@ def evidence(declaration: Declaration, cells: Mapping[Hashable, Cell]) -> str:
     for cell in found:
         groups.setdefault(cell.what, []).append(cell)
     parts = [f"{what}: " + ", ".join(f"{c.model} {c.shown()}" for c in group) for what, group in groups.items()]
-    accuracies = [c for c in found if c.has_points]
+    accuracies = [c for c in found if c.has_points or c.has_samples]
     if not found or not any(c.measured for c in found):
         parts = ["a model, attack or measurement it needs was not run"]
     text = "; ".join(parts)
