@@ -264,5 +264,7 @@ def test_bootstrap_of_a_statistic_of_shared_points_is_paired():
     assert spread.n_replicates == 2 and spread.high - spread.low > 0.2
     # a statistic that is not finite on a resample (a budget censored for most points): no interval
     censored = np.where(rng.random(2000) < 0.5, np.inf, 1.0)
-    none = bootstrap_estimate([1.0], [censored], lambda v, axis=-1: np.quantile(v, 0.5, axis=axis, method="inverted_cdf"))
+    none = bootstrap_estimate(
+        [1.0], [censored], lambda v, axis=-1: np.quantile(v, 0.5, axis=axis, method="inverted_cdf")
+    )
     assert not none.has_interval and none.value == 1.0
