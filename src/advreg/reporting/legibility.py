@@ -49,10 +49,17 @@ def _texts(figure: plt.Figure, renderer) -> list[Text]:  # noqa: ANN001 (rendere
     return [t for t in unique if t.get_visible() and t.get_text().strip()]
 
 
-def _overlap(a, b) -> bool:  # noqa: ANN001 (Bbox)
-    dx = min(a.x1, b.x1) - max(a.x0, b.x0)
-    dy = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return dx > OVERLAP_PX and dy > OVERLAP_PX
+def _overlapping_pairs(boxes: np.ndarray) -> list[tuple[int, int]]:
+    """Index pairs (i < j) of the (n, 4) boxes (x0, y0, x1, y1) that overlap by more than :data:`OVERLAP_PX` in
+    both directions, in the order of ``itertools.combinations`` (all pairs at once: a figure of many panels draws
+    thousands of texts)."""
+    if len(boxes) < 2:
+        return []
+    x0, y0, x1, y1 = (boxes[:, k] for k in range(4))
+    dx = np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])
+    dy = np.minimum(y1[:, None], y1[None, :]) - np.maximum(y0[:, None], y0[None, :])
+    hit = np.triu((dx > OVERLAP_PX) & (dy > OVERLAP_PX), k=1)
+    return [(int(i), int(j)) for i, j in zip(*np.nonzero(hit), strict=True)]
 
 
 def _points(axes: plt.Axes) -> np.ndarray:
@@ -111,10 +118,10 @@ def issues(figure: plt.Figure) -> list[str]:
     for text in texts:
         if text.get_fontsize() < MIN_FONT_PT:
             found.append(f"text {text.get_text()!r} is {text.get_fontsize():.1f} pt (< {MIN_FONT_PT} pt)")
-    boxes = [(t, t.get_window_extent(renderer)) for t in texts]
-    for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2):
-        if _overlap(box_a, box_b):
-            found.append(f"texts {a.get_text()!r} and {b.get_text()!r} overlap")
+    extents = [t.get_window_extent(renderer) for t in texts]
+    boxes = np.array([(e.x0, e.y0, e.x1, e.y1) for e in extents], dtype=float).reshape(-1, 4)
+    for i, j in _overlapping_pairs(boxes):
+        found.append(f"texts {texts[i].get_text()!r} and {texts[j].get_text()!r} overlap")
     for legend in figure.legends:
         found += _alike(legend)
     for axes in figure.axes:
