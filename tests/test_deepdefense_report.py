@@ -156,6 +156,14 @@ def test_history_claims_of_figure_2():
     no_monitor = histories().drop(columns="val_rho_2")
     claims = dd.check_history_claims({"lenet": no_monitor}, ROLES)
     assert {c.verdict for c in claims} == {"not testable"}
+    # with the validation size known, the accuracies get a test-sample interval: +3 points on 10,000 validation
+    # images is decided, on 300 it is not (the rho_2 part has none: the monitor keeps no per-point values)
+    claims = dd.check_history_claims({"mlp": histories()}, ROLES, {"mlp": 10_000})
+    assert find(claims, "MLP: DeepDefense surpasses the reference").verdict == "held"
+    claims = dd.check_history_claims({"mlp": histories()}, ROLES, {"mlp": 300})
+    surpass = find(claims, "MLP: DeepDefense surpasses the reference")
+    assert surpass.verdict == "inconclusive" and surpass.quantity.startswith("validation accuracy")
+    assert surpass.low < 0 < surpass.high and surpass.n_points == 300
 
 
 def grid_frame():

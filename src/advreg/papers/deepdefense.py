@@ -312,6 +312,12 @@ def _test_points(experiment: Mapping[str, Any]) -> int:
     return int(size) if isinstance(size, int | float) and size > 0 else 0
 
 
+def _validation_points(experiment: Mapping[str, Any]) -> int:
+    """The validation images the histories' accuracies are measured on (``data.val_size``; 0 when not a count)."""
+    size = (experiment.get("data") or {}).get("val_size")
+    return int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size >= 1 else 0
+
+
 def clean_points(frame: pd.DataFrame) -> dict[str, list[np.ndarray | None]]:
     """Per target model, per fold in fold order: its clean per-point correctness (:mod:`advreg.evaluation.points`),
     from the cross-evaluation rows at budget 0 (every set is the clean input there); None where the rows carry no
@@ -561,12 +567,15 @@ HISTORY_WHAT = {"val_acc": "validation accuracy", "val_rho_2": "validation rho_2
 
 
 def history_cells(
-    histories: Mapping[str, pd.DataFrame], roles: Mapping[str, str]
+    histories: Mapping[str, pd.DataFrame], roles: Mapping[str, str], val_points: Mapping[str, int] | None = None
 ) -> dict[tuple[str, str, str, str], Cell]:
     """The validation accuracy and rho_2 (the histories' monitor columns) of Fig. 2's moments, one value per fold:
     DeepDefense at epoch 0 (``"start"``, the reference) and at epoch three or its last if earlier (``"within"``),
     adversarial training at epoch 1 (``"first"``) and its last epoch (``"last"``, from epoch 2). A curve without
-    val_rho_2, or too short, has no cells (its claims: not testable)."""
+    val_rho_2, or too short, has no cells (its claims: not testable). ``val_points``: network -> the validation
+    images its accuracies are measured on, so two moments' accuracies get a test-sample interval (unpaired: the
+    histories keep no per-point correctness, so it is conservative for the same images at two epochs); the
+    validation rho_2 (the first ``monitor.samples`` images) has none."""
     cells: dict[tuple[str, str, str, str], Cell] = {}
     for network, frame in histories.items():
         if "val_rho_2" not in frame or "val_acc" not in frame:
@@ -586,7 +595,10 @@ def history_cells(
                 name = f"{ROLE_LABELS[role]}, epoch {epoch}" + (" (the reference)" if moment == "start" else "")
                 for column, what in HISTORY_WHAT.items():
                     values = [float(curve[column].get((fold, epoch), math.nan)) for fold in fold_ids]
-                    cell = Cell(what, name, tuple(values), fraction=column == "val_acc")
+                    n = int((val_points or {}).get(network, 0) or 0) if column == "val_acc" else 0
+                    cell = Cell(
+                        what, name, tuple(values), fraction=column == "val_acc", n=(n,) * len(values) if n else ()
+                    )
                     cells[(network, role, column, moment)] = cell
     return cells
 
@@ -619,12 +631,14 @@ def history_declarations(network: str) -> list[Declaration]:
     ]
 
 
-def check_history_claims(histories: Mapping[str, pd.DataFrame], roles: Mapping[str, str]) -> list[Claim]:
+def check_history_claims(
+    histories: Mapping[str, pd.DataFrame], roles: Mapping[str, str], val_points: Mapping[str, int] | None = None
+) -> list[Claim]:
     """Fig. 2 (sec. 4.2): DeepDefense passes the reference's accuracy and rho_2 within three epochs; adversarial
     training's accuracy grows while its rho_2 falls (:func:`history_declarations` on :func:`history_cells`).
-    ``histories``: network -> its histories (all models)."""
+    ``histories``: network -> its histories (all models); ``val_points``: network -> its validation size."""
     declarations = [d for network in histories for d in history_declarations(network)]
-    return judge(declarations, history_cells(histories, roles))
+    return judge(declarations, history_cells(histories, roles, val_points))
 
 
 def grid_points(table: pd.DataFrame, variants: Mapping[str, Mapping[str, Any]], masked: bool) -> pd.DataFrame:
@@ -878,7 +892,8 @@ def render(
     per_point = {key: per_point_values(frame) for key, frame in robustness.items()}
     claims = check_table_claims(replicates, roles, test_points, clean, at_eps_ref, per_point)
     curves = {"clean": params.clean, **roles} if params.clean else dict(roles)
-    claims += check_history_claims({k: h for k, h in histories.items() if k in ("mlp", "lenet")}, roles)
+    val_points = {key: _validation_points(context["experiments"][name]) for key, name in networks.items()}
+    claims += check_history_claims({k: h for k, h in histories.items() if k in ("mlp", "lenet")}, roles, val_points)
     for stem, keys, what in (("figure2", ("mlp", "lenet"), "Fig. 2"), ("figure6", ("convnet", "nin"), "Fig. 6")):
         chosen = {k: histories[k] for k in keys if k in histories}
         if chosen:
