@@ -333,3 +333,48 @@ def test_accuracy_at_eps_ref_is_paired_with_the_robustness_jobs_masks():
     assert paired.estimate == pytest.approx(unpaired.estimate)
     assert paired.high - paired.low < unpaired.high - unpaired.low
     assert dd.eps_ref_points(frame.drop(columns="mask"), 1000) == {}  # results written before masks: unpaired
+
+
+def test_rho_values_with_per_point_terms_are_judged_with_a_bootstrap_interval():
+    """The robustness rows' per-point terms (robustness.csv ``per_point``) reach the Table 1 cells: two models' rho
+    values on the same points are compared with a paired bootstrap interval, and a gap of 1% that one run decided
+    by its bare estimate becomes inconclusive when the points' spread covers it."""
+    from advreg.evaluation.points import decode_values, encode_values
+
+    rng = np.random.default_rng(3)
+    n = 1000
+    base = rng.exponential(1.0, n)
+    terms = {m: base * v["rho_2"] * rng.uniform(0.9, 1.1, n) for m, v in VALUES.items()}
+    terms["deepdefense/default"] = terms["deepfool_at/default"] * 1.01  # a 1% lead on every point
+    frame = robustness_frame()
+    frame["per_point"] = None
+    for model, values in terms.items():
+        row = (frame["model"] == model) & (frame["metric"] == "rho_2")
+        frame.loc[row, "value"] = float(values.mean())
+        frame.loc[row, "per_point"] = encode_values(values)
+    assert decode_values(encode_values(np.array([[1.0, np.inf], [2.0, 3.0]])))[0][1] == np.inf
+    assert decode_values(None) is None and decode_values("") is None
+    samples = dd.per_point_values(frame)
+    assert set(samples) == {(m, "rho_2") for m in terms} and samples[("reference/pretrained", "rho_2")][0][0].shape == (
+        n,
+    )
+    cells = dd.table_cells({"mlp": dd.robustness_table(frame)}, ROLES, samples={"mlp": samples})
+    assert (
+        cells[("mlp", "deepdefense", "rho_2")].has_samples and not cells[("mlp", "deepdefense", "rho_inf")].has_samples
+    )
+    # the claim's deciding comparison now carries the interval (rho_inf and rho'_2 here have no per-point terms)
+    claims = dd.check_table_claims({"mlp": dd.robustness_table(frame)}, ROLES, samples={"mlp": samples})
+    assert find(claims, "MLP: DeepDefense gives over 2x better robustness to DeepFool").n_points == n
+    from advreg.reporting.declarations import Diff
+
+    # a steady 1% lead on every point is decided: the shared per-point spread cancels in the paired design
+    lead = Diff(("mlp", "deepdefense", "rho_2"), ("mlp", "adversarial", "rho_2")).compare(cells)
+    assert lead.estimate.has_interval and lead.verdict == "held" and lead.estimate.n_points == n
+    # the same lead with independent terms (no pairing to exploit) is not decided
+    frame.loc[(frame["model"] == "deepdefense/default") & (frame["metric"] == "rho_2"), "per_point"] = encode_values(
+        rng.permutation(terms["deepdefense/default"])
+    )
+    cells = dd.table_cells({"mlp": dd.robustness_table(frame)}, ROLES, samples={"mlp": dd.per_point_values(frame)})
+    assert (
+        Diff(("mlp", "deepdefense", "rho_2"), ("mlp", "adversarial", "rho_2")).compare(cells).verdict == "inconclusive"
+    )

@@ -347,8 +347,9 @@ def per_point_values(frame: pd.DataFrame) -> dict[tuple[str, str], list[tuple[np
     """Per (model, metric) of the robustness rows that store per-point values (``per_point``: rho_2, rho'_2,
     rho_inf; :mod:`advreg.metrics.robustness`), per fold in fold order: the decoded arrays; None where a fold's row
     has none (results written before they were stored). Empty without the column."""
-    if "per_point" not in frame or "fold" not in frame:
+    if "per_point" not in frame:
         return {}
+    frame = frame.assign(fold=frame["fold"].fillna(0) if "fold" in frame else 0)  # as robustness_tables counts them
     folds = sorted(frame["fold"].unique())
     layer = frame["layer"].fillna("") if "layer" in frame else pd.Series("", index=frame.index)
     rows = frame[(layer == "") & frame["per_point"].notna()]
