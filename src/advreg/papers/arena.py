@@ -40,13 +40,23 @@ import pandas as pd  # noqa: E402
 from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.attacks.describe import describe  # noqa: E402
 from advreg.evaluation import worstcase  # noqa: E402
+from advreg.evaluation.points import decode_values  # noqa: E402
 from advreg.evaluation.threats import threat_model  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
+from advreg.metrics.point_statistics import STATISTICS  # noqa: E402
 from advreg.papers import masking  # noqa: E402
 from advreg.papers.catalog import ArenaPaper  # noqa: E402
 from advreg.papers.names import names  # noqa: E402
 from advreg.reporting.claims import FINDING, Claim, write_claims  # noqa: E402
-from advreg.reporting.declarations import Cell, Declaration, Diff, accuracy_cell, judge, value_cell  # noqa: E402
+from advreg.reporting.declarations import (  # noqa: E402
+    Cell,
+    Declaration,
+    Diff,
+    accuracy_cell,
+    compare_all,
+    judge,
+    value_cell,
+)
 from advreg.reporting.figures import _save, place_labels  # noqa: E402
 from advreg.reporting.verdicts import HELD, INCONCLUSIVE, NOT_HELD, NOT_TESTABLE  # noqa: E402
 
@@ -510,8 +520,9 @@ def arena_cells(
     """The leaderboard's ranked values (clean accuracy, every threat-model column, rho) as cells keyed (column, model
     id) for :func:`findings`: a per-sample worst case per fold with its robust-point masks where ``threats``
     (:func:`worst_case_columns`) holds it, so two models' worst cases are compared point by point; rho_2 and
-    rho_inf (DeepDefense eqs. 7-8) per fold from ``robustness`` (no test-sample model: compared across folds, by
-    the estimate alone with one); any other accuracy (clean, an attack's column: the lower of white-box and the
+    rho_inf (DeepDefense eqs. 7-8) per fold from ``robustness``, with their per-point terms where stored (a paired
+    bootstrap over the test points, :mod:`advreg.metrics.point_statistics`; without them, across folds, by the
+    estimate alone with one); any other accuracy (clean, an attack's column: the lower of white-box and the
     strongest transfer, folds averaged) as the leaderboard's value, a proportion of ``n_points`` test points
     (Newcombe's unpaired interval; without ``n_points``, exact)."""
     models = table["model"].astype(str).tolist()
@@ -531,8 +542,15 @@ def arena_cells(
         part = _rho_rows(robustness, metric)
         for model, value in zip(models, table[metric].astype(float), strict=True):
             rows = part[part["model"] == model] if part is not None else None
-            folds = rows.groupby("fold", sort=True)["value"].mean() if rows is not None and len(rows) else [value]
-            cells[(metric, model)] = value_cell(metric, shown[model], folds)
+            if rows is None or not len(rows):
+                cells[(metric, model)] = value_cell(metric, shown[model], [value])
+                continue
+            by_fold = rows.groupby("fold", sort=True)
+            stored = by_fold["per_point"].first() if "per_point" in rows else None
+            samples = [decode_values(t) for t in stored] if stored is not None else []
+            cells[(metric, model)] = value_cell(
+                metric, shown[model], by_fold["value"].mean(), samples=samples, statistic=STATISTICS.get(metric)
+            )
     return cells
 
 
@@ -549,8 +567,10 @@ def rank_bounds(
     most: dict[str, list[int]] = {m: [] for m in models}
     for column in columns:
         here = [m for m in models if (column, m) in cells and cells[(column, m)].measured]
+        pairs = [(o, m) for m in here for o in here if o != m]
+        verdicts = [c.verdict for c in compare_all([Diff((column, o), (column, m)) for o, m in pairs], cells)]
         for m in here:
-            ahead = [Diff((column, o), (column, m)).compare(cells).verdict for o in here if o != m]
+            ahead = [v for (o, target), v in zip(pairs, verdicts, strict=True) if target == m]
             least[m].append(1 + sum(v == HELD for v in ahead))
             most[m].append(1 + sum(v != NOT_HELD for v in ahead))
     return {m: (float(np.mean(least[m])), float(np.mean(most[m]))) for m in models if least[m]}

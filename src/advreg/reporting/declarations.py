@@ -38,6 +38,7 @@ from advreg.reporting.verdicts import (
     accuracy,
     accuracy_difference,
     bootstrap_estimate,
+    bootstrap_estimates,
     paired_accuracy_difference,
     replicate_mean,
 )
@@ -221,24 +222,59 @@ def _sampled(a: Cell, b: Cell) -> bool:
 def _bootstrapped(a: Cell, b: Cell, op: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Estimate:
     """``op(a, b)`` (a difference or ratio of the two cells' values) per replicate, its mean over replicates with
     the paired bootstrap interval of :func:`advreg.reporting.verdicts.bootstrap_estimate` over the shared points."""
-    width_a, width_b = len(a.samples[0]), len(b.samples[0])
-    data = [x for s in a.samples for x in s] + [x for s in b.samples for x in s]
-    k = len(a.values)
-    stat_a, stat_b = a.statistic, b.statistic
+    return _bootstrapped_together([(a, b, op)])[0]
+
+
+def _bootstrapped_together(pairs: Sequence[tuple[Cell, Cell, Callable[..., np.ndarray]]]) -> list[Estimate]:
+    """:func:`_bootstrapped` for many pairs of sampled cells over the same points and replicates at once
+    (:func:`advreg.reporting.verdicts.bootstrap_estimates`: one resampling, each cell's statistic computed once)."""
+    distinct: dict[int, Cell] = {}
+    for a, b, _ in pairs:
+        distinct.setdefault(id(a), a)
+        distinct.setdefault(id(b), b)
+    offsets, data = {}, []
+    for key, cell in distinct.items():
+        offsets[key] = len(data)
+        data += [x for s in cell.samples for x in s]
+    k = len(pairs[0][0].values)
 
     def statistic(*arrays: np.ndarray, axis: int = -1) -> np.ndarray:
-        first, second = arrays[: k * width_a], arrays[k * width_a :]
-        per_replicate = [
-            op(
-                stat_a(*first[r * width_a : (r + 1) * width_a], axis=axis),
-                stat_b(*second[r * width_b : (r + 1) * width_b], axis=axis),
-            )
-            for r in range(k)
-        ]
-        return np.mean(per_replicate, axis=0)
+        per_cell = {}
+        for key, cell in distinct.items():
+            width, at = len(cell.samples[0]), offsets[key]
+            per_cell[key] = [
+                cell.statistic(*arrays[at + r * width : at + (r + 1) * width], axis=axis) for r in range(k)
+            ]
+        return np.stack(
+            [
+                np.mean([op(x, y) for x, y in zip(per_cell[id(a)], per_cell[id(b)], strict=True)], axis=0)
+                for a, b, op in pairs
+            ]
+        )
 
-    values = op(np.array(a.values), np.array(b.values))
-    return bootstrap_estimate(values, data, statistic)
+    values = [op(np.array(a.values), np.array(b.values)) for a, b, op in pairs]
+    return bootstrap_estimates(values, data, statistic)
+
+
+def compare_all(quantities: Sequence[Quantity], cells: Mapping[Hashable, Cell]) -> list[Comparison]:
+    """Every quantity's comparison, as its ``compare`` gives it, with the paired bootstraps of the differences and
+    ratios of sampled cells that share their points and replicates made together, in one resampling (a leaderboard
+    compares every pair of its models per column: 272 comparisons for 17 models)."""
+    out: list[Comparison | None] = [None] * len(quantities)
+    groups: dict[tuple[int, int], list[tuple[int, Diff | Ratio, Cell, Cell]]] = {}
+    for i, q in enumerate(quantities):
+        if isinstance(q, Diff | Ratio):
+            a, b = _cell(cells, q.a), _cell(cells, q.b)
+            if _paired(a, b) and _sampled(a, b) and (isinstance(q, Diff) or all(b.values)):
+                groups.setdefault((len(a.samples[0][0]), len(a.values)), []).append((i, q, a, b))
+                continue
+        out[i] = q.compare(cells)
+    for members in groups.values():
+        ops = [(a, b, np.subtract if isinstance(q, Diff) else np.divide) for _, q, a, b in members]
+        for (i, q, a, b), estimate in zip(members, _bootstrapped_together(ops), strict=True):
+            name = _name(a, b, "-" if isinstance(q, Diff) else "/")
+            out[i] = Comparison(name, estimate, q.threshold, q.greater, q.rounding)
+    return [c for c in out if c is not None]
 
 
 @dataclass(frozen=True)

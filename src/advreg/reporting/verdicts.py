@@ -214,16 +214,23 @@ def bootstrap_estimate(
     percentile bootstrap (``scipy.stats.bootstrap``, :data:`BOOTSTRAP_RESAMPLES` resamples, a fixed seed) taken as
     the distances of its ends from ``statistic`` on the points as they are, and the Student-t spread of ``values``
     across replicates. No interval (the estimate alone) where a resample's statistic is not finite (e.g. an FGS
-    budget censored at the search's end for half the resampled points)."""
-    v = np.asarray(list(values), dtype=float)
-    if not len(v) or not np.all(np.isfinite(v)) or not data:
-        return MISSING
+    budget censored at the search's end for half the resampled points). Many quantities over the same points at
+    once: :func:`bootstrap_estimates`."""
+    return bootstrap_estimates([values], data, lambda *a, axis=-1: statistic(*a, axis=axis)[None])[0]
+
+
+def bootstrap_estimates(
+    values: Sequence[Sequence[float]], data: Sequence[np.ndarray], statistic: Callable[..., np.ndarray]
+) -> list[Estimate]:
+    """:func:`bootstrap_estimate` for k quantities over the same points in one resampling (every quantity sees the
+    same resamples): ``values`` one sequence per quantity, ``statistic(*data, axis=-1)`` returns the k quantities
+    stacked on the first axis."""
+    vs = [np.asarray(list(v), dtype=float) for v in values]
     arrays = tuple(np.asarray(d, dtype=float) for d in data)
-    n = len(arrays[0])
+    n = len(arrays[0]) if arrays else 0
     if not n or any(a.shape != (n,) for a in arrays):
-        return MISSING
-    value = float(v.mean())
-    full = float(statistic(*arrays, axis=-1))
+        return [MISSING for _ in vs]
+    full = np.asarray(statistic(*arrays, axis=-1), dtype=float).reshape(len(vs))
     with np.errstate(all="ignore"):
         result = stats.bootstrap(
             arrays,
@@ -234,14 +241,25 @@ def bootstrap_estimate(
             method="percentile",
             confidence_level=LEVEL,
             rng=np.random.default_rng(BOOTSTRAP_SEED),
-            batch=max(1, min(BOOTSTRAP_RESAMPLES, 4_000_000 // (n * len(arrays)))),
+            batch=max(1, min(BOOTSTRAP_RESAMPLES, 4_000_000 // (n * len(arrays) + n * len(vs)))),
         )
-    low, high = float(result.confidence_interval.low), float(result.confidence_interval.high)
-    if not all(math.isfinite(x) for x in (full, low, high)):
-        return Estimate(value, n_points=n, n_replicates=len(v), sd=_sd(v))
-    below, above = max(full - low, 0.0), max(high - full, 0.0)
-    spread = t_half_width(v)
-    return Estimate(value, value - math.hypot(below, spread), value + math.hypot(above, spread), n, len(v), _sd(v))
+    lows = np.asarray(result.confidence_interval.low, dtype=float).reshape(len(vs))
+    highs = np.asarray(result.confidence_interval.high, dtype=float).reshape(len(vs))
+    out = []
+    for v, f, low, high in zip(vs, full, lows, highs, strict=True):
+        if not len(v) or not np.all(np.isfinite(v)):
+            out.append(MISSING)
+            continue
+        value = float(v.mean())
+        if not all(math.isfinite(x) for x in (f, low, high)):
+            out.append(Estimate(value, n_points=n, n_replicates=len(v), sd=_sd(v)))
+            continue
+        below, above = max(f - low, 0.0), max(high - f, 0.0)
+        spread = t_half_width(v)
+        out.append(
+            Estimate(value, value - math.hypot(below, spread), value + math.hypot(above, spread), n, len(v), _sd(v))
+        )
+    return out
 
 
 def replicate_mean(values: Iterable[float]) -> Estimate:
