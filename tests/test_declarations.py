@@ -195,3 +195,34 @@ def test_values_with_per_point_samples_get_a_paired_bootstrap_interval():
     # a replicate without its per-point values: none are used
     partial = value_cell("rho_2", "x", [0.1, 0.2], samples=[(base,), None], statistic=mean)
     assert not partial.has_samples and partial.n == ()
+
+
+def test_compare_all_bootstraps_many_pairs_at_once_as_each_alone():
+    """A leaderboard column's every pair in one resampling: the same estimates, and intervals as each comparison
+    alone gives them (the same resampling scheme and seed); bare cells and accuracies are compared as before."""
+    from advreg.metrics.point_statistics import STATISTICS
+    from advreg.reporting.declarations import compare_all
+
+    rng = np.random.default_rng(5)
+    base = rng.exponential(0.05, 800)
+    cells = {
+        m: value_cell("rho_2", m, [float((base * f).mean())], samples=[(base * f * rng.uniform(0.95, 1.05, 800),)])
+        for m, f in (("a", 1.0), ("b", 1.02), ("c", 1.5))
+    }
+    cells = {  # the value recomputed from the stored terms, as the robustness job writes it
+        m: value_cell("rho_2", m, [float(c.samples[0][0].mean())], samples=c.samples, statistic=STATISTICS["rho_2"])
+        for m, c in cells.items()
+    }
+    cells["bare"] = value_cell("rho_2", "bare", [0.06])
+    quantities = [Diff(x, y) for x in "abc" for y in "abc" if x != y] + [Ratio("c", "a", 1.4), Diff("bare", "a")]
+    together = compare_all(quantities, cells)
+    alone = [q.compare(cells) for q in quantities]
+    assert len(together) == len(alone) == len(quantities)
+    for t, s in zip(together, alone, strict=True):
+        assert t.quantity == s.quantity and t.estimate.value == pytest.approx(s.estimate.value)
+        assert t.verdict == s.verdict
+        if s.estimate.has_interval:
+            width = s.estimate.high - s.estimate.low
+            assert abs(t.estimate.low - s.estimate.low) < 0.2 * width
+    assert not together[-1].estimate.has_interval  # a bare cell: no test-sample part
+    assert {c.verdict for c in together[:6]} == {"held", "not held"}  # 2% and 50% leads on every point: decided
