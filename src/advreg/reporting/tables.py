@@ -91,8 +91,10 @@ def write_robustness_tables(frame: pd.DataFrame, csv_path: str | Path, md_path: 
     atomic_write_text(csv_path, table.reset_index().to_csv(index=False, float_format="%.6g"))
     note = (
         "White-box robustness of each model on the test split: rho_2 and rho_2_unnormalised under DeepFool "
-        "(DeepDefense eq. 7 and supp. eq. 1), rho_inf under FGS (eq. 8, per-sample smallest fooling epsilon), "
-        "eps_ref (smallest FGS epsilon misclassifying 50%) and the accuracy at fractions of it (Table 1).\n\n"
+        "(DeepDefense eq. 7 and supp. eq. 1), rho_inf under FGS (eq. 8 at eps_50, the smallest FGS epsilon "
+        "misclassifying 50%; rho_inf_per_sample: the mean of each image's smallest fooling epsilon over its "
+        "||x||_inf), eps_ref (the eps_50 of the model the experiment names) and the accuracy at fractions of it "
+        "(Table 1).\n\n"
     )
     atomic_write_text(md_path, f"# {title}\n\n{note}{table.to_markdown(floatfmt='.4g')}\n")
     return table
