@@ -386,19 +386,20 @@ def evidence(declaration: Declaration, cells: Mapping[Hashable, Cell]) -> str:
     return text
 
 
-def _comparisons(declaration: Declaration, cells: Mapping[Hashable, Cell]) -> list[Comparison]:
-    """The declaration's comparisons; an ``optional`` one is left out where a cell it needs was not measured."""
-    return [
-        q.compare(cells)
-        for q in declaration.compare
-        if not q.optional or all(_cell(cells, k) is not None for k in q.keys())
-    ]
+def _quantities(declaration: Declaration, cells: Mapping[Hashable, Cell]) -> list[Quantity]:
+    """The declaration's quantities; an ``optional`` one is left out where a cell it needs was not measured."""
+    return [q for q in declaration.compare if not q.optional or all(_cell(cells, k) is not None for k in q.keys())]
 
 
 def judge(declarations: Iterable[Declaration], cells: Mapping[Hashable, Cell]) -> list[Claim]:
     """Every declaration judged on ``cells`` (:meth:`advreg.reporting.claims.Claim.tested`); one without a
-    comparison left is not testable."""
-    return [
-        Claim.tested(d.claim, _comparisons(d, cells), evidence(d, cells), d.source, d.kind, d.margin_source)
-        for d in declarations
-    ]
+    comparison left is not testable. Every comparison of every declaration is made by one :func:`compare_all`, so
+    the bootstraps over the same points share one resampling."""
+    declared = list(declarations)
+    quantities = [_quantities(d, cells) for d in declared]
+    flat = compare_all([q for qs in quantities for q in qs], cells)
+    claims, at = [], 0
+    for d, qs in zip(declared, quantities, strict=True):
+        comparisons, at = flat[at : at + len(qs)], at + len(qs)
+        claims.append(Claim.tested(d.claim, comparisons, evidence(d, cells), d.source, d.kind, d.margin_source))
+    return claims
