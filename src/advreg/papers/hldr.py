@@ -774,8 +774,12 @@ def check_claims(
         "HLDR costs only a small drop": hgd_gain_claim(cells, eps),
         "FIMR reduces": layers_claim(disparity, roles, dataset),
     }
+    judged = judge(declared, cells)
+    unplaced = [start for start in after if not any(c.claim.startswith(start) for c in judged)]
+    if unplaced:  # a declaration's wording changed: its code claim must not silently vanish
+        raise RuntimeError(f"HLDR claims: no declared claim starts with {unplaced}; update check_claims' order")
     claims = []
-    for claim in judge(declared, cells):
+    for claim in judged:
         claims.append(claim)
         claims += [c for start, c in after.items() if c is not None and claim.claim.startswith(start)]
     return claims
