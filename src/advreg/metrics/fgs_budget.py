@@ -44,8 +44,7 @@ class FGSBudgets:
     eps_50: float  # smallest epsilon with >= 50% of the samples misclassified (nan if never reached)
     rho_inf: float  # eq. 8 at eps_50: eps_50 * mean ||sign(g_k)||_inf / ||x_k||_inf (nan with eps_50)
     inf_factor: torch.Tensor  # (N,) the terms of that mean, in the input space: scale ||sign(g_k)||_inf / ||x_k||_inf
-    x_inf: torch.Tensor  # (N,) ||x_k||_inf in the input space
-    scale: float  # the input space's scale: an epsilon of eps pixels is scale * eps there
+    per_sample_terms: torch.Tensor  # (N,) the terms of rho_inf_per_sample: scale eps_k / ||x_k||_inf
 
 
 def _wrong(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> torch.Tensor:
@@ -128,13 +127,20 @@ def fgs_budgets(
     per_sample = torch.where(already, torch.zeros_like(hi), torch.where(censored, torch.full_like(hi, eps_max), hi))
     x_inf = per_sample_norm(space.inputs(x), float("inf")).clamp_min(1e-12)
     scale = space.scale  # an epsilon of eps pixels is scale * eps in the input space
-    rho_inf_per_sample = (scale * per_sample / x_inf).mean().item()  # ||eps sign(g)||_inf = eps where g != 0
+    per_sample_terms = scale * per_sample / x_inf  # ||eps sign(g)||_inf = eps where g != 0
+    rho_inf_per_sample = per_sample_terms.mean().item()
     eps_50 = _half_error_epsilon(wrong_at, eps_max, steps)
     sign_inf = per_sample_norm(sign, float("inf"))
     rho_inf = scale * eps_50 * (sign_inf / x_inf).mean().item()
     inf_factor = scale * sign_inf / x_inf
     return FGSBudgets(
-        per_sample.cpu(), censored.cpu(), rho_inf_per_sample, eps_50, rho_inf, inf_factor.cpu(), x_inf.cpu(), scale
+        per_sample.cpu(),
+        censored.cpu(),
+        rho_inf_per_sample,
+        eps_50,
+        rho_inf,
+        inf_factor.cpu(),
+        per_sample_terms.cpu(),
     )
 
 

@@ -145,8 +145,7 @@ def _fgs_rows(
     # eq. 8's mean, the statistic :func:`advreg.metrics.point_statistics.rho_inf` recomputes on resampled points
     budget = torch.where(budgets.censored, torch.full_like(budgets.per_sample, math.inf), budgets.per_sample)
     add("rho_inf", budgets.rho_inf, per_point=torch.stack([budget, budgets.inf_factor]))
-    per_sample = budgets.scale * budgets.per_sample / budgets.x_inf
-    add("rho_inf_per_sample", budgets.rho_inf_per_sample, per_point=per_sample)
+    add("rho_inf_per_sample", budgets.rho_inf_per_sample, per_point=budgets.per_sample_terms)
     add("rho_inf_censored_fraction", budgets.censored.float().mean().item())
     reference = budgets.eps_50 if eps_ref is None else float(eps_ref)
     add("eps_ref", reference)
