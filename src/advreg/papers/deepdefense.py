@@ -305,16 +305,11 @@ def robustness_tables(frame: pd.DataFrame) -> list[pd.DataFrame]:
     return [robustness_table(frame[folds == fold]) for fold in sorted(folds.unique())]
 
 
-def _test_points(experiment: Mapping[str, Any]) -> int:
-    """The test points each replicate is evaluated on (the experiment's ``data.test_size``; 0 when the whole test
-    set is used and its size is not in the plan's summary)."""
-    size = (experiment.get("data") or {}).get("test_size")
-    return int(size) if isinstance(size, int | float) and size > 0 else 0
-
-
-def _validation_points(experiment: Mapping[str, Any]) -> int:
-    """The validation images the histories' accuracies are measured on (``data.val_size``; 0 when not a count)."""
-    size = (experiment.get("data") or {}).get("val_size")
+def _data_count(experiment: Mapping[str, Any], key: str) -> int:
+    """An image count of the experiment's ``data`` block: ``test_size``, the test points each replicate is evaluated
+    on, or ``val_size``, the validation images the histories' accuracies are measured on; 0 where it is not a count
+    (the whole split, whose size is not in the plan's summary)."""
+    size = (experiment.get("data") or {}).get(key)
     return int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size >= 1 else 0
 
 
@@ -880,7 +875,7 @@ def render(
     )
     robustness = {key: pd.read_csv(inputs[name]["robustness"]) for key, name in networks.items()}
     replicates = {key: robustness_tables(frame) for key, frame in robustness.items()}
-    test_points = {key: _test_points(context["experiments"][name]) for key, name in networks.items()}
+    test_points = {key: _data_count(context["experiments"][name], "test_size") for key, name in networks.items()}
     clean = {
         key: clean_points(pd.read_csv(inputs[name]["crosseval"])) if "crosseval" in inputs[name] else {}
         for key, name in networks.items()
@@ -893,7 +888,7 @@ def render(
     per_point = {key: per_point_values(frame) for key, frame in robustness.items()}
     claims = check_table_claims(replicates, roles, test_points, clean, at_eps_ref, per_point)
     curves = {"clean": params.clean, **roles} if params.clean else dict(roles)
-    val_points = {key: _validation_points(context["experiments"][name]) for key, name in networks.items()}
+    val_points = {key: _data_count(context["experiments"][name], "val_size") for key, name in networks.items()}
     claims += check_history_claims({k: h for k, h in histories.items() if k in ("mlp", "lenet")}, roles, val_points)
     for stem, keys, what in (("figure2", ("mlp", "lenet"), "Fig. 2"), ("figure6", ("convnet", "nin"), "Fig. 6")):
         chosen = {k: histories[k] for k in keys if k in histories}
