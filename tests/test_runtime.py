@@ -31,3 +31,18 @@ def test_configure_rejects_unknown_device():
 
     with pytest.raises(ValueError, match="'tpu'"):
         configure(device="tpu")
+
+
+def test_configure_enables_determinism_without_importing_inductor():
+    # a fresh process: configure() must not pay torch._inductor's import (1.3 s per job) to be deterministic
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch; from advreg.runtime import configure; configure(device='cpu'); "
+        "assert torch.are_deterministic_algorithms_enabled(); "
+        "assert torch.is_deterministic_algorithms_warn_only_enabled() is False; "
+        "print('torch._inductor.config' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
