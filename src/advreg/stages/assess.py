@@ -19,7 +19,6 @@ import pandas as pd
 import torch
 
 from advreg.artifacts import save_artifact
-from advreg.atomic import atomic_write_text
 from advreg.attacks import build_attack
 from advreg.attacks.base import predicted_labels
 from advreg.checkpoints import load_model
@@ -33,9 +32,7 @@ from advreg.runtime import derive_seed, seed_everything
 from advreg.settings import DataParams
 from advreg.splits import load_test_split
 from advreg.stages.job import JobContext
-
-CROSSEVAL_KEYS = ["experiment", "fold", "attack", "attacker", "target", "epsilon"]
-ROBUSTNESS_KEYS = ["experiment", "fold", "model"]
+from advreg.tidy import CROSSEVAL_KEYS, ROBUSTNESS_KEYS, write_tidy
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -146,13 +143,3 @@ def assess_part(
     write_tidy(outputs["robustness"], robustness_frames, ROBUSTNESS_KEYS + ["metric", "layer", "value"])
     write_examples(outputs["examples"], examples)
     worstcase.write(outputs["worstcase"], worst.frame(experiment, fold))
-
-
-def write_tidy(path: str | Path, frames: list[pd.DataFrame], keys: list[str]) -> None:
-    """Concatenate tidy frames, identifying columns first, rows in a stable order (empty: header only)."""
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=keys)
-    first = [c for c in keys if c in frame]
-    frame = frame[first + [c for c in frame.columns if c not in first]]
-    sort = [c for c in CROSSEVAL_KEYS + ROBUSTNESS_KEYS if c in frame]
-    frame = frame.sort_values(list(dict.fromkeys(sort)), kind="mergesort").reset_index(drop=True)
-    atomic_write_text(path, frame.to_csv(index=False, float_format="%.6g"))

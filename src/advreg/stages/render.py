@@ -21,7 +21,7 @@ from advreg.reporting.figures import (
 )
 from advreg.reporting.html import write_markdown_pages
 from advreg.reporting.tables import write_accuracy_tables, write_robustness_tables
-from advreg.stages.assess import CROSSEVAL_KEYS, ROBUSTNESS_KEYS, write_tidy
+from advreg.tidy import CROSSEVAL_KEYS, ROBUSTNESS_KEYS, write_tidy
 
 
 def _title(experiment: str, what: str, description: str) -> str:
