@@ -303,3 +303,47 @@ def test_a_flagged_pgd_model_is_never_the_most_robust():
     robust = arena.findings(table, p, linf, n_points=100)[0]
     assert robust.claim.startswith("PGD adversarial training (Madry et al. 2018) is the most robust")
     assert robust.verdict == "not held" and "PGD-AT" in robust.evidence
+
+
+def test_rho_cells_take_each_models_own_folds_with_their_per_point_terms():
+    """A model without a row in one fold (it failed there, say) still gets its per-point interval from the folds it
+    has; a model whose stored terms miss one of its folds falls back to the spread across folds."""
+    import numpy as np
+
+    from advreg.evaluation.points import encode_values
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for fold in (0, 1, 2):
+        for model in ("plain/default", "pgd_at/default", "hgd/default"):
+            if model == "hgd/default" and fold == 2:
+                continue  # hgd has two folds
+            terms = rng.uniform(0.5, 1.5, 200) * RHO[model]
+            stored = None if (model == "pgd_at/default" and fold == 1) else encode_values(terms)
+            rows.append(
+                {
+                    "model": model,
+                    "metric": "rho_2",
+                    "layer": "",
+                    "fold": fold,
+                    "value": terms.mean(),
+                    "per_point": stored,
+                }
+            )
+    robustness = pd.DataFrame(rows)
+    table = pd.DataFrame(
+        {
+            "model": ["plain/default", "pgd_at/default", "hgd/default"],
+            "method": ["plain", "pgd_at", "hgd"],
+            "clean": [90.0, 85.0, 88.0],
+            "rho_2": [RHO["plain/default"], RHO["pgd_at/default"], RHO["hgd/default"]],
+            "rank clean": [1, 3, 2],
+            "rank rho_2": [2, 1, 3],
+        }
+    )
+    settings = params()
+    cells = arena.arena_cells(table, settings, robustness=robustness)
+    assert len(cells[("rho_2", "hgd/default")].values) == 2 and cells[("rho_2", "hgd/default")].has_samples
+    assert cells[("rho_2", "hgd/default")].n == (200, 200)
+    assert cells[("rho_2", "plain/default")].has_samples and len(cells[("rho_2", "plain/default")].values) == 3
+    assert len(cells[("rho_2", "pgd_at/default")].values) == 3 and not cells[("rho_2", "pgd_at/default")].has_samples

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from advreg.evaluation.points import per_point_values
 from advreg.papers import deepdefense as dd
 from advreg.params import ConfigError
 from advreg.plan import build_plan
@@ -354,7 +355,7 @@ def test_rho_values_with_per_point_terms_are_judged_with_a_bootstrap_interval():
         frame.loc[row, "per_point"] = encode_values(values)
     assert decode_values(encode_values(np.array([[1.0, np.inf], [2.0, 3.0]])))[0][1] == np.inf
     assert decode_values(None) is None and decode_values("") is None
-    samples = dd.per_point_values(frame)
+    samples = per_point_values(frame)
     assert set(samples) == {(m, "rho_2") for m in terms} and samples[("reference/pretrained", "rho_2")][0][0].shape == (
         n,
     )
@@ -374,7 +375,7 @@ def test_rho_values_with_per_point_terms_are_judged_with_a_bootstrap_interval():
     frame.loc[(frame["model"] == "deepdefense/default") & (frame["metric"] == "rho_2"), "per_point"] = encode_values(
         rng.permutation(terms["deepdefense/default"])
     )
-    cells = dd.table_cells({"mlp": dd.robustness_table(frame)}, ROLES, samples={"mlp": dd.per_point_values(frame)})
+    cells = dd.table_cells({"mlp": dd.robustness_table(frame)}, ROLES, samples={"mlp": per_point_values(frame)})
     assert (
         Diff(("mlp", "deepdefense", "rho_2"), ("mlp", "adversarial", "rho_2")).compare(cells).verdict == "inconclusive"
     )

@@ -81,3 +81,24 @@ def decode_values(text: object) -> tuple[np.ndarray, ...] | None:
     if k <= 0 or data.size % k:
         raise ValueError(f"per-point values: {data.size} numbers do not form {k} rows")
     return tuple(data.reshape(k, -1))
+
+
+def per_point_values(frame: pd.DataFrame) -> dict[tuple[str, str], list[tuple[np.ndarray, ...] | None]]:
+    """Per (model, metric) of the robustness rows that store per-point values (``per_point``: rho_2, rho'_2,
+    rho_inf; :mod:`advreg.metrics.robustness`), per fold in fold order: the decoded arrays; None where a fold's row
+    has none (results written before they were stored). Empty without the column.
+    ``frame``: robustness.csv rows (columns model, metric, fold, layer, per_point); folds are the frame's own, so
+    pass one model's rows to get only the folds it has."""
+    if "per_point" not in frame:
+        return {}
+    frame = frame.assign(fold=frame["fold"].fillna(0) if "fold" in frame else 0)  # as robustness_tables counts them
+    folds = sorted(frame["fold"].unique())
+    layer = frame["layer"].fillna("") if "layer" in frame else pd.Series("", index=frame.index)
+    rows = frame[(layer == "") & frame["per_point"].notna()]
+    out: dict[tuple[str, str], list[tuple[np.ndarray, ...] | None]] = {}
+    for (model, metric), part in rows.groupby(["model", "metric"], sort=True):
+        first = part.groupby("fold").first()
+        out[(str(model), str(metric))] = [
+            decode_values(first.loc[f, "per_point"]) if f in first.index else None for f in folds
+        ]
+    return out

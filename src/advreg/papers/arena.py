@@ -40,7 +40,7 @@ import pandas as pd  # noqa: E402
 from advreg.atomic import atomic_write_text  # noqa: E402
 from advreg.attacks.describe import describe  # noqa: E402
 from advreg.evaluation import worstcase  # noqa: E402
-from advreg.evaluation.points import decode_values  # noqa: E402
+from advreg.evaluation.points import per_point_values  # noqa: E402
 from advreg.evaluation.threats import threat_model  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.metrics.point_statistics import STATISTICS  # noqa: E402
@@ -545,11 +545,13 @@ def arena_cells(
             if rows is None or not len(rows):
                 cells[(metric, model)] = value_cell(metric, shown[model], [value])
                 continue
-            by_fold = rows.groupby("fold", sort=True)
-            stored = by_fold["per_point"].first() if "per_point" in rows else None
-            samples = [decode_values(t) for t in stored] if stored is not None else []
+            samples = per_point_values(rows).get((model, metric), [])  # the folds the model has, as the values
             cells[(metric, model)] = value_cell(
-                metric, shown[model], by_fold["value"].mean(), samples=samples, statistic=STATISTICS.get(metric)
+                metric,
+                shown[model],
+                rows.groupby("fold", sort=True)["value"].mean(),
+                samples=samples,
+                statistic=STATISTICS.get(metric),
             )
     return cells
 

@@ -45,7 +45,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
-from advreg.evaluation.points import decode_values, fold_masks  # noqa: E402
+from advreg.evaluation.points import fold_masks, per_point_values  # noqa: E402
 from advreg.ids import ModelId  # noqa: E402
 from advreg.metrics.point_statistics import STATISTICS  # noqa: E402
 from advreg.papers.catalog import DEEPDEFENSE_ROLES, DeepDefensePaper  # noqa: E402
@@ -336,25 +336,6 @@ def eps_ref_points(frame: pd.DataFrame, n: int) -> dict[tuple[str, str], list[np
         for metric, part in rows.groupby("metric", sort=True)
         for model, masks in fold_masks(part.assign(n=n), folds).items()
     }
-
-
-def per_point_values(frame: pd.DataFrame) -> dict[tuple[str, str], list[tuple[np.ndarray, ...] | None]]:
-    """Per (model, metric) of the robustness rows that store per-point values (``per_point``: rho_2, rho'_2,
-    rho_inf; :mod:`advreg.metrics.robustness`), per fold in fold order: the decoded arrays; None where a fold's row
-    has none (results written before they were stored). Empty without the column."""
-    if "per_point" not in frame:
-        return {}
-    frame = frame.assign(fold=frame["fold"].fillna(0) if "fold" in frame else 0)  # as robustness_tables counts them
-    folds = sorted(frame["fold"].unique())
-    layer = frame["layer"].fillna("") if "layer" in frame else pd.Series("", index=frame.index)
-    rows = frame[(layer == "") & frame["per_point"].notna()]
-    out: dict[tuple[str, str], list[tuple[np.ndarray, ...] | None]] = {}
-    for (model, metric), part in rows.groupby(["model", "metric"], sort=True):
-        first = part.groupby("fold").first()
-        out[(str(model), str(metric))] = [
-            decode_values(first.loc[f, "per_point"]) if f in first.index else None for f in folds
-        ]
-    return out
 
 
 # Table 1 / supp. Table 1 cells: (network, role, metric) -> Cell. The metrics are the robustness table's; "x ref"

@@ -219,6 +219,13 @@ def _sampled(a: Cell, b: Cell) -> bool:
     return len(a.samples) == len(b.samples) and len(a.samples[0][0]) == len(b.samples[0][0])
 
 
+def _per_replicate(cell: Cell, arrays: Sequence[np.ndarray], at: int, axis: int) -> list[np.ndarray]:
+    """The sampled cell's statistic per replicate, from (resampled) per-point arrays laid out as its ``samples``,
+    replicate after replicate, from ``arrays[at]`` on (the bootstrap's data: :func:`_bootstrapped_together`)."""
+    width = len(cell.samples[0])
+    return [cell.statistic(*arrays[at + r * width : at + (r + 1) * width], axis=axis) for r in range(len(cell.values))]
+
+
 def _bootstrapped(a: Cell, b: Cell, op: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Estimate:
     """``op(a, b)`` (a difference or ratio of the two cells' values) per replicate, its mean over replicates with
     the paired bootstrap interval of :func:`advreg.reporting.verdicts.bootstrap_estimate` over the shared points."""
@@ -236,15 +243,9 @@ def _bootstrapped_together(pairs: Sequence[tuple[Cell, Cell, Callable[..., np.nd
     for key, cell in distinct.items():
         offsets[key] = len(data)
         data += [x for s in cell.samples for x in s]
-    k = len(pairs[0][0].values)
 
     def statistic(*arrays: np.ndarray, axis: int = -1) -> np.ndarray:
-        per_cell = {}
-        for key, cell in distinct.items():
-            width, at = len(cell.samples[0]), offsets[key]
-            per_cell[key] = [
-                cell.statistic(*arrays[at + r * width : at + (r + 1) * width], axis=axis) for r in range(k)
-            ]
+        per_cell = {key: _per_replicate(cell, arrays, offsets[key], axis) for key, cell in distinct.items()}
         return np.stack(
             [
                 np.mean([op(x, y) for x, y in zip(per_cell[id(a)], per_cell[id(b)], strict=True)], axis=0)
@@ -327,11 +328,9 @@ class Level:
             estimate = replicate_mean(100 * np.array(a.values))
             what = f"{a.what}: {a.model} accuracy (%)"
         elif a.has_samples and not a.disjoint:
-            k, width = len(a.values), len(a.samples[0])
-            stat = a.statistic
 
             def statistic(*arrays: np.ndarray, axis: int = -1) -> np.ndarray:
-                return np.mean([stat(*arrays[r * width : (r + 1) * width], axis=axis) for r in range(k)], axis=0)
+                return np.mean(_per_replicate(a, arrays, 0, axis), axis=0)
 
             estimate = bootstrap_estimate(a.values, [x for s in a.samples for x in s], statistic)
             what = f"{a.what}: {a.model}"
