@@ -143,11 +143,18 @@ def test_smoke_sized_preset_runs_on_a_stand_in(tmp_path):
 def test_investigation_configs_plan_with_the_stand_in(path):
     """docs/reproduction.md's investigations are runnable: each config (with the stand-in file, or merged into the CPU
     preset when it is an override) builds a plan whose MNIST experiments read the stand-in."""
+    from snakemake.utils import update_config
+
     from advreg.plan import build_plan
 
     config = yaml.safe_load(path.read_text())
-    if "experiments" not in config:  # an override of the preset (e.g. which networks a paper renders)
-        config = {**yaml.safe_load(PRESET.read_text()), **config}
+    experiments = config.get("experiments")
+    if experiments is None or any("dataset" not in e for e in experiments.values()):
+        # an overlay of the preset (which networks a paper renders, one setting of an experiment): merged as
+        # Snakemake merges --configfile files, key by key
+        merged = yaml.safe_load(PRESET.read_text())
+        update_config(merged, config)
+        config = merged
     config.update({k: v for k, v in yaml.safe_load(STAND_IN.read_text()).items()})
     apply_stand_ins(config)
     plan = build_plan(config)
