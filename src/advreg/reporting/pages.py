@@ -318,20 +318,20 @@ def summary_page(
         desc = f" ({html.escape(info['description'])})" if info.get("description") else ""
         body.append(f"<h3>{html.escape(name)}{desc}</h3>")
         frame = pd.read_csv(path) if path.is_file() else None
-        if frame is not None and (frame.empty or "accuracy" not in frame):
+        if frame is None:
+            body.append("<p>(no cross-evaluation results)</p>")
+        elif frame.empty or "accuracy" not in frame:
             body.append(
                 "<p>(no attacks configured: no cross-evaluation; the experiment's robustness metrics are in its "
                 "tables)</p>"
             )
-        elif frame is not None:
+        else:
             body.append(
                 "<p>Accuracy (%) on the test split of every model of the experiment, mean over folds, at each "
                 "attack's largest budget: white-box (attacker = target) for the models that attack, the strongest "
                 f"transfer attack for the others; L-inf budgets of {MASKING_LINF:g} or more are masking checks, not "
                 "headlines, and left out.</p>" + _frame_html(headline_numbers(frame, info.get("norms")), "{:.2f}")
             )
-        else:
-            body.append("<p>(no cross-evaluation results)</p>")
     return page("advreg: summary", "\n".join(body))
 
 
