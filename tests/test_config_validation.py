@@ -94,6 +94,7 @@ def test_schema_fills_defaults(default_config):
         (lambda c: c.update(seeed=1), "seeed"),
         (lambda c: c["experiments"]["fmnist_mlp"].update(folds=0), "folds"),
         (lambda c: c["experiments"]["fmnist_mlp"].update(train_jobs="two"), "train_jobs"),
+        (lambda c: c["experiments"]["fmnist_mlp"].update(priority=-1), "priority"),
         # Parameter sections are derived from the declarations (components.schema.json).
         (lambda c: c["experiments"]["fmnist_mlp"]["attacks"]["fgsm"].update(params={"clip": "yes"}), "'yes'"),
         (lambda c: c["experiments"]["fmnist_mlp"]["model"].update(kwargs={"hidden": [500, 0]}), "hidden"),
@@ -313,3 +314,21 @@ def test_train_jobs_share_out_the_variants_and_keep_their_settings(default_confi
     experiment["train_jobs"] = 0
     with pytest.raises(Exception, match="train_jobs"):
         validate(default_config, SCHEMA)
+
+
+def test_priority_is_a_scheduling_hint_only(default_config):
+    """An experiment's `priority` reaches every one of its jobs (rules pretrain, train, train_part_*, assess,
+    summarise_experiment) and nothing else: the job parameters, which decide the results, do not carry it."""
+    validate(default_config, SCHEMA)
+    before = build_plan(default_config)["fmnist_mlp"]
+    assert before.priority == 0
+    default_config["experiments"]["fmnist_mlp"]["priority"] = 3
+    after = build_plan(default_config)["fmnist_mlp"]
+    assert after.priority == 3
+    assert [after.variant(m).job_params() for m in after.model_ids()[1:]] == [
+        before.variant(m).job_params() for m in before.model_ids()[1:]
+    ]
+    rules = "".join(
+        (ROOT / "workflow" / "rules" / name).read_text() for name in ("train.smk", "assess.smk", "render.smk")
+    )
+    assert rules.count("priority: experiment_priority") == 4 and rules.count("priority: _exp.priority") == 1

@@ -7,9 +7,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _requirements() -> list[str]:
+def _requirements(lock: str = "requirements.lock") -> list[str]:
     """The lock's requirements, one per entry, continuation lines joined."""
-    text = (ROOT / "requirements.lock").read_text().replace("\\\n", " ")
+    text = (ROOT / lock).read_text().replace("\\\n", " ")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
@@ -31,8 +31,9 @@ def test_lock_pins_required_versions_exactly():
 
 
 def test_every_requirement_is_an_exact_pin_with_hashes():
-    """pip installs the lock in hash-checking mode: every requirement pinned exactly, with the SHA256 of its files."""
-    for requirement in _requirements():
+    """uv installs the lock in hash-checking mode (pip the installer's own lock): every requirement pinned exactly,
+    with the SHA256 of its files."""
+    for requirement in _requirements() + _requirements("requirements-uv.lock"):
         pin, *hashes = requirement.split()
         assert pin.count("==") == 1 and "+" not in pin, f"not an exact portable pin: {pin!r}"
         assert hashes and all(
@@ -70,3 +71,14 @@ def test_every_rule_env_file_exists():
 def test_readme_shows_the_two_commands():
     text = (ROOT / "README.md").read_text()
     assert "make run" in text and "make test" in text
+
+
+def test_setup_installs_the_locks_hash_checked():
+    """`make setup`: pip installs uv from its lock, uv the locks, every step in hash-checking mode, with bytecode
+    compiled (jobs write none where PYTHONDONTWRITEBYTECODE is set)."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert [r.split()[0] for r in _requirements("requirements-uv.lock")] == ["uv==0.13.9"]
+    assert "pip install --quiet --require-hashes -r requirements-uv.lock" in makefile
+    assert "UV_PIP := $(BIN)/uv pip install --python $(BIN)/python --compile-bytecode" in makefile
+    for lock in ("requirements.lock", "requirements-reference.lock"):
+        assert f"--require-hashes -r {lock}" in makefile or f"--require-hashes --no-deps -r {lock}" in makefile

@@ -396,3 +396,45 @@ def test_matconvnet_init_is_small_gaussian_weights_and_zero_biases(name):
     assert big.weight.std().item() > 0.02  # PyTorch's default is not this scheme
     with pytest.raises(ValueError, match="init"):
         build_model(name, (1, 28, 28), 10, init="xavier")
+
+
+def test_lwa_notebook_init_is_uniform_007_weights_and_zero_biases():
+    """``init: lwa_notebook`` on LWA's MLP (the authors' MNIST_2layers notebook: ``mx.rnd.uniform(-0.07, 0.07)`` on
+    every weight, biases left at zero): weights within +-0.07 and spread as U(-0.07, 0.07) (std 0.07 / sqrt(3)), every
+    bias 0; the default leaves PyTorch's initialisation exactly as it was; other architectures do not take it."""
+    torch.manual_seed(0)
+    default = build_model("mlp_lwa", (1, 28, 28), 10, hidden=(100, 100))
+    torch.manual_seed(0)
+    explicit = build_model("mlp_lwa", (1, 28, 28), 10, hidden=(100, 100), init="default")
+    for a, b in zip(default.state_dict().values(), explicit.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    torch.manual_seed(0)
+    notebook = build_model("mlp_lwa", (1, 28, 28), 10, hidden=(100, 100), init="lwa_notebook")
+    layers = [m for m in notebook.modules() if isinstance(m, nn.Linear)]
+    assert len(layers) == 3
+    weights = torch.cat([m.weight.flatten() for m in layers])
+    assert weights.abs().max().item() <= 0.07
+    assert abs(weights.std().item() - 0.07 / 3**0.5) < 0.001 and abs(weights.mean().item()) < 0.001
+    assert all(torch.count_nonzero(m.bias) == 0 for m in layers)
+    first = [m for m in default.modules() if isinstance(m, nn.Linear)][0]
+    assert first.weight.abs().max().item() < 0.036  # PyTorch's default: U(-1/sqrt(784), 1/sqrt(784)), not this scheme
+    with pytest.raises(Exception, match="init"):
+        build_model("lenet", (1, 28, 28), 10, init="lwa_notebook")
+
+
+def test_lwa_mlp_dropout_acts_on_every_hidden_activation_or_only_the_last():
+    """``dropout_at``: LWA's Dropout network drops every hidden activation by default; ``last`` (the authors'
+    MNIST_2layers notebook) only the last hidden activation, before the output layer; the weights do not change."""
+    torch.manual_seed(0)
+    every = build_model("mlp_lwa", (1, 28, 28), 10, hidden=(200, 200), dropout=0.5)
+    torch.manual_seed(0)
+    last = build_model("mlp_lwa", (1, 28, 28), 10, hidden=(200, 200), dropout=0.5, dropout_at="last")
+    where = {name for name, m in every.named_modules() if isinstance(m, nn.Dropout)}
+    assert where == {"blocks.fc2.dropout", "blocks.out.dropout"}
+    assert {name for name, m in last.named_modules() if isinstance(m, nn.Dropout)} == {"blocks.out.dropout"}
+    for a, b in zip(every.state_dict().values(), last.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    x = torch.rand(64, 1, 28, 28)
+    last.train()
+    h = last.forward_to(x, "fc2")
+    assert torch.count_nonzero(h) > 0 and torch.equal(h, last.eval().forward_to(x, "fc2"))  # no dropout before out

@@ -87,6 +87,7 @@ class Experiment:
     folds: int = 1
     evaluation: EvaluationParams = field(default_factory=EvaluationParams)
     train_jobs: int | None = None  # training jobs per fold (None: one per model)
+    priority: int = 0  # Snakemake's job priority for every job of the experiment (a scheduling hint only)
 
     @property
     def jobs(self) -> int:
@@ -266,6 +267,7 @@ def _experiment(name: str, raw: Mapping[str, Any], datasets: Mapping[str, Any]) 
         folds=int(cfg.get("folds", 1)),
         evaluation=EvaluationParams.parse(cfg.get("evaluation"), f"{where}.evaluation"),
         train_jobs=int(cfg["train_jobs"]) if cfg.get("train_jobs") is not None else None,
+        priority=int(cfg.get("priority", 0)),
     )
     _check_sizes(exp.data, datasets[exp.dataset], f"{where}.data")
     if exp.data.scheme == "cv" and exp.folds > int(exp.data.folds or 0):

@@ -18,6 +18,7 @@ rule assess:
         "results/benchmarks/{experiment}/fold{fold}/assess/part{part}.tsv"
     wildcard_constraints:
         experiment=alternatives([e.name for e in PLAN if e.evaluation.keep_adversarial]) or "(?!)",
+    priority: experiment_priority
     conda:
         "../../envs/torch.yaml"
     threads: TORCH_THREADS

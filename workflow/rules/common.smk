@@ -50,6 +50,11 @@ def dataset_file(wildcards):
     return layout.DATASET.format(dataset=PLAN[wildcards.experiment].dataset)
 
 
+def experiment_priority(wildcards):
+    """The experiment's `priority` (a scheduling hint) for each of its jobs."""
+    return PLAN[wildcards.experiment].priority
+
+
 def wildcard_model(wildcards):
     return ModelId(wildcards.method, wildcards.variant)
 

@@ -60,6 +60,7 @@ rule summarise_experiment:
         "logs/{experiment}/summarise.log",
     benchmark:
         "results/benchmarks/{experiment}/summarise.tsv"
+    priority: experiment_priority
     localrule: True
     conda:
         "../../envs/render.yaml"

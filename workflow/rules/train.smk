@@ -14,6 +14,7 @@ rule pretrain:
         "logs/{experiment}/pretrain.log",
     benchmark:
         "results/benchmarks/{experiment}/pretrain.tsv"
+    priority: experiment_priority
     conda:
         "../../envs/torch.yaml"
     threads: TORCH_THREADS
@@ -41,6 +42,7 @@ rule train:
         "results/benchmarks/{experiment}/fold{fold}/train/{method}/{variant}.tsv"
     wildcard_constraints:
         experiment=alternatives([e.name for e in PLAN if not e.train_jobs]) or "(?!)",
+    priority: experiment_priority
     conda:
         "../../envs/torch.yaml"
     threads: TORCH_THREADS
@@ -76,6 +78,7 @@ for _exp in [e for e in PLAN if e.train_jobs]:
                     train_part_logs(_exp, _fold, _part),
                 benchmark:
                     f"results/benchmarks/{_exp.name}/fold{_fold}/train/part{_part}.tsv"
+                priority: _exp.priority
                 conda:
                     "../../envs/torch.yaml"
                 threads: TORCH_THREADS

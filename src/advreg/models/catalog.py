@@ -58,7 +58,7 @@ class ModelParams(Params):
 # Keyword arguments that only add to an architecture (a head, a split point, a denoiser in front) or change a
 # weightless part of it (dropout): a variant may set them while fine-tuning the reference, whose weights are then
 # loaded into the extended model.
-ADDITIVE_KWARGS = ("representation_layer", "aux_classes", "denoiser", "dropout")
+ADDITIVE_KWARGS = ("representation_layer", "aux_classes", "denoiser", "dropout", "dropout_at")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,14 @@ class MLPLWAParams(ModelParams):
     )
     activation: Literal["relu", "tanh"] = param("relu", "hidden activation")
     dropout: float = param(0.0, "dropout probability on each hidden activation", ge=0, lt=1)
+    dropout_at: Literal["every", "last"] = param(
+        "every", "where dropout acts: every hidden activation, or only the last (the authors' MNIST notebook)"
+    )
+    init: Literal["default", "lwa_notebook"] = param(
+        "default",
+        "weights: PyTorch's default, or lwa_notebook: U(-0.07, 0.07) weights and zero biases (the authors' MNIST "
+        "notebooks)",
+    )
 
 
 @dataclass(frozen=True)

@@ -28,15 +28,17 @@ def mlp_blocks(
     num_classes: int,
     activation: str,
     dropout: float,
+    dropout_at: str = "every",
 ) -> list[tuple[str, nn.Module]]:
-    """Blocks ``fc1..fc{len(hidden)}, out`` of a flatten -> (linear -> act)* -> linear classifier."""
+    """Blocks ``fc1..fc{len(hidden)}, out`` of a flatten -> (linear -> act)* -> linear classifier; ``dropout`` on
+    every hidden activation (``dropout_at="every"``) or only on the last, before the output layer (``"last"``)."""
     blocks: list[tuple[str, nn.Module]] = []
     width_in = in_features
     for i, width in enumerate(hidden, start=1):
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         if i == 1:
             layers["flatten"] = nn.Flatten(start_dim=1)
-        elif dropout > 0:
+        elif dropout > 0 and dropout_at == "every":
             layers["dropout"] = nn.Dropout(dropout)
         layers["linear"] = nn.Linear(width_in, width)
         layers["act"] = make_activation(activation)
@@ -87,10 +89,12 @@ def mlp_lwa(input_shape: tuple[int, int, int], num_classes: int, p: MLPLWAParams
 
     Table 1 varies the widths per method (Normal 100x100, Dropout 200x200, Goodfellow/LWA 500x500,
     LWA_Rep 200x500): set them with ``hidden``. ``activation`` is "relu" or "tanh"; ``dropout`` (the
-    "Dropout" baseline) is applied to each hidden activation at the start of the next block. PyTorch's
-    default initialisation.
+    "Dropout" baseline) is applied to each hidden activation at the start of the next block, or with
+    ``dropout_at="last"`` only to the last one, before the output layer (the authors' notebook). PyTorch's
+    default initialisation, or the authors' notebooks' U(-0.07, 0.07) (``init="lwa_notebook"``, :mod:`.init`).
     """
-    return LayeredClassifier(mlp_blocks(math.prod(input_shape), p.hidden, num_classes, p.activation, p.dropout))
+    blocks = mlp_blocks(math.prod(input_shape), p.hidden, num_classes, p.activation, p.dropout, p.dropout_at)
+    return initialise(LayeredClassifier(blocks), p.init)
 
 
 def mlp_deepdefense(input_shape: tuple[int, int, int], num_classes: int, p: MLPDeepDefenseParams) -> LayeredClassifier:
