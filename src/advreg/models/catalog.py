@@ -73,7 +73,7 @@ class MLPLWAParams(ModelParams):
         (500, 500), "hidden layer widths (Table 1 varies them per method)", ge=1, min_items=1
     )
     activation: Literal["relu", "tanh"] = param("relu", "hidden activation")
-    dropout: float = param(0.0, "dropout probability on each hidden activation", ge=0, lt=1)
+    dropout: float = param(0.0, "dropout probability on the hidden activations `dropout_at` names", ge=0, lt=1)
     dropout_at: Literal["every", "last"] = param(
         "every", "where dropout acts: every hidden activation, or only the last (the authors' MNIST notebook)"
     )
