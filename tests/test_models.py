@@ -401,7 +401,8 @@ def test_matconvnet_init_is_small_gaussian_weights_and_zero_biases(name):
 def test_lwa_notebook_init_is_uniform_007_weights_and_zero_biases():
     """``init: lwa_notebook`` on LWA's MLP (the authors' MNIST_2layers notebook: ``mx.rnd.uniform(-0.07, 0.07)`` on
     every weight, biases left at zero): weights within +-0.07 and spread as U(-0.07, 0.07) (std 0.07 / sqrt(3)), every
-    bias 0; the default leaves PyTorch's initialisation exactly as it was; other architectures do not take it."""
+    bias 0; the default leaves PyTorch's initialisation exactly as it was; LeNet takes it too (the authors' MNIST_LeNet
+    notebook), DeepDefense's MLP does not."""
     torch.manual_seed(0)
     default = build_model("mlp_lwa", (1, 28, 28), 10, hidden=(100, 100))
     torch.manual_seed(0)
@@ -418,8 +419,10 @@ def test_lwa_notebook_init_is_uniform_007_weights_and_zero_biases():
     assert all(torch.count_nonzero(m.bias) == 0 for m in layers)
     first = [m for m in default.modules() if isinstance(m, nn.Linear)][0]
     assert first.weight.abs().max().item() < 0.036  # PyTorch's default: U(-1/sqrt(784), 1/sqrt(784)), not this scheme
+    lenet = build_model("lenet", (1, 28, 28), 10, init="lwa_notebook")
+    assert all(m.weight.abs().max().item() <= 0.07 for m in lenet.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
     with pytest.raises(Exception, match="init"):
-        build_model("lenet", (1, 28, 28), 10, init="lwa_notebook")
+        build_model("mlp_deepdefense", (1, 28, 28), 10, init="lwa_notebook")
 
 
 def test_lwa_mlp_dropout_acts_on_every_hidden_activation_or_only_the_last():

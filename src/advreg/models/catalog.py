@@ -103,7 +103,10 @@ class LeNetParams(ModelParams):
         (20, 50), "output channels of conv1 and conv2 (DeepDefense, LWA: 20, 50; LeCun's LeNet-5: 6, 16)", ge=1
     )
     preprocess: Literal["none", "matconvnet"] = param("none", PREPROCESS_HELP)
-    init: Literal["default", "matconvnet"] = param("default", MATCONVNET_INIT_HELP)
+    init: Literal["default", "matconvnet", "lwa_notebook"] = param(
+        "default",
+        MATCONVNET_INIT_HELP + "; or lwa_notebook: U(-0.07, 0.07) weights and zero biases (LWA's MNIST_LeNet notebook)",
+    )
 
     def check(self, where: str) -> None:
         if len(self.channels) != 2:
