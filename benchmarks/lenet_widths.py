@@ -9,15 +9,14 @@ Usage: .venv/bin/python benchmarks/lenet_widths.py [--repeats 10]
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from pooling import median_ms  # noqa: E402  (benchmarks/pooling.py: the same timer)
 
 from advreg.models import build_model  # noqa: E402
 from advreg.runtime import configure  # noqa: E402
@@ -26,16 +25,6 @@ WIDTHS = {
     "MXNet's (20, 50), FC-500": {"channels": (20, 50), "fc_width": 500},
     "LeNet-5's (6, 16), FC-100": {"channels": (6, 16), "fc_width": 100},
 }
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from advreg.runtime import configure  # noqa: E402
 
 
 def median_ms(fn, repeats: int) -> float:
+    """Median wall time of ``fn()`` in ms over ``repeats`` calls, after one warm-up call (lenet_widths.py uses it)."""
     fn()
     times = []
     for _ in range(repeats):

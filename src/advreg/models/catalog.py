@@ -16,6 +16,7 @@ MATCONVNET_INIT_HELP = (
     "weights: PyTorch's default, or matconvnet: N(0, 0.01^2) weights and zero biases (MatConvNet's cnn_mnist_init, "
     "f = 1/100, which trained the paper's LeNet reference)"
 )
+LWA_NOTEBOOK_INIT_HELP = "lwa_notebook: U(-0.07, 0.07) weights and zero biases (the LWA authors' MNIST notebooks)"
 PREPROCESS_HELP = (
     "input layer: 'matconvnet' maps [0, 1] pixels to 255 x minus the training split's mean image (DeepDefense's "
     "space, models/preprocess.py), 'none' feeds the pixels as they are"
@@ -78,9 +79,7 @@ class MLPLWAParams(ModelParams):
         "every", "where dropout acts: every hidden activation, or only the last (the authors' MNIST notebook)"
     )
     init: Literal["default", "lwa_notebook"] = param(
-        "default",
-        "weights: PyTorch's default, or lwa_notebook: U(-0.07, 0.07) weights and zero biases (the authors' MNIST "
-        "notebooks)",
+        "default", "weights: PyTorch's default, or " + LWA_NOTEBOOK_INIT_HELP
     )
 
 
@@ -104,8 +103,7 @@ class LeNetParams(ModelParams):
     )
     preprocess: Literal["none", "matconvnet"] = param("none", PREPROCESS_HELP)
     init: Literal["default", "matconvnet", "lwa_notebook"] = param(
-        "default",
-        MATCONVNET_INIT_HELP + "; or lwa_notebook: U(-0.07, 0.07) weights and zero biases (LWA's MNIST_LeNet notebook)",
+        "default", f"{MATCONVNET_INIT_HELP}; or {LWA_NOTEBOOK_INIT_HELP}"
     )
 
     def check(self, where: str) -> None:
