@@ -259,3 +259,43 @@ def test_a_killed_training_job_resumes_to_the_same_model(tmp_path):
 def test_profiles_rerun_incomplete_jobs(profile):
     """A rerun after a crash reruns the interrupted jobs (Snakemake 8/9 key ``rerun-incomplete``), which resume."""
     assert yaml.safe_load((ROOT / "profiles" / profile / "config.yaml").read_text())["rerun-incomplete"] is True
+
+
+class _Killed(BaseException):
+    """Stands for SIGKILL at one point of a write (a BaseException, as nothing in the write may catch it)."""
+
+
+@pytest.mark.parametrize("killed_at", [1, 2, 3], ids=["record-of-both", "checkpoint-rename", "final-record"])
+def test_a_kill_between_a_checkpoints_renames_leaves_it_resumable(tmp_path, monkeypatch, killed_at):
+    """A checkpoint and its SHA256 record are two renames; a job killed between them (CI caught one: 'checkpoint ...
+    cannot be resumed, starting over: ... SHA256 ... differs') must still find a checkpoint its record accepts, the
+    old or the new one. Each write of the replacement is interrupted in turn (1: the record listing both digests,
+    2: the checkpoint's rename, 3: the record of the new one alone)."""
+    from advreg import artifacts
+    from advreg.training.checkpoint import STATE_KEYS, load_checkpoint, save_checkpoint
+
+    path = tmp_path / "model.pt.ckpt"
+    old = {key: {"epoch": 1} for key in STATE_KEYS}
+    new = {key: {"epoch": 2} for key in STATE_KEYS}
+    save_checkpoint(path, "fp", old)
+    writes = {"n": 0}
+    real_bytes, real_text = artifacts.atomic_write_bytes, artifacts.atomic_write_text
+
+    def counted(real):
+        def write(*args, **kwargs):
+            writes["n"] += 1
+            if writes["n"] == killed_at:
+                raise _Killed
+            return real(*args, **kwargs)
+
+        return write
+
+    monkeypatch.setattr(artifacts, "atomic_write_bytes", counted(real_bytes))
+    monkeypatch.setattr(artifacts, "atomic_write_text", counted(real_text))
+    with pytest.raises(_Killed):
+        save_checkpoint(path, "fp", new)
+    monkeypatch.undo()
+    lines = []
+    blob = load_checkpoint(path, "fp", lines.append)
+    assert blob is not None, lines
+    assert blob["model"]["epoch"] == (1 if killed_at < 3 else 2)  # before the rename the old one, after it the new

@@ -36,14 +36,23 @@ def digest_path(path: str | os.PathLike) -> Path:
     return Path(f"{os.fspath(path)}.sha256")
 
 
-def save_artifact(path: str | os.PathLike, obj: dict[str, Any]) -> None:
+def save_artifact(path: str | os.PathLike, obj: dict[str, Any], *, replacing: bool = False) -> None:
     """Save a dict of tensors and plain values with ``torch.save``, atomically and reproducibly, and record its
-    SHA256 in ``<file>.sha256``."""
+    SHA256 in ``<file>.sha256``.
+
+    The file and its record are two renames, so a job killed between them would leave a file that its record does
+    not match. ``replacing`` (a file rewritten in place while the job may be killed: training checkpoints) closes
+    that gap: the record first lists the new SHA256 above the present file's, then the file is replaced, then the
+    record keeps the new one alone; at every moment the file on disk matches a line of its record."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     data = buffer.getvalue()
+    line = f"{hashlib.sha256(data).hexdigest()}  {Path(path).name}\n"
+    record = digest_path(path)
+    if replacing and Path(path).is_file():
+        atomic_write_text(record, line + f"{sha256_file(path)}  {Path(path).name}\n")
     atomic_write_bytes(path, data)
-    atomic_write_text(digest_path(path), f"{hashlib.sha256(data).hexdigest()}  {Path(path).name}\n")
+    atomic_write_text(record, line)
 
 
 def check_artifact(path: str | os.PathLike) -> None:
@@ -54,13 +63,13 @@ def check_artifact(path: str | os.PathLike) -> None:
             f"{path}: no recorded SHA256 ({record.name} is missing): advreg did not write this file, or its record "
             "was removed; refusing to load it (rerun the rule that makes it)"
         )
-    expected = record.read_text().split()[0] if record.read_text().split() else ""
+    recorded = [line.split()[0] for line in record.read_text().splitlines() if line.split()]  # see save_artifact
     actual = sha256_file(path)
-    if actual != expected:
+    if actual not in recorded:
         raise ArtifactIntegrityError(
-            f"{path}: SHA256 {actual} differs from {expected or 'nothing'} recorded in {record.name} when it was "
-            "written: the file was changed, damaged or truncated since; refusing to load it (rerun the rule that "
-            "makes it)"
+            f"{path}: SHA256 {actual} differs from {' or '.join(recorded) or 'nothing'} recorded in {record.name} "
+            "when it was written: the file was changed, damaged or truncated since; refusing to load it (rerun the "
+            "rule that makes it)"
         )
 
 

@@ -11,7 +11,9 @@ training set (``order``, ``position``: with ``equal_steps`` an epoch may end ins
 
 It is written after every epoch with :func:`advreg.artifacts.save_artifact`: tensors and plain values only, to a
 temporary name in the same folder and renamed atomically (a kill never leaves half a checkpoint), with its SHA256
-beside it; it is read back with ``weights_only=True`` after the SHA256 check. A *fingerprint* of everything that
+beside it, written so that a kill between the two renames leaves a checkpoint its record accepts (``replacing``:
+the record lists the new SHA256 beside the old while the file is replaced); it is read back with
+``weights_only=True`` after the SHA256 check. A *fingerprint* of everything that
 determines the training (the job's identity, the method and its parameters, the training settings, the model's
 weights as training starts, the generators' states as training starts, i.e. the seed, and the training and
 validation data with their sample ids) is stored in it: a checkpoint whose fingerprint differs (the config changed,
@@ -156,7 +158,10 @@ def save_checkpoint(path: str | Path, fingerprint: str, state: Mapping[str, Any]
     missing = set(STATE_KEYS) - set(state)
     if missing:
         raise ValueError(f"checkpoint {path}: state lacks {sorted(missing)}")
-    save_artifact(path, {"format": FORMAT, "fingerprint": fingerprint, **{k: state[k] for k in STATE_KEYS}})
+    # replacing: a kill between the checkpoint's rename and its record's leaves a resumable pair (save_artifact)
+    save_artifact(
+        path, {"format": FORMAT, "fingerprint": fingerprint, **{k: state[k] for k in STATE_KEYS}}, replacing=True
+    )
 
 
 def load_checkpoint(path: str | Path, fingerprint: str, log: Callable[[str], None]) -> dict[str, Any] | None:
