@@ -42,15 +42,16 @@ def save_artifact(path: str | os.PathLike, obj: dict[str, Any], *, replacing: bo
 
     The file and its record are two renames, so a job killed between them would leave a file that its record does
     not match. ``replacing`` (a file rewritten in place while the job may be killed: training checkpoints) closes
-    that gap: the record first lists the new SHA256 above the present file's, then the file is replaced, then the
-    record keeps the new one alone; at every moment the file on disk matches a line of its record."""
+    that gap: the record first lists the new SHA256 above the lines it holds (the present file matches one of
+    them: no need to hash it again), then the file is replaced, then the record keeps the new one alone; at every
+    moment the file on disk matches a line of its record."""
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     data = buffer.getvalue()
     line = f"{hashlib.sha256(data).hexdigest()}  {Path(path).name}\n"
     record = digest_path(path)
-    if replacing and Path(path).is_file():
-        atomic_write_text(record, line + f"{sha256_file(path)}  {Path(path).name}\n")
+    if replacing and Path(path).is_file() and record.is_file():
+        atomic_write_text(record, line + record.read_text())
     atomic_write_bytes(path, data)
     atomic_write_text(record, line)
 
