@@ -1,5 +1,5 @@
-"""Figures are bit-identical from run to run (make verify hashes them): a line plot over several folds draws its
-band by seaborn's bootstrap, which must be seeded."""
+"""Figures are bit-identical from run to run (make verify hashes them), also a line plot over several folds with
+its band (the range over the folds; it was seaborn's bootstrap, which had to be seeded)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from advreg.reporting.figures import accuracy_vs_epsilon
 
 
 def test_accuracy_band_over_folds_is_drawn_the_same_every_time(tmp_path):
-    spread = np.random.default_rng(0).uniform(0.0, 0.2, size=(10, 2, 3))  # 10 folds: the bootstrap band varies
+    spread = np.random.default_rng(0).uniform(0.0, 0.2, size=(10, 2, 3))  # 10 folds, every point spread
     rows = [
         {
             "fold": fold,

@@ -12,10 +12,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from advreg.papers import arena, datagrad  # noqa: E402
 from advreg.reporting import figures, legibility  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def recording(monkeypatch):
+    """Every figure saved in these tests is measured (a pipeline run does not measure)."""
+    monkeypatch.setattr(legibility, "RECORDING", True)
+
 
 METHODS = "plain pgd_at trades mart dgl1 dgl2 lwa deepdefense hldr fimr hgd agnt l1 l2 mt goodfellow dropout".split()
 MODELS = [f"{m}/default" for m in METHODS]

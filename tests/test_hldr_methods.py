@@ -16,6 +16,7 @@ from advreg.methods.pairs import agn_copies, batchnorm_statistics_kept, fgsm_par
 from advreg.metrics.latent import latent_disparity
 from advreg.metrics.robustness import robustness_rows
 from advreg.models import build_model
+from advreg.models.denoiser import Denoiser
 from advreg.splits import Split
 from advreg.stages.train import extend_reference
 from advreg.training.loop import train
@@ -245,6 +246,36 @@ def test_denoised_model_starts_as_the_reference_and_reports_the_targets_activati
         _, acts = denoised.forward_with_activations(x)
         _, expected = reference.forward_with_activations(x - 0.1)
     assert list(acts) == list(expected) and all(torch.allclose(acts[k], expected[k]) for k in acts)
+
+
+def test_the_denoisers_decoder_convolves_its_concatenated_input():
+    """The decoder's first unit sums two convolutions over the weight's slices instead of concatenating its inputs:
+    the same map as the unit on the concatenation, with gradients, at every depth."""
+    torch.manual_seed(0)
+    x = torch.rand(6, 1, 12, 12, requires_grad=True)
+    for depth in (1, 2):
+        denoiser = Denoiser(1, width=4, depth=depth).eval()
+        torch.nn.init.normal_(denoiser.out.weight, std=0.5)
+        for bn in (m for m in denoiser.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            bn.running_mean.uniform_(-0.2, 0.2)
+            bn.running_var.uniform_(0.5, 2.0)
+
+        def by_concatenation(image):
+            lateral, h = [], image
+            for block in denoiser.encoder:
+                h = block(h)
+                lateral.append(h)
+            lateral.pop()
+            for block in denoiser.decoder:
+                skip = lateral.pop()
+                h = block(torch.cat([F.interpolate(h, size=skip.shape[-2:], mode="nearest"), skip], dim=1))
+            return denoiser.out(h)
+
+        ours, expected = denoiser.noise(x), by_concatenation(x)
+        assert expected.abs().max() > 0.05 and torch.allclose(ours, expected, atol=1e-6)
+        (g_ours,) = torch.autograd.grad(ours.square().sum(), x)
+        (g_expected,) = torch.autograd.grad(expected.square().sum(), x)
+        assert torch.allclose(g_ours, g_expected, atol=1e-5)
 
 
 def test_hgd_trains_the_denoiser_only():

@@ -22,7 +22,8 @@ DPI = 110
 
 
 def _save(figure: plt.Figure, path: str | Path) -> None:
-    """Save at the report's resolution; the figure's legibility is measured first (:mod:`.legibility`)."""
+    """Save at the report's resolution; the figure's legibility is measured first when the tests ask for it
+    (:data:`.legibility.RECORDING`)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     legibility.audit(figure, str(path))
     # No 'Software' metadata: identical inputs give a bit-identical PNG.
@@ -89,7 +90,8 @@ MAX_ATTACKER_PANELS = 6  # beyond this many attackers, one panel per attacker is
 def accuracy_vs_epsilon(frame: pd.DataFrame, attack: str, path: str | Path, title: str, norm: str = "") -> None:
     """Test accuracy against the budget, one curve per target: one panel per attacker, or, with more than
     ``MAX_ATTACKER_PANELS`` attackers, two panels: white-box (each model attacked through its own gradient) and the
-    strongest transfer (per target and budget, the lowest accuracy over every other attacker's set)."""
+    strongest transfer (per target and budget, the lowest accuracy over every other attacker's set). Over several
+    replicates (folds) a curve is their mean and its band their range, as the title says."""
     part = frame[frame["attack"] == attack].sort_values(["attacker", "target", "epsilon"])
     if part.empty:
         raise ValueError(f"no cross-evaluation rows for attack {attack!r}")
@@ -110,7 +112,7 @@ def accuracy_vs_epsilon(frame: pd.DataFrame, attack: str, path: str | Path, titl
         hue="target",
         col=column,
         kind="line",
-        seed=0,  # the bootstrap of the band over folds: drawn the same on every machine (make verify)
+        errorbar=("pi", 100),  # the band: from the lowest to the highest replicate (a bootstrap of 3-4 is no interval)
         col_wrap=min(3, part[column].nunique()),
         height=3.2,
         aspect=1.25,
@@ -123,7 +125,10 @@ def accuracy_vs_epsilon(frame: pd.DataFrame, attack: str, path: str | Path, titl
     grid.set(ylim=(0, 100))
     if grid.legend is not None:
         sns.move_legend(grid, "upper left", bbox_to_anchor=(1.0, 0.95), ncol=2 if targets > 18 else 1, frameon=False)
-    grid.figure.suptitle(title, y=1.04)
+    replicates = part["fold"].nunique() if "fold" in part else 1
+    if replicates > 1:
+        title = f"{title}\nmean of {replicates} replicates (folds); band: lowest to highest"
+    grid.figure.suptitle(title, y=1.04 if replicates == 1 else 1.08)
     _save(grid.figure, path)
 
 

@@ -5,9 +5,10 @@ legend drawn over the data. :func:`issues` draws the figure and measures, in dis
 resolution, every visible text's font size and extent (matplotlib's ``Text.get_window_extent``), the overlap
 of texts that belong to the same axis or figure (tick labels, annotations, titles, legend entries) and the
 data points (line markers and vertices, scatter points) lying under each axes' legend, and legend entries
-drawn alike (same marker and line style, nearly the same colour). Every figure saved with
-:func:`advreg.reporting.figures._save` is measured and its issues kept in :data:`AUDITS` (path -> issues) for
-the tests.
+drawn alike (same marker and line style, nearly the same colour). While :data:`RECORDING` is true (the tests
+set it), every figure saved with :func:`advreg.reporting.figures._save` is measured and its issues kept in
+:data:`AUDITS` (path -> issues). A pipeline run does not measure: the measurement draws the figure once more,
+about a third of the cost of saving it, and nothing in a run reads it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from matplotlib.text import Text
 MIN_FONT_PT = 6.5  # smallest readable text (points): 10 px at the report's 110 dpi
 OVERLAP_PX = 0.0  # texts closer than this many pixels in both directions (negative: apart) overlap
 AUDITS: dict[str, list[str]] = {}
+RECORDING = False  # measure every saved figure into AUDITS (tests/test_figure_legibility.py turns it on)
 
 
 def _texts(figure: plt.Figure, renderer) -> list[Text]:  # noqa: ANN001 (renderer)
@@ -137,7 +139,10 @@ def issues(figure: plt.Figure) -> list[str]:
     return found
 
 
-def audit(figure: plt.Figure, key: str) -> list[str]:
-    """Measure ``figure`` and keep its issues under ``key`` (the saved path) in :data:`AUDITS`."""
+def audit(figure: plt.Figure, key: str) -> list[str] | None:
+    """While :data:`RECORDING`, measure ``figure`` and keep its issues under ``key`` (the saved path) in
+    :data:`AUDITS`; otherwise do nothing (None)."""
+    if not RECORDING:
+        return None
     AUDITS[key] = issues(figure)
     return AUDITS[key]
