@@ -248,6 +248,19 @@ def test_denoised_model_starts_as_the_reference_and_reports_the_targets_activati
     assert list(acts) == list(expected) and all(torch.allclose(acts[k], expected[k]) for k in acts)
 
 
+def noise_by_concatenation(denoiser: Denoiser, x: torch.Tensor) -> torch.Tensor:
+    """``Denoiser.noise`` written plainly: every decoder block on the concatenation of its two inputs."""
+    lateral, h = [], x
+    for block in denoiser.encoder:
+        h = block(h)
+        lateral.append(h)
+    lateral.pop()
+    for block in denoiser.decoder:
+        skip = lateral.pop()
+        h = block(torch.cat([F.interpolate(h, size=skip.shape[-2:], mode="nearest"), skip], dim=1))
+    return denoiser.out(h)
+
+
 def test_the_denoisers_decoder_convolves_its_concatenated_input():
     """The decoder's first unit sums two convolutions over the weight's slices instead of concatenating its inputs:
     the same map as the unit on the concatenation, with gradients, at every depth."""
@@ -260,18 +273,7 @@ def test_the_denoisers_decoder_convolves_its_concatenated_input():
             bn.running_mean.uniform_(-0.2, 0.2)
             bn.running_var.uniform_(0.5, 2.0)
 
-        def by_concatenation(image):
-            lateral, h = [], image
-            for block in denoiser.encoder:
-                h = block(h)
-                lateral.append(h)
-            lateral.pop()
-            for block in denoiser.decoder:
-                skip = lateral.pop()
-                h = block(torch.cat([F.interpolate(h, size=skip.shape[-2:], mode="nearest"), skip], dim=1))
-            return denoiser.out(h)
-
-        ours, expected = denoiser.noise(x), by_concatenation(x)
+        ours, expected = denoiser.noise(x), noise_by_concatenation(denoiser, x)
         assert expected.abs().max() > 0.05 and torch.allclose(ours, expected, atol=1e-6)
         (g_ours,) = torch.autograd.grad(ours.square().sum(), x)
         (g_expected,) = torch.autograd.grad(expected.square().sum(), x)
