@@ -88,7 +88,8 @@ def test_generic_figures_are_legible_with_many_models(tmp_path):
     figures.accuracy_vs_epsilon(few, "pgd_linf", tmp_path / "few.png", "Experiment small: accuracy under pgd_linf")
     figures.accuracy_heatmap(many, "pgd_linf", tmp_path / "matrix.png", "Experiment arena: attacker x target")
     replicated = pd.concat([crosseval(MODELS[:6], seed=fold).assign(fold=fold) for fold in range(3)])
-    figures.accuracy_vs_epsilon(replicated, "pgd_linf", tmp_path / "folds.png", "Experiment lwa: accuracy under pgd_linf")
+    title = "Experiment lwa: accuracy under pgd_linf"
+    figures.accuracy_vs_epsilon(replicated, "pgd_linf", tmp_path / "folds.png", title)
     layers = [f"layer{i}" for i in range(5)]
     disparity = pd.DataFrame(
         [
