@@ -1,6 +1,7 @@
 """What HGD's denoiser saves by not concatenating its decoder's inputs (src/advreg/models/denoiser.py): the
-arena's small denoiser (width 4, depth 1) and the default preset's (width 16, depth 2), evaluation forward pass and
-forward pass with the input gradient (an attack step) on 1000 Fashion-MNIST-sized inputs, with the decoder's first
+arena's and HLDR's small denoiser (width 4, depth 1) and the denoiser's default size (width 16, depth 2),
+evaluation forward pass and forward pass with the input gradient (an attack step) on 1000 Fashion-MNIST-sized
+inputs, with the decoder's first
 convolution run on ``torch.cat([h, skip])`` (before) and as the sum of two convolutions on the weight's slices (now);
 the jobs' numeric environment (``advreg.reproducibility``: oneDNN capped at AVX2), one thread, median.
 
