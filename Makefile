@@ -57,15 +57,18 @@ test-slurm: setup
 
 lint: style
 
-# The SHA256 of every reproducible result of the default preset (config/expected/default.sha256, committed):
-# `make expected` records them from results/ (after `make run`); `make verify` recomputes a run's hashes and names
-# every file that differs, is missing or is not expected.  Portable mode aims at the same bits on any x86-64 machine;
-# measured, an AMD EPYC (AVX-512) gave other bits than the earlier machines (README, Reproducibility and integrity).
-EXPECTED := config/expected/default.sha256
+# The SHA256 of every reproducible result of the default preset, one committed file per CPU vendor
+# (config/expected/default-<vendor>.sha256, the vendor as /proc/cpuinfo names it): `make expected` records them from
+# results/ (after `make run`); `make verify` recomputes a run's hashes and names every file that differs, is missing
+# or is not expected.  Two runs on one kind of machine give the same bits; an Intel Xeon and an AMD EPYC do not
+# (README, Reproducibility and integrity), hence a file per vendor.  EXPECTED=<file> picks another.
+CPU_VENDOR := $(or $(shell grep -m1 -o -E 'GenuineIntel|AuthenticAMD' /proc/cpuinfo 2>/dev/null),unknown)
+EXPECTED ?= config/expected/default-$(CPU_VENDOR).sha256
 expected: setup
 	$(BIN)/python -m advreg.provenance expected results $(EXPECTED)
 
 verify: setup
+	@test -f $(EXPECTED) || { echo "advreg: no expected hashes for this CPU vendor ($(EXPECTED)); record them with 'make expected' after 'make run', or give EXPECTED=<file>"; exit 2; }
 	$(BIN)/python -m advreg.provenance verify results $(EXPECTED)
 
 dry-run: setup

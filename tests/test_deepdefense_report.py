@@ -192,16 +192,64 @@ def test_grid_points_and_their_claims():
     assert len(figure4) == 6 and set(figure4["lam"]) == {5.0, 15.0} and set(figure4["layer"]) == {"all"}
     assert len(figure5) == 4 and set(figure5["layer"]) == {"fc1", "out"}
     assert figure4.set_index("model").loc["deepdefense/lam15_c45", "accuracy"] == pytest.approx(84.5)
-    claims = dd.check_grid_claims(figure4, figure5)
+    claims = dd.check_grid_claims(figure4, figure5)  # no replicates' data: the fold means, no interval
     assert find(claims, "A larger c gives better accuracy").verdict == "held"
     assert find(claims, "A larger lambda").verdict == "held"
     fc1 = find(claims, "Regularising one layer only, fc1")
     assert fc1.verdict == "held" and fc1.estimate == pytest.approx(0.135 - 0.095)  # mean rho_2 over c, fc1 - out
     flipped = figure5.assign(rho_2=figure5["rho_2"].where(figure5["layer"] != "fc1", 0.0))
     assert find(dd.check_grid_claims(None, flipped), "Regularising one layer only").verdict == "not held"
+    # a larger c less accurate at lambda 15 (its largest c against its smallest): not held
+    worse = figure4.assign(accuracy=figure4["accuracy"].where(figure4["model"] != "deepdefense/lam15_c45", 50.0))
+    assert find(dd.check_grid_claims(worse, None), "A larger c gives better accuracy").verdict == "not held"
+    # one c per lambda: nothing to compare
+    single = figure4[figure4["c"] == 5.0]
+    assert find(dd.check_grid_claims(single, None), "A larger c gives better accuracy").verdict == "not testable"
     assert dd.check_grid_claims(None, None) == []
-    assert math.isnan(dd._spearman(pd.Series([1.0, 2.0]), pd.Series([2.0, 1.0])))
-    assert dd._spearman(pd.Series([1.0, 2.0, 3.0]), pd.Series([9.0, 4.0, 1.0])) == pytest.approx(-1.0)
+
+
+def grid_replicates(fc1_shift, n=2000):
+    """A Figure 5 experiment's robustness rows over 3 folds with per-point rho_2 and clean masks: layers fc1 and out
+    at c 5 and 25; fc1's per-point rho_2 is out's plus ``fc1_shift[fold]``."""
+    from advreg.evaluation.points import encode_mask, encode_values
+
+    rng = np.random.default_rng(0)
+    variants, rows = {}, []
+    for fold, shift in enumerate(fc1_shift):
+        base = rng.gamma(4.0, 0.025, size=n)  # per-point ||r|| / ||x||, mean about 0.1
+        right = rng.random(n) < 0.85
+        for layer in ("fc1", "out"):
+            for c in (5, 25):
+                model = f"deepdefense/{layer}_c{c}"
+                variants[model] = {"lam": 15.0, "c": float(c), "d": 5.0, "layer": layer}
+                terms = base - c / 1000 + (shift if layer == "fc1" else 0.0)
+                rows.append((fold, model, "rho_2", terms.mean(), None, encode_values(terms)))
+                rows.append((fold, model, "clean_accuracy", right.mean(), encode_mask(right), None))
+    frame = pd.DataFrame(rows, columns=["fold", "model", "metric", "value", "mask", "per_point"]).assign(layer="")
+    return frame, variants
+
+
+def test_grid_claims_are_judged_over_the_replicates_with_intervals():
+    """Fig. 5's claim over 3 folds: fc1's mean rho_2 over c above out's in every fold by far more than the test points'
+    noise is held, with an interval, the test points and the replicates counted; above in one fold, below in another
+    (seed noise larger than the gap) is inconclusive; the cells hold one value per fold and the clean masks."""
+    frame, variants = grid_replicates([0.01, 0.012, 0.011])
+    figure5 = dd.grid_points(dd.robustness_table(frame), variants, masked=True)
+    data = {"figure5": dd.GridData.from_frame(frame)}
+    assert data["figure5"].n == 2000 and len(data["figure5"].tables) == 3
+    cells = dd.grid_cells(None, figure5, data)
+    assert len(cells[("figure5", "fc1", "rho_2")].values) == 3 and cells[("figure5", "fc1", "rho_2")].has_samples
+    assert cells[("figure5", "out", 5.0, "accuracy")].has_points
+    assert cells[("figure5", "fc1", "accuracy")].mean == pytest.approx(
+        frame[frame.metric == "clean_accuracy"].value.mean()
+    )
+    fc1 = find(dd.check_grid_claims(None, figure5, data), "Regularising one layer only, fc1")
+    assert fc1.verdict == "held" and fc1.estimate == pytest.approx(0.011, abs=1e-6)
+    assert 0 < fc1.low < fc1.estimate < fc1.high and fc1.n_points == 2000 and fc1.n_replicates == 3
+    frame, variants = grid_replicates([0.02, -0.02, 0.001])
+    figure5 = dd.grid_points(dd.robustness_table(frame), variants, masked=True)
+    fc1 = find(dd.check_grid_claims(None, figure5, {"figure5": dd.GridData.from_frame(frame)}), "Regularising one")
+    assert fc1.verdict == "inconclusive" and fc1.low < 0 < fc1.high
 
 
 def parse_paper_tables(text):

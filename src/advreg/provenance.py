@@ -7,7 +7,7 @@ commit, and what every job logged about its machine (device, threads, CPU capabi
 reproducibility settings) and the machine's CPU. The ``manifest`` rule writes it as ``results/manifest.json``.
 
 :func:`write_expected` keeps the reproducible hashes of a run as ``sha256  path`` lines (``make expected`` writes
-config/expected/default.sha256 for the default preset); :func:`verify` recomputes a run's hashes against such a
+config/expected/default-<vendor>.sha256 for the default preset); :func:`verify` recomputes a run's hashes against such a
 file and names every file that is missing, extra or different (``make verify``).
 
 Usage: ``python -m advreg.provenance expected RESULTS OUT`` / ``python -m advreg.provenance verify RESULTS EXPECTED``

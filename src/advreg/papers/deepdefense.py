@@ -22,8 +22,8 @@ DeepDefense (Yan, Guo, Zhang 2018), sec. 4:
   the variants' parameters);
 - ``claims.md``: the claims of sec. 4.2-4.3, the abstract and supplementary sec. 1, judged on these numbers:
   declarations over Table 1's, Figure 2's and Figures 4-5's cells (:func:`table_declarations`,
-  :func:`history_declarations`, :func:`grid_declarations`) judged by :func:`advreg.reporting.declarations.judge`;
-  Fig. 4's rank correlation of c with accuracy and rho_2 judged in code.
+  :func:`history_declarations`, :func:`grid_declarations`) judged by :func:`advreg.reporting.declarations.judge`,
+  over the replicates (folds) of each experiment, Figures 4-5's included.
 
 Inputs (``render``): each experiment's gathered ``robustness.csv`` and ``histories.csv``; config block:
 :class:`advreg.papers.catalog.DeepDefensePaper`. Values are means over folds.
@@ -32,7 +32,8 @@ Inputs (``render``): each experiment's gathered ``robustness.csv`` and ``histori
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -287,13 +288,6 @@ def write_table(table: pd.DataFrame, out_dir: Path, stem: str, heading: str, not
 def _ratio(a: float, b: float) -> float:
     """a / b, NaN where b is 0 (a reference no attack moved: the multiple is undefined, the claim not testable)."""
     return a / b if b else math.nan
-
-
-def _spearman(a: pd.Series, b: pd.Series) -> float:
-    """Spearman's rank correlation (Pearson's on ranks, ties averaged); nan with fewer than 3 points."""
-    if len(a) < 3:
-        return math.nan
-    return float(a.rank().corr(b.rank()))
 
 
 def robustness_tables(frame: pd.DataFrame) -> list[pd.DataFrame]:
@@ -639,51 +633,146 @@ def grid_points(table: pd.DataFrame, variants: Mapping[str, Mapping[str, Any]], 
     return pd.DataFrame(rows, columns=columns).sort_values(["lam", "layer", "c"]).reset_index(drop=True)
 
 
-def _grid_samples(
-    models: Iterable[str], samples: Mapping[tuple[str, str], list[tuple[np.ndarray, ...] | None]] | None
-) -> list[tuple[np.ndarray, ...]]:
-    """The per-point rho_2 averaged over ``models`` (one replicate each, on the same points), as one replicate's
-    samples, whose mean is the models' mean rho_2; empty where a model lacks them."""
-    arrays = [(samples or {}).get((m, "rho_2"), []) for m in models]
-    if not arrays or any(len(a) != 1 or a[0] is None for a in arrays) or len({len(a[0][0]) for a in arrays}) != 1:
+def grid_clean_points(frame: pd.DataFrame, n: int) -> dict[str, list[np.ndarray | None]]:
+    """Per model of a grid experiment's robustness rows, per fold in fold order: its clean per-point correctness on
+    ``n`` test points (the ``clean_accuracy`` rows' ``mask``; a grid experiment has no attacks, so no
+    cross-evaluation rows); empty without masks or ``n``."""
+    if "mask" not in frame or n <= 0:
+        return {}
+    frame = frame.assign(fold=frame["fold"].fillna(0) if "fold" in frame else 0)
+    rows = frame[frame["metric"] == "clean_accuracy"].rename(columns={"model": "target"}).assign(n=n)
+    return fold_masks(rows, sorted(frame["fold"].unique()))
+
+
+def _mean_over_models(per_model: list[list[np.ndarray | None]]) -> list[np.ndarray]:
+    """Per replicate, the per-point mean of the models' arrays (``per_model[m][r]``, all over the same points): the
+    per-point values of the models' mean; empty where a model lacks a replicate's array or the counts differ."""
+    if not per_model or len({len(a) for a in per_model}) != 1 or not per_model[0]:
         return []
-    return [(np.mean([a[0][0] for a in arrays], axis=0),)]
+    if any(x is None for a in per_model for x in a) or len({len(x) for a in per_model for x in a}) != 1:
+        return []
+    return [np.mean([a[r] for a in per_model], axis=0) for r in range(len(per_model[0]))]
+
+
+@dataclass(frozen=True)
+class GridData:
+    """A Figure 4 or 5 experiment's replicates: ``tables`` its robustness table per fold (:func:`robustness_tables`),
+    ``samples`` its per-point values (:func:`per_point_values`), ``clean`` its clean per-point correctness
+    (:func:`grid_clean_points`), ``n`` the test points of each."""
+
+    tables: list[pd.DataFrame]
+    samples: Mapping[tuple[str, str], list[tuple[np.ndarray, ...] | None]]
+    clean: Mapping[str, list[np.ndarray | None]]
+    n: int
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> GridData:
+        samples = per_point_values(frame)
+        rho = [s for (_, metric), per_fold in samples.items() if metric == "rho_2" for s in per_fold if s is not None]
+        n = len(rho[0][0]) if rho else 0  # the test points: the per-point rho_2's length
+        return cls(robustness_tables(frame), samples, grid_clean_points(frame, n), n)
+
+
+def _grid_model_cells(model: str, label: str, data: GridData | None, point: pd.Series) -> tuple[Cell, Cell]:
+    """One grid model's rho_2 and clean-accuracy cells, one value per replicate with its per-point values; without
+    ``data`` the point's fold means as one replicate (no interval)."""
+    if data is None:
+        return (
+            value_cell("rho_2", label, [point["rho_2"]]),
+            Cell("clean accuracy", label, (point["accuracy"] / 100,), fraction=True),
+        )
+    reps = data.tables
+    rho = value_cell(
+        "rho_2",
+        label,
+        _per_rep(reps, model, "rho_2"),
+        samples=list(data.samples.get((model, "rho_2"), [])),
+        statistic=STATISTICS["rho_2"],
+    )
+    masks = _masks(list(data.clean.get(model, [])), len(reps))
+    counts = (data.n,) * len(reps) if data.n else ()
+    accuracy = Cell("clean accuracy", label, _per_rep(reps, model, "clean_accuracy"), True, counts, masks)
+    return rho, accuracy
+
+
+def _mean_cells(label: str, members: list[tuple[Cell, Cell]]) -> tuple[Cell, Cell]:
+    """The mean over c of a curve's rho_2 and clean accuracy (``members``: its models' cells), per replicate, with the
+    per-point means where every member has its per-point values."""
+    rhos, accs = [m[0] for m in members], [m[1] for m in members]
+    rho_values = np.mean([c.values for c in rhos], axis=0)
+    samples = _mean_over_models([[s[0] for s in c.samples] for c in rhos]) if all(c.has_samples for c in rhos) else []
+    rho = value_cell(
+        "mean rho_2 over c",
+        label,
+        rho_values,
+        samples=[(s,) for s in samples],
+        statistic=STATISTICS["rho_2"] if samples else None,
+    )
+    acc_values = tuple(np.mean([c.values for c in accs], axis=0))
+    points = _mean_over_models([list(c.points) for c in accs]) if all(c.has_points and c.points for c in accs) else []
+    counts = accs[0].n if all(c.n == accs[0].n for c in accs) else ()
+    accuracy = Cell("mean clean accuracy over c", label, acc_values, True, counts, tuple(points))
+    return rho, accuracy
 
 
 def grid_cells(
     figure4: pd.DataFrame | None,
     figure5: pd.DataFrame | None,
-    samples: Mapping[str, Mapping[tuple[str, str], list[tuple[np.ndarray, ...] | None]]] | None = None,
-) -> dict[tuple[str, Any, str], Cell]:
-    """Fig. 4's and Fig. 5's cells, keyed (figure, lambda or layer, quantity): the mean over c of rho_2 per lambda
-    (Fig. 4), of rho_2 and clean accuracy per regularised layer (Fig. 5); one value each (the variants' fold means,
-    :func:`grid_points`). ``samples``: figure -> its experiment's :func:`per_point_values`; with one replicate,
-    a mean rho_2 carries the variants' per-point rho_2 averaged over c, so two of them get a paired bootstrap
-    interval over the test points."""
-    cells: dict[tuple[str, Any, str], Cell] = {}
-    mean = STATISTICS["rho_2"]
-    if figure4 is not None and not figure4.empty:
-        for lam, block in figure4.groupby("lam"):
-            points = _grid_samples(block["model"], (samples or {}).get("figure4"))
-            cells[("figure4", lam, "rho_2")] = value_cell(
-                "mean rho_2 over c", f"lambda {lam:g}", [block["rho_2"].mean()], samples=points, statistic=mean
-            )
-    if figure5 is not None and not figure5.empty:
-        for layer, block in figure5.groupby("layer"):
-            points = _grid_samples(block["model"], (samples or {}).get("figure5"))
-            cells[("figure5", layer, "rho_2")] = value_cell(
-                "mean rho_2 over c", layer, [block["rho_2"].mean()], samples=points, statistic=mean
-            )
-            acc = block["accuracy"].mean()
-            cells[("figure5", layer, "accuracy")] = Cell("mean accuracy over c", layer, (acc / 100,), fraction=True)
+    data: Mapping[str, GridData] | None = None,
+) -> dict[tuple[Any, ...], Cell]:
+    """Fig. 4's and Fig. 5's cells: per DeepDefense variant, keyed (figure, lambda or layer, c, quantity), its rho_2
+    and clean accuracy; per curve, keyed (figure, lambda or layer, quantity), their means over c. ``figure4`` /
+    ``figure5``: :func:`grid_points` (which variant is which); ``data``: figure -> its experiment's replicates
+    (:class:`GridData`), so every cell holds one value per replicate (the experiment's folds) with its per-point
+    values, and two cells get a paired interval over the test points and the replicates; without it, the points'
+    fold means as one replicate and no interval."""
+    cells: dict[tuple[Any, ...], Cell] = {}
+    for figure, points, group in (("figure4", figure4, "lam"), ("figure5", figure5, "layer")):
+        if points is None or points.empty:
+            continue
+        for key, block in points.groupby(group):
+            name = f"lambda {key:g}" if group == "lam" else str(key)
+            members = []
+            for _, point in block.iterrows():
+                rho, accuracy = _grid_model_cells(
+                    point["model"], f"{name}, c {point['c']:g}", (data or {}).get(figure), point
+                )
+                cells[(figure, key, point["c"], "rho_2")] = rho
+                cells[(figure, key, point["c"], "accuracy")] = accuracy
+                members.append((rho, accuracy))
+            rho, accuracy = _mean_cells(name, members)
+            cells[(figure, key, "rho_2")] = rho
+            cells[(figure, key, "accuracy")] = accuracy
     return cells
 
 
 def grid_declarations(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None) -> list[Declaration]:
-    """Fig. 4 (sec. 4.2): rho_2 grows from each lambda to the next (where some c was run at two lambdas or more);
-    Fig. 5: fc1's rho_2 above every other layer's, over :func:`grid_cells`' keys."""
+    """Fig. 4 (sec. 4.2): per lambda, the largest c more accurate and less robust than the smallest; rho_2 grows
+    from each lambda to the next (where some c was run at two lambdas or more); Fig. 5: fc1's mean rho_2 above every
+    other layer's; over :func:`grid_cells`' keys."""
     declarations = []
     if figure4 is not None and not figure4.empty:
+        extremes = []
+        for lam, block in figure4.groupby("lam"):
+            cs = sorted(block["c"].unique())
+            if len(cs) >= 2:
+                low, high = cs[0], cs[-1]
+                extremes += [
+                    Diff(("figure4", lam, high, "accuracy"), ("figure4", lam, low, "accuracy")),
+                    Diff(("figure4", lam, low, "rho_2"), ("figure4", lam, high, "rho_2")),
+                ]
+        declarations.append(
+            Declaration(
+                "A larger c gives better accuracy but lower robustness (rho_2), for every lambda (Fig. 4, sec. 4.2: "
+                "'a larger c encourages to achieve a better accuracy but lower robustness'; compared as each "
+                "lambda's largest c against its smallest, our reading)",
+                extremes,
+                "no margin: 'a larger c encourages to achieve a better accuracy but lower robustness. Conversely, "
+                "setting a very small c (e.g., c = 5) can yield models with high robustness but low accuracies' "
+                "(sec. 4.2)",
+                "tables/figure4.md; figures/figure4.png",
+            )
+        )
         lams = sorted(figure4["lam"].unique())
         shared = figure4.groupby("c")["lam"].nunique().max() >= 2  # the lambdas' curves cover a common c
         steps = [
@@ -695,7 +784,7 @@ def grid_declarations(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None
                 "larger lambda makes the regularization contributes more to the whole objective function'; rho_2 "
                 "growing with it is our reading)",
                 steps if shared else [],
-                "",
+                "no margin (sec. 4.2 gives none)",
                 "tables/figure4.md; figures/figure4.png",
                 shows=tuple(("figure4", lam, "rho_2") for lam in lams),
             )
@@ -708,7 +797,8 @@ def grid_declarations(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None
                 "sec. 4.2: 'optimizing fc1 achieves the best performance'; 'best' as the highest mean rho_2 is our "
                 "reading)",
                 [Diff(("figure5", "fc1", "rho_2"), ("figure5", layer, "rho_2")) for layer in layers if layer != "fc1"],
-                "",
+                "no margin: 'when only one layer is exploited to regularize the classification objective, optimizing "
+                "fc1 achieves the best performance' (sec. 4.2)",
                 "tables/figure5.md; figures/figure5.png",
                 shows=tuple(("figure5", layer, q) for q in ("rho_2", "accuracy") for layer in layers),
             )
@@ -719,29 +809,11 @@ def grid_declarations(figure4: pd.DataFrame | None, figure5: pd.DataFrame | None
 def check_grid_claims(
     figure4: pd.DataFrame | None,
     figure5: pd.DataFrame | None,
-    samples: Mapping[str, Mapping[tuple[str, str], list[tuple[np.ndarray, ...] | None]]] | None = None,
+    data: Mapping[str, GridData] | None = None,
 ) -> list[Claim]:
-    """Fig. 4: a larger c gives better accuracy and lower robustness (a rank correlation per lambda: judged here,
-    not a declaration), a larger lambda more robustness; Fig. 5: regularising fc1 alone works best (the last two:
-    :func:`grid_declarations` on :func:`grid_cells`)."""
-    claims = []
-    if figure4 is not None and not figure4.empty:
-        per_lam = []
-        for lam, block in figure4.groupby("lam"):
-            per_lam.append((lam, _spearman(block["c"], block["accuracy"]), _spearman(block["c"], block["rho_2"])))
-        testable = [p for p in per_lam if math.isfinite(p[1])]
-        text = "; ".join(
-            f"lambda {lam:g}: Spearman(c, acc) {a:.2f}, Spearman(c, rho_2) {r:.2f}" for lam, a, r in per_lam
-        )
-        claims.append(
-            Claim.judged(
-                "A larger c gives better accuracy but lower robustness (rho_2), for every lambda (Fig. 4, sec. 4.2)",
-                None if not testable else all(a > 0 and r < 0 for _, a, r in testable),
-                text or "fewer than 3 values of c per lambda",
-                "tables/figure4.md; figures/figure4.png",
-            )
-        )
-    return claims + judge(grid_declarations(figure4, figure5), grid_cells(figure4, figure5, samples))
+    """Fig. 4: a larger c gives better accuracy and lower robustness, a larger lambda more robustness; Fig. 5:
+    regularising fc1 alone works best: :func:`grid_declarations` judged on :func:`grid_cells`."""
+    return judge(grid_declarations(figure4, figure5), grid_cells(figure4, figure5, data))
 
 
 # --- figures ----------------------------------------------------------------------------------------------------
@@ -878,14 +950,14 @@ def render(
                 chosen, curves, out_dir / "figures" / f"{stem}.png", f"DeepDefense {what} ({on}): convergence"
             )
 
-    grids, grid_samples = {}, {}
+    grids, grid_data = {}, {}
     for key, masked, group in (("figure4", False, "lam"), ("figure5", True, "layer")):
         name = getattr(params, key)
         if not name:
             continue
         grid_frame = pd.read_csv(inputs[name]["robustness"])
         grid_table = robustness_table(grid_frame)
-        grid_samples[key] = per_point_values(grid_frame)
+        grid_data[key] = GridData.from_frame(grid_frame)
         points = grid_points(grid_table, context["experiments"][name]["variants"], masked)
         grids[key] = points
         reference = (
@@ -912,6 +984,6 @@ def render(
             f"DeepDefense {key.replace('figure', 'Fig. ')} ({dataset}, {name}): {what}",
         )
         log(f"{key}: {len(points)} deepdefense variants of {name}")
-    claims += check_grid_claims(grids.get("figure4"), grids.get("figure5"), grid_samples)
+    claims += check_grid_claims(grids.get("figure4"), grids.get("figure5"), grid_data)
     write_claims(claims, out_dir, f"DeepDefense: the paper's claims on the reproduced numbers ({on})")
     log(f"Table 1: {len(table)} rows over networks {', '.join(networks)}")
