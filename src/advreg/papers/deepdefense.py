@@ -53,6 +53,7 @@ from advreg.papers.catalog import DEEPDEFENSE_ROLES, DeepDefensePaper  # noqa: E
 from advreg.reporting.claims import Claim, write_claims  # noqa: E402
 from advreg.reporting.declarations import Cell, Declaration, Diff, Ratio, judge, value_cell  # noqa: E402
 from advreg.reporting.figures import _save  # noqa: E402
+from advreg.reporting.scale import data_count  # noqa: E402
 
 NETWORK_LABELS = {"mlp": "MLP", "lenet": "LeNet", "convnet": "ConvNet", "nin": "NIN"}
 PUBLISHED_NETWORK = {"mlp": "mnist_mlp", "lenet": "mnist_lenet", "convnet": "cifar10_convnet", "nin": "cifar10_nin"}
@@ -299,14 +300,6 @@ def robustness_tables(frame: pd.DataFrame) -> list[pd.DataFrame]:
     return [robustness_table(frame[folds == fold]) for fold in sorted(folds.unique())]
 
 
-def _data_count(experiment: Mapping[str, Any], key: str) -> int:
-    """An image count of the experiment's ``data`` block: ``test_size``, the test points each replicate is evaluated
-    on, or ``val_size``, the validation images the histories' accuracies are measured on; 0 where it is not a count
-    (the whole split, whose size is not in the plan's summary)."""
-    size = (experiment.get("data") or {}).get(key)
-    return int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size >= 1 else 0
-
-
 def clean_points(frame: pd.DataFrame) -> dict[str, list[np.ndarray | None]]:
     """Per target model, per fold in fold order: its clean per-point correctness (:mod:`advreg.evaluation.points`),
     from the cross-evaluation rows at budget 0 (every set is the clean input there); None where the rows carry no
@@ -317,19 +310,28 @@ def clean_points(frame: pd.DataFrame) -> dict[str, list[np.ndarray | None]]:
     return fold_masks(clean, sorted(frame["fold"].unique()))
 
 
-def eps_ref_points(frame: pd.DataFrame, n: int) -> dict[tuple[str, str], list[np.ndarray | None]]:
-    """Per (model, ``acc_at_*_eps_ref`` metric), per fold in fold order: the per-point correctness under FGS at that
-    fraction of eps_ref, as the robustness job stored it (``mask``, :mod:`advreg.metrics.robustness`) on ``n`` test
-    points; None where a fold's row has none (results written before it was stored). Empty without masks."""
+def robustness_masks(
+    frame: pd.DataFrame, n: int, metrics: Callable[[pd.Series], pd.Series]
+) -> dict[tuple[str, str], list[np.ndarray | None]]:
+    """Per (model, metric) of the robustness rows whose metric ``metrics`` keeps (a boolean Series of the metric
+    names), per fold in fold order: the per-point correctness the robustness job stored (``mask``,
+    :mod:`advreg.metrics.robustness`) on ``n`` test points; None where a fold's row has none (results written before
+    it was stored). Empty without masks, folds or ``n``."""
     if "mask" not in frame or "fold" not in frame or n <= 0:
         return {}
     folds = sorted(frame["fold"].unique())
-    rows = frame[frame["metric"].astype(str).str.startswith("acc_at_")].rename(columns={"model": "target"})
+    rows = frame[metrics(frame["metric"].astype(str))].rename(columns={"model": "target"})
     return {
         (model, str(metric)): masks
         for metric, part in rows.groupby("metric", sort=True)
         for model, masks in fold_masks(part.assign(n=n), folds).items()
     }
+
+
+def eps_ref_points(frame: pd.DataFrame, n: int) -> dict[tuple[str, str], list[np.ndarray | None]]:
+    """Per (model, ``acc_at_*_eps_ref`` metric), per fold in fold order: the per-point correctness under FGS at that
+    fraction of eps_ref (:func:`robustness_masks`)."""
+    return robustness_masks(frame, n, lambda metric: metric.str.startswith("acc_at_"))
 
 
 # Table 1 / supp. Table 1 cells: (network, role, metric) -> Cell. The metrics are the robustness table's; "x ref"
@@ -635,13 +637,10 @@ def grid_points(table: pd.DataFrame, variants: Mapping[str, Mapping[str, Any]], 
 
 def grid_clean_points(frame: pd.DataFrame, n: int) -> dict[str, list[np.ndarray | None]]:
     """Per model of a grid experiment's robustness rows, per fold in fold order: its clean per-point correctness on
-    ``n`` test points (the ``clean_accuracy`` rows' ``mask``; a grid experiment has no attacks, so no
-    cross-evaluation rows); empty without masks or ``n``."""
-    if "mask" not in frame or n <= 0:
-        return {}
-    frame = frame.assign(fold=frame["fold"].fillna(0) if "fold" in frame else 0)
-    rows = frame[frame["metric"] == "clean_accuracy"].rename(columns={"model": "target"}).assign(n=n)
-    return fold_masks(rows, sorted(frame["fold"].unique()))
+    ``n`` test points (the ``clean_accuracy`` rows' masks, :func:`robustness_masks`; a grid experiment has no attacks,
+    so no cross-evaluation rows)."""
+    masks = robustness_masks(frame, n, lambda metric: metric == "clean_accuracy")
+    return {model: per_fold for (model, _), per_fold in masks.items()}
 
 
 def _mean_over_models(per_model: list[list[np.ndarray | None]]) -> list[np.ndarray]:
@@ -928,7 +927,7 @@ def render(
     )
     robustness = {key: pd.read_csv(inputs[name]["robustness"]) for key, name in networks.items()}
     replicates = {key: robustness_tables(frame) for key, frame in robustness.items()}
-    test_points = {key: _data_count(context["experiments"][name], "test_size") for key, name in networks.items()}
+    test_points = {key: data_count(context["experiments"][name], "test_size") for key, name in networks.items()}
     clean = {
         key: clean_points(pd.read_csv(inputs[name]["crosseval"])) if "crosseval" in inputs[name] else {}
         for key, name in networks.items()
@@ -941,7 +940,7 @@ def render(
     per_point = {key: per_point_values(frame) for key, frame in robustness.items()}
     claims = check_table_claims(replicates, roles, test_points, clean, at_eps_ref, per_point)
     curves = {"clean": params.clean, **roles} if params.clean else dict(roles)
-    val_points = {key: _data_count(context["experiments"][name], "val_size") for key, name in networks.items()}
+    val_points = {key: data_count(context["experiments"][name], "val_size") for key, name in networks.items()}
     claims += check_history_claims({k: h for k, h in histories.items() if k in ("mlp", "lenet")}, roles, val_points)
     for stem, keys, what in (("figure2", ("mlp", "lenet"), "Fig. 2"), ("figure6", ("convnet", "nin"), "Fig. 6")):
         chosen = {k: histories[k] for k in keys if k in histories}

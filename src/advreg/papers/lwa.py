@@ -41,6 +41,7 @@ from advreg.papers.catalog import LWA_ROLES, LWAPaper  # noqa: E402
 from advreg.reporting.claims import FINDING, Claim, write_claims  # noqa: E402
 from advreg.reporting.declarations import Cell, Declaration, Diff, Level, accuracy_cell, judge  # noqa: E402
 from advreg.reporting.figures import _save  # noqa: E402
+from advreg.reporting.scale import data_count  # noqa: E402
 
 COLUMNS = ("validation", "fixed", "adv_loss_sign", "adv_loss", "adv_alpha")
 MASK = ":mask"  # table_values' per-point correctness of a cell: column name + MASK
@@ -169,13 +170,6 @@ def _points(values: pd.DataFrame, role: str, columns: Sequence[str]) -> np.ndarr
     n = int(values.loc[role, "n"])
     masks = [values.loc[role, f"{c}{MASK}"] if f"{c}{MASK}" in values else None for c in columns]
     return mean_correct(masks, n)
-
-
-def _val_size(experiment: Mapping[str, Any]) -> int:
-    """The validation images an experiment's histories are measured on (its ``data.val_size`` where a count, else 0:
-    no test-sample interval)."""
-    size = (experiment.get("data") or {}).get("val_size")
-    return int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size >= 1 else 0
 
 
 def _has(values: pd.DataFrame, *roles: str) -> bool:
@@ -664,7 +658,7 @@ def render(
         curves2[name] = learning_curves(histories[name], params)
     # Fig. 2 is MNIST's; on CIFAR-10 the paper reports a small clean-accuracy drop (Table 3), so it is left out
     mnist = {k: v for k, v in histories.items() if k != params.cifar_experiment}
-    val_points = {k: _val_size(summaries[k]) for k in mnist}
+    val_points = {k: data_count(summaries[k], "val_size") for k in mnist}
     claims.append(tradeoff_claim(mnist, params, val_points))
     if any(len(t) for t in curves2.values()):
         figure2(

@@ -62,6 +62,14 @@ def compares_like_with_like(experiments: Mapping[str, Mapping[str, Any]], paper_
     return all(canonical(e.get("stand_in_for") or e["dataset"]) in wanted for e in experiments.values())
 
 
+def data_count(experiment: Mapping[str, Any], key: str) -> int:
+    """An image count of an experiment summary's ``data`` block: ``test_size``, the test points each replicate is
+    evaluated on, or ``val_size``, the validation images its histories' accuracies are measured on; 0 where it is not
+    a count (the whole split, whose size is not in the plan's summary)."""
+    size = (experiment.get("data") or {}).get(key)
+    return int(size) if isinstance(size, int | float) and not isinstance(size, bool) and size >= 1 else 0
+
+
 def _range(values: Iterable[int]) -> str:
     values = sorted(set(values))
     if not values:
