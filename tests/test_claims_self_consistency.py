@@ -110,3 +110,26 @@ def test_hldr_claims_hold_on_the_papers_numbers():
         "HGD takes longer per training sample than HLDR and FIMR",
     }
     assert undecided_or_failing(decided) == []
+
+
+# ------------------------------------------------------------------------------------------------ central claims
+def test_central_claims_are_marked_and_hold_on_the_papers_numbers():
+    """Issue 22 item 6: each paper marks its central claims (shown first on its claims page and on the report's
+    summary); on the published numbers, those the tables decide hold."""
+    from advreg.papers import hldr, lwa
+    from advreg.papers.catalog import HLDRPaper
+
+    dd_claims = dd.check_table_claims({"mlp": deepdefense_table(published("deepdefense"), "mnist_mlp")}, DD_ROLES)
+    dd_central = [c for c in dd_claims if c.central]
+    assert [c.claim.split(";")[0].split(",")[0] for c in dd_central] == [
+        "MLP: DeepDefense is the most robust of the four models to DeepFool and to FGS",
+        "MLP: DeepDefense does not degrade clean accuracy",
+    ]
+    lwa_central = [c for c in lwa.table_claims(lwa_tables(published("lwa"), n=0)) if c.central]
+    assert [c.claim.split(":")[0] for c in lwa_central] == ["LWA is the most robust of Table 1's networks"]
+    assert {c.verdict for c in dd_central + lwa_central} == {"held"}
+    roles = {"D": ["plain/default", "hldr/default"], "DN": ["plain/default"]}
+    hldr_claims = hldr.check_claims({}, {}, {}, pd.DataFrame(), roles, HLDRPaper.of(experiment="e"))
+    (hldr_central,) = [c for c in hldr_claims if c.central]
+    assert hldr_central.claim.startswith("HLDR improves FGSM accuracy over the undefended model")
+    assert hldr_central.verdict == "not testable"  # HLDR's figures are plots, not published numbers

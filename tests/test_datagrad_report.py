@@ -169,3 +169,14 @@ def test_each_claim_links_the_tables_holding_its_numbers(tmp_path):
         linked = set().union(*(cells[s.strip()] for s in claim.source.split(";")))
         missing = [n for n in numbers if round(n, 2) not in linked]
         assert not missing, f"{claim.claim}: {missing} not in {claim.source}"
+
+
+def test_central_claims_are_marked():
+    """Issue 22 item 6: DataGrad's central claims (DGL beats L1/L2 and Rect under R1 noise) are marked central, and
+    only they."""
+    best = {m.split("/")[0]: m for m in ACC}
+    central = [c.claim.split(" (")[0] for c in dg.check_claims(frame(), best, "fgsm", "grad_l2") if c.central]
+    assert central == [
+        "DGL1 is more robust than L1 and L2 weight decay under R1 noise at phi = 0.05",
+        "DataGrad-L1 resists R1 noise far better than the unregularised Rect at phi = 0.1",
+    ]

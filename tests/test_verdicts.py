@@ -164,6 +164,10 @@ def test_replicates_to_decide_on_folds_counts_their_test_points():
     from advreg.reporting.html import interval_cell
 
     assert f"decidable at about {needed} replicates of 1,000 test points each" in interval_cell(claim)
+    # on shared test points no count of replicates decides it: the row says it is a tie (issue 22 item 6)
+    tie = Claim.tested("A beats B", [v.Comparison("A - B (points)", shared)], "e")
+    assert tie.verdict == "inconclusive" and "a tie: no number of replicates" in interval_cell(tie)
+    assert "a tie" not in interval_cell(claim)
 
 
 def _pair(n: int, right_a_only: int, right_b_only: int, both: int) -> tuple[np.ndarray, np.ndarray]:

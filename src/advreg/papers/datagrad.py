@@ -290,6 +290,7 @@ def declarations(
             "alternatively regularized ones' (sec. 3)",
             sources("dgl1", "l1", "l2"),
             note="best-validation variants",
+            central=True,
         ),
         Declaration(
             "MT-DGL1 is the most robust of the paper's models (sec. 3, abstract)",
@@ -313,6 +314,7 @@ def declarations(
             f"gives no size: more than {FAR:g} points is ours",
             sources("dgl1", rect),
             note=f"'far': by more than {FAR:g} points",
+            central=True,
         ),
         Declaration(
             "DataGrad (DGL1 or MT-DGL1) also improves clean test accuracy over Rect (sec. 3)",

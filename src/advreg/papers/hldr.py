@@ -539,6 +539,7 @@ def declarations(
             [Diff(("hldr", "fgsm", e), ("undefended", "fgsm", e)) for e in eps],
             "no margin; 'The error bars in each figure represent 95% confidence intervals' (sec. VI)",
             _figure(2),
+            central=True,
         ),
         Declaration(
             f"HLDR costs only a small drop in benign accuracy, at most {small:g} points (abstract, sec. VI)",

@@ -310,6 +310,7 @@ TABLE_CLAIMS = (
         _beats(1, "lwa", ADVERSARIAL),
         BEST,
         "tables/table1.md",
+        central=True,
     ),
     Declaration(
         "LWA reaches the best clean accuracy of Table 1's networks, level with Goodfellow's method (sec. 7.2, Table 1)",

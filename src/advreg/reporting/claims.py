@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from advreg.atomic import atomic_write_text
+from advreg.reporting.html import interval_cell
 from advreg.reporting.verdicts import Comparison, judge, points_to_decide, replicates_to_decide
 
 PAPER_CLAIM = "paper claim"
@@ -34,6 +35,7 @@ COLUMNS = [
     "margin_source",
     "points_to_decide",
     "replicates_to_decide",
+    "central",
 ]
 
 
@@ -54,6 +56,7 @@ class Claim:
     margin_source: str = ""  # the paper's words the threshold comes from, or that the paper gives none
     points_to_decide: int = 0  # inconclusive on one replicate: test points that would decide it (0: n/a)
     replicates_to_decide: int = 0  # inconclusive on several replicates (folds): replicates that would decide it
+    central: bool = False  # one of the paper's central claims (issue 22 item 6: its headline result)
 
     @classmethod
     def judged(cls, claim: str, held: bool | None, evidence: str, source: str = "", kind: str = PAPER_CLAIM) -> Claim:
@@ -70,12 +73,13 @@ class Claim:
         source: str = "",
         kind: str = PAPER_CLAIM,
         margin_source: str = "",
+        central: bool = False,
     ) -> Claim:
         """A claim judged by the verdict engine on its comparisons (all must hold); the deciding comparison's
         estimate and interval become its columns."""
         verdict, deciding = judge(comparisons)
         if deciding is None:
-            return cls(claim, verdict, evidence, source, kind, margin_source=margin_source)
+            return cls(claim, verdict, evidence, source, kind, margin_source=margin_source, central=central)
         e = deciding.estimate
         side = ">" if deciding.greater else "<"
         return cls(
@@ -94,6 +98,7 @@ class Claim:
             margin_source,
             points_to_decide(e, deciding.threshold, deciding.greater) if verdict == "inconclusive" else 0,
             replicates_to_decide(e, deciding.threshold, deciding.greater) if verdict == "inconclusive" else 0,
+            central,
         )
 
 
@@ -122,8 +127,14 @@ def write_claims(claims: list[Claim], out_dir: str | Path, title: str) -> pd.Dat
             f"{len(findings)} further findings held on this run."
         )
     parts = [f"# {title}\n\n{lead}\n"]
+    central = frame[(frame["kind"] == PAPER_CLAIM) & frame["central"]]
+    if len(central):
+        items = "".join(
+            f"- **{row.verdict}**: {row.claim}; {interval_cell(row) or row.evidence}\n" for row in central.itertuples()
+        )
+        parts.append(f"\n## The paper's central claims\n\n{items}")
     for kind, block in frame.groupby("kind", sort=False):
         heading = "The paper's claims" if kind == PAPER_CLAIM else "Further findings (not claims of the paper)"
-        parts.append(f"\n## {heading}\n\n{block.drop(columns='kind').to_markdown(index=False)}\n")
+        parts.append(f"\n## {heading}\n\n{block.drop(columns=['kind', 'central']).to_markdown(index=False)}\n")
     atomic_write_text(out / "claims.md", "".join(parts))
     return frame

@@ -349,7 +349,9 @@ class Declaration:
     ``compare`` the quantities that must all lie on the claimed side of their thresholds; ``margin_source`` the
     paper's words the thresholds come from (or that the paper gives none); ``source`` the tables or figures that
     hold the numbers ('; '-separated, relative to the paper's folder); ``shows`` further cells the evidence lists
-    beside the compared ones; ``note`` further evidence text (e.g. how a word of the paper is read)."""
+    beside the compared ones; ``note`` further evidence text (e.g. how a word of the paper is read); ``central``: one
+    of the paper's central claims (its headline result, which the default run must decide or say why it cannot;
+    issue 22 item 6), listed first on the claims page and on the report's summary."""
 
     claim: str
     compare: Sequence[Quantity]
@@ -358,6 +360,7 @@ class Declaration:
     kind: str = PAPER_CLAIM
     shows: Sequence[Hashable] = field(default_factory=tuple)
     note: str = ""
+    central: bool = False
 
 
 def evidence(declaration: Declaration, cells: Mapping[Hashable, Cell]) -> str:
@@ -400,5 +403,7 @@ def judge(declarations: Iterable[Declaration], cells: Mapping[Hashable, Cell]) -
     claims, at = [], 0
     for d, qs in zip(declared, quantities, strict=True):
         comparisons, at = flat[at : at + len(qs)], at + len(qs)
-        claims.append(Claim.tested(d.claim, comparisons, evidence(d, cells), d.source, d.kind, d.margin_source))
+        claims.append(
+            Claim.tested(d.claim, comparisons, evidence(d, cells), d.source, d.kind, d.margin_source, d.central)
+        )
     return claims

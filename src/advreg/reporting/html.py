@@ -235,7 +235,9 @@ def interval_cell(row: Any) -> str:
 
 def decide_scale(row: Any) -> str:
     """'; decidable at about N test points (or K replicates) if the estimate stays' for an inconclusive claim whose
-    ``claims.csv`` row gives the scale (``points_to_decide``, ``replicates_to_decide``); empty otherwise."""
+    ``claims.csv`` row gives the scale (``points_to_decide``, ``replicates_to_decide``); for an inconclusive claim
+    judged across several replicates with an interval that no count of them would decide
+    (:func:`advreg.reporting.verdicts.replicates_to_decide` gives 0), that it is a tie at any scale; empty otherwise."""
     points = int(float(getattr(row, "points_to_decide", 0) or 0))
     if points:
         return f"; decidable at about {points:,} test points if the estimate stays"
@@ -244,7 +246,31 @@ def decide_scale(row: Any) -> str:
         per = int(float(getattr(row, "n_points", 0) or 0))
         each = f" of {per:,} test points each" if per else ""
         return f"; decidable at about {replicates} replicates{each} if the estimate and the spread across them stay"
+    low = getattr(row, "low", "")
+    interval = low not in ("", None) and math.isfinite(float(low))
+    several = int(float(getattr(row, "n_replicates", 0) or 0)) > 1
+    if str(getattr(row, "verdict", "")) == "inconclusive" and interval and several:
+        return (
+            "; a tie: no number of replicates (up to 1,000) would decide it if the estimate and the spread across "
+            "them stay"
+        )
     return ""
+
+
+def central_table(rows: pd.DataFrame) -> str:
+    """Central claims (``claims.csv`` rows) as an HTML table: verdict badge, claim, and the deciding comparison with
+    its estimate, 95% interval, test points and replicates, and what would decide it (:func:`interval_cell`); a
+    ``paper`` column, where ``rows`` has one (the report's summary), comes first."""
+    named = "paper" in rows
+    cells = "".join(
+        "<tr>"
+        + (f"<td>{html.escape(str(row.paper))}</td>" if named else "")
+        + f'<td><span class="verdict {str(row.verdict).replace(" ", "-")}">{html.escape(str(row.verdict))}</span></td>'
+        f"<td>{inline(str(row.claim))}</td><td>{html.escape(interval_cell(row) or str(row.evidence))}</td></tr>"
+        for row in rows.itertuples(index=False)
+    )
+    head = ("<th>paper</th>" if named else "") + "<th>verdict</th><th>claim</th><th>estimate [95% interval]</th>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
 
 
 def verdict_counts(claims: pd.DataFrame) -> dict[str, int]:
@@ -276,6 +302,12 @@ def claims_page(claims: pd.DataFrame, title: str, out_dir: str | Path, grey_diff
         )
     lead += " Intervals are 95% (across replicates and over test points; docs/fidelity.md, Verdicts)."
     body = [f"<h1>{html.escape(title)}</h1>", f"<p>{lead}</p>"]
+    central = paper[paper["central"].astype(bool)] if "central" in paper else paper.iloc[:0]
+    if len(central):
+        body.append(
+            "<h2>The paper's central claims</h2><p>Its headline results (each also in the table below):</p>"
+            + central_table(central)
+        )
     sources: list[str] = []
     for kind, block in frame.groupby("kind", sort=False):
         heading = "The paper's claims" if kind == "paper claim" else "Further findings (not claims of the paper)"

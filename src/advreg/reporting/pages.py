@@ -28,7 +28,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
-from advreg.reporting.html import inline, interval_cell, page, table_html  # noqa: E402
+from advreg.reporting.html import central_table, inline, interval_cell, page, table_html  # noqa: E402
 from advreg.reporting.scale import banner_html  # noqa: E402
 from advreg.reporting.verdicts import VERDICTS  # noqa: E402
 
@@ -268,13 +268,16 @@ def summary_page(
         "figures and claims; <em>Experiments</em> holds every experiment's generic tables and figures; "
         "<em>Provenance</em> the config, package versions, hashes and per-rule times.</p>",
     ]
-    rows, details = [], []
+    rows, details, central = [], [], []
     for info in papers.values():
         claims_csv = Path(info["dir"]) / "claims.csv"
         if not claims_csv.is_file():
             rows.append([info["label"], info["title"], "", "", "", "", "(no claims.csv)"])
             continue
         claims = pd.read_csv(claims_csv).fillna("")
+        if "central" in claims:
+            marked = claims[(claims["kind"] == "paper claim") & claims["central"].astype(bool)]
+            central.append(marked.assign(paper=info["label"]))
         c = claim_counts(claims)
         rows.append(
             [
@@ -311,6 +314,13 @@ def summary_page(
         if rows
         else "<p>No paper is configured in this run.</p>"
     )
+    if central:
+        body.append(
+            "<h2>The papers' central claims</h2><p>Each paper's headline result, judged as every claim is: held or "
+            "not held where the 95% interval decides it; an inconclusive one says at what scale it would be decided "
+            "if the estimate stayed, or that it is a tie at any scale.</p>"
+            + central_table(pd.concat(central, ignore_index=True))
+        )
     body += details
     body.append("<h2>Experiments: headline numbers</h2>")
     for name, info in experiments.items():
