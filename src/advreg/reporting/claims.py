@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from advreg.atomic import atomic_write_text
-from advreg.reporting.html import interval_cell
+from advreg.reporting.html import central_rows, interval_cell
 from advreg.reporting.verdicts import Comparison, judge, points_to_decide, replicates_to_decide
 
 PAPER_CLAIM = "paper claim"
@@ -127,7 +127,7 @@ def write_claims(claims: list[Claim], out_dir: str | Path, title: str) -> pd.Dat
             f"{len(findings)} further findings held on this run."
         )
     parts = [f"# {title}\n\n{lead}\n"]
-    central = frame[(frame["kind"] == PAPER_CLAIM) & frame["central"]]
+    central = central_rows(frame)
     if len(central):
         items = "".join(
             f"- **{row.verdict}**: {row.claim}; {interval_cell(row) or row.evidence}\n" for row in central.itertuples()

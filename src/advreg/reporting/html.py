@@ -226,11 +226,24 @@ def interval_cell(row: Any) -> str:
     if not quantity or estimate in ("", None) or not math.isfinite(float(estimate)):
         return ""
     low, high = (getattr(row, k, "") for k in ("low", "high"))
-    known = low not in ("", None) and high not in ("", None) and math.isfinite(float(low))
-    span = f"[{float(low):.4g}, {float(high):.4g}]" if known else "(no interval: one run)"
+    span = f"[{float(low):.4g}, {float(high):.4g}]" if has_interval(row) else "(no interval: one run)"
     points, replicates = (int(float(getattr(row, k, 0) or 0)) for k in ("n_points", "n_replicates"))
     n = f"{points} test points x {replicates} replicate(s)" if points else f"{replicates} replicate(s)"
     return f"{quantity}: {float(estimate):.4g} {span}; {n}{decide_scale(row)}"
+
+
+def has_interval(row: Any) -> bool:
+    """A ``claims.csv`` row whose deciding comparison carries a 95% interval (``low`` and ``high`` given, finite)."""
+    low, high = (getattr(row, k, "") for k in ("low", "high"))
+    return low not in ("", None) and high not in ("", None) and math.isfinite(float(low))
+
+
+def central_rows(claims: pd.DataFrame) -> pd.DataFrame:
+    """The paper's central claims among ``claims.csv``'s rows (none where the file predates the ``central``
+    column)."""
+    if "central" not in claims:
+        return claims.iloc[:0]
+    return claims[(claims["kind"] == "paper claim") & claims["central"].astype(bool)]
 
 
 def decide_scale(row: Any) -> str:
@@ -246,10 +259,8 @@ def decide_scale(row: Any) -> str:
         per = int(float(getattr(row, "n_points", 0) or 0))
         each = f" of {per:,} test points each" if per else ""
         return f"; decidable at about {replicates} replicates{each} if the estimate and the spread across them stay"
-    low = getattr(row, "low", "")
-    interval = low not in ("", None) and math.isfinite(float(low))
     several = int(float(getattr(row, "n_replicates", 0) or 0)) > 1
-    if str(getattr(row, "verdict", "")) == "inconclusive" and interval and several:
+    if str(getattr(row, "verdict", "")) == "inconclusive" and has_interval(row) and several:
         return (
             "; a tie: no number of replicates (up to 1,000) would decide it if the estimate and the spread across "
             "them stay"
@@ -302,7 +313,7 @@ def claims_page(claims: pd.DataFrame, title: str, out_dir: str | Path, grey_diff
         )
     lead += " Intervals are 95% (across replicates and over test points; docs/fidelity.md, Verdicts)."
     body = [f"<h1>{html.escape(title)}</h1>", f"<p>{lead}</p>"]
-    central = paper[paper["central"].astype(bool)] if "central" in paper else paper.iloc[:0]
+    central = central_rows(paper)
     if len(central):
         body.append(
             "<h2>The paper's central claims</h2><p>Its headline results (each also in the table below):</p>"

@@ -28,7 +28,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from advreg.atomic import atomic_write_text  # noqa: E402
-from advreg.reporting.html import central_table, inline, interval_cell, page, table_html  # noqa: E402
+from advreg.reporting.html import central_rows, central_table, inline, interval_cell, page, table_html  # noqa: E402
 from advreg.reporting.scale import banner_html  # noqa: E402
 from advreg.reporting.verdicts import VERDICTS  # noqa: E402
 
@@ -275,8 +275,7 @@ def summary_page(
             rows.append([info["label"], info["title"], "", "", "", "", "(no claims.csv)"])
             continue
         claims = pd.read_csv(claims_csv).fillna("")
-        if "central" in claims:
-            marked = claims[(claims["kind"] == "paper claim") & claims["central"].astype(bool)]
+        if len(marked := central_rows(claims)):
             central.append(marked.assign(paper=info["label"]))
         c = claim_counts(claims)
         rows.append(
